@@ -1,0 +1,185 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createConnection } from 'mysql2/promise';
+import { freePort } from './ports';
+import { LOOPBACK, type RunningService } from './service';
+
+export interface MariaDbOptions {
+  /** Data directory root (`.local/mysql` for the stack). */
+  directory: string;
+  port?: number;
+  database?: string;
+  user?: string;
+  /** Logger for the one-time install message. */
+  log?: (message: string) => void;
+}
+
+export interface MysqlCredentials {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+}
+
+export interface LocalMariaDb extends RunningService {
+  readonly credentials: MysqlCredentials;
+  readonly socket: string;
+  readonly pid: number;
+}
+
+const SERVER_BINARIES = ['/usr/sbin/mariadbd', '/usr/sbin/mysqld', '/usr/bin/mariadbd'];
+const INSTALL_HINT = 'sudo apt-get install -y mariadb-server   (macOS: brew install mariadb)';
+
+/**
+ * A private MariaDB server: its own data directory, port and socket, started with `--no-defaults`
+ * so no system my.cnf leaks in, bound to loopback, with an application user that has a password
+ * and rights on one database only (the writer never runs as root).
+ */
+export async function startMariaDb(options: MariaDbOptions): Promise<LocalMariaDb> {
+  const serverBinary = ensureServerBinary(options.log ?? console.log);
+  const directory = options.directory;
+  const dataDir = join(directory, 'data');
+  const socket = join(directory, 'mysqld.sock');
+  const database = options.database ?? 'etl';
+  const user = options.user ?? 'etl';
+  mkdirSync(directory, { recursive: true });
+  const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
+
+  if (!existsSync(join(dataDir, 'mysql'))) {
+    execFileSync(
+      'mariadb-install-db',
+      [
+        '--no-defaults',
+        `--datadir=${dataDir}`,
+        '--auth-root-authentication-method=normal',
+        '--skip-test-db',
+        ...asRoot,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+  }
+
+  const port = await freePort(options.port ?? 0);
+  const child = spawn(
+    serverBinary,
+    [
+      '--no-defaults',
+      `--datadir=${dataDir}`,
+      `--socket=${socket}`,
+      `--port=${port}`,
+      `--bind-address=${LOOPBACK}`,
+      `--pid-file=${join(directory, 'mariadbd.pid')}`,
+      `--log-error=${join(directory, 'error.log')}`,
+      '--skip-name-resolve',
+      '--local-infile=1',
+      '--innodb-buffer-pool-size=128M',
+      '--innodb-flush-log-at-trx-commit=2',
+      '--max-connections=200',
+      ...asRoot,
+    ],
+    { stdio: 'ignore' },
+  );
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // A crashed test or Ctrl-C must not leave a server behind.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+
+  try {
+    await waitForServer(socket, exited, directory);
+    const password = readOrCreatePassword(directory);
+    await provision(socket, { database, user, password });
+    return {
+      name: 'mysql',
+      endpoint: `mysql://${LOOPBACK}:${port}`,
+      port,
+      socket,
+      pid: child.pid ?? -1,
+      credentials: { host: LOOPBACK, port, user, password, database },
+      async stop() {
+        process.off('exit', killOnExit);
+        await stopProcess(child, exited);
+      },
+    };
+  } catch (error) {
+    process.off('exit', killOnExit);
+    await stopProcess(child, exited);
+    throw error;
+  }
+}
+
+function ensureServerBinary(log: (message: string) => void): string {
+  const found = () => SERVER_BINARIES.find((candidate) => existsSync(candidate));
+  const existing = found();
+  if (existing) return existing;
+  const isDebian = existsSync('/etc/debian_version');
+  if (isDebian && process.getuid?.() === 0) {
+    log('MariaDB server not found: installing the Debian package mariadb-server with apt-get (one time).');
+    execFileSync('apt-get', ['install', '-y', '-q', 'mariadb-server'], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+    const installed = found();
+    if (installed) return installed;
+  }
+  throw new Error(`MariaDB server binary (mariadbd) not found. Install it first: ${INSTALL_HINT}`);
+}
+
+async function waitForServer(socket: string, exited: Promise<number | null>, directory: string): Promise<void> {
+  let serverExit: number | null | undefined;
+  void exited.then((code) => {
+    serverExit = code;
+  });
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (serverExit !== undefined) {
+      throw new Error(`mariadbd exited with code ${serverExit} at start; see ${join(directory, 'error.log')}`);
+    }
+    try {
+      const connection = await createConnection({ socketPath: socket, user: 'root' });
+      await connection.end();
+      return;
+    } catch {
+      await sleep(100);
+    }
+  }
+  throw new Error(`mariadbd did not accept connections within 60 s; see ${join(directory, 'error.log')}`);
+}
+
+function readOrCreatePassword(directory: string): string {
+  const file = join(directory, 'app-password');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const password = randomBytes(18).toString('base64url');
+  writeFileSync(file, password, { mode: 0o600 });
+  return password;
+}
+
+async function provision(
+  socket: string,
+  { database, user, password }: { database: string; user: string; password: string },
+): Promise<void> {
+  const root = await createConnection({ socketPath: socket, user: 'root' });
+  try {
+    await root.query(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+    for (const host of ['127.0.0.1', 'localhost']) {
+      await root.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [user, host, password]);
+      await root.query('ALTER USER ?@? IDENTIFIED BY ?', [user, host, password]);
+      await root.query(`GRANT ALL PRIVILEGES ON \`${database}\`.* TO ?@?`, [user, host]);
+    }
+  } finally {
+    await root.end();
+  }
+}
+
+async function stopProcess(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timeout = sleep(30_000).then(() => 'timeout' as const);
+  if ((await Promise.race([exited, timeout])) === 'timeout') {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}

@@ -1,0 +1,33 @@
+import { mkdirSync } from 'node:fs';
+import S3rver from 's3rver';
+import { LOOPBACK, type RunningService } from './service';
+
+export interface S3Options {
+  port?: number;
+  /** Where objects live on disk (under `.local/s3` for the stack, a temp dir in tests). */
+  directory: string;
+  /** Buckets created at start if missing. */
+  buckets?: string[];
+}
+
+/**
+ * S3 through s3rver. Clients must use path-style addressing and `WHEN_REQUIRED` checksums
+ * (see shared/aws/clients.ts): s3rver silently stores `aws-chunked` framing otherwise.
+ */
+export async function startS3(options: S3Options): Promise<RunningService> {
+  mkdirSync(options.directory, { recursive: true });
+  const server = new S3rver({
+    address: LOOPBACK,
+    port: options.port ?? 0,
+    directory: options.directory,
+    silent: true,
+    configureBuckets: (options.buckets ?? []).map((name) => ({ name })),
+  });
+  const { port } = await server.run();
+  return {
+    name: 's3',
+    endpoint: `http://${LOOPBACK}:${port}`,
+    port,
+    stop: () => server.close(),
+  };
+}
