@@ -14,6 +14,15 @@ type TtlSpecification = { AttributeName: string; Enabled: boolean };
 export interface LocalDynamoDb extends RunningService {
   /** TTL settings applied through UpdateTimeToLive (for tests and the report of the local stack). */
   readonly timeToLive: ReadonlyMap<string, TtlSpecification>;
+  /**
+   * Fault injection: the next `times` BatchWriteItem calls write only the first half of their
+   * requests and return the rest as UnprocessedItems, as DynamoDB does under throttling.
+   */
+  injectUnprocessedItems(times: number): void;
+  /** Drops faults not yet consumed. */
+  clearFaults(): void;
+  /** BatchWriteItem calls answered with UnprocessedItems so far. */
+  readonly unprocessedResponses: number;
 }
 
 /**
@@ -27,11 +36,22 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Loca
   const [dynaliteHandler] = inner.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
   if (dynaliteHandler === undefined) throw new Error('dynalite exposes no request handler');
   const timeToLive = new Map<string, TtlSpecification>();
+  // dynalite also listens on a private port, used only to forward the reduced half of a
+  // BatchWriteItem under fault injection; everything else is handed to its handler directly.
+  const innerPort = await listen(inner, 0);
+  let faultsLeft = 0;
+  let unprocessedResponses = 0;
 
   const server = createServer((request, response) => {
     const target = String(request.headers['x-amz-target'] ?? '');
     if (target.endsWith('.UpdateTimeToLive') || target.endsWith('.DescribeTimeToLive')) {
       void answerTimeToLive(target, request, response, timeToLive);
+      return;
+    }
+    if (faultsLeft > 0 && target.endsWith('.BatchWriteItem')) {
+      faultsLeft--;
+      unprocessedResponses++;
+      void answerWithUnprocessed(request, response, innerPort);
       return;
     }
     dynaliteHandler(request, response);
@@ -42,12 +62,55 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Loca
     endpoint: `http://${LOOPBACK}:${port}`,
     port,
     timeToLive,
+    injectUnprocessedItems(times) {
+      faultsLeft += times;
+    },
+    clearFaults() {
+      faultsLeft = 0;
+    },
+    get unprocessedResponses() {
+      return unprocessedResponses;
+    },
     async stop() {
       await closeServer(server);
-      // dynalite's own close() also closes its LevelDB store; its server never listened.
+      // dynalite's close() also closes its LevelDB store.
       await new Promise<void>((resolve) => inner.close(() => resolve()));
     },
   };
+}
+
+type RequestItems = Record<string, unknown[]>;
+
+/** Writes the first half of each table's requests through dynalite and returns the rest unprocessed. */
+async function answerWithUnprocessed(request: IncomingMessage, response: ServerResponse, innerPort: number) {
+  const input = JSON.parse(await readBody(request)) as { RequestItems: RequestItems };
+  const processed: RequestItems = {};
+  const unprocessed: RequestItems = {};
+  for (const [table, requests] of Object.entries(input.RequestItems)) {
+    const keep = Math.floor(requests.length / 2);
+    if (keep > 0) processed[table] = requests.slice(0, keep);
+    unprocessed[table] = requests.slice(keep);
+  }
+  if (Object.keys(processed).length > 0) {
+    const forwarded = await fetch(`http://${LOOPBACK}:${innerPort}/`, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-amz-json-1.0',
+        'X-Amz-Target': 'DynamoDB_20120810.BatchWriteItem',
+        // dynalite checks that a signature is present, not that it is valid.
+        Authorization: String(request.headers.authorization ?? ''),
+        'X-Amz-Date': String(request.headers['x-amz-date'] ?? ''),
+      },
+      body: JSON.stringify({ ...input, RequestItems: processed }),
+    });
+    if (!forwarded.ok) {
+      response.writeHead(forwarded.status, { 'Content-Type': 'application/x-amz-json-1.0' });
+      response.end(await forwarded.text());
+      return;
+    }
+  }
+  response.writeHead(200, { 'Content-Type': 'application/x-amz-json-1.0' });
+  response.end(JSON.stringify({ UnprocessedItems: unprocessed }));
 }
 
 async function answerTimeToLive(

@@ -1,0 +1,73 @@
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_PORTS, DEFAULT_REGION, type StackPorts } from '../stack';
+
+/** Files the background stack keeps under its directory. */
+export function stackFiles(directory: string) {
+  return {
+    endpoints: join(directory, 'endpoints.json'),
+    pid: join(directory, 'stack.pid'),
+    log: join(directory, 'logs', 'stack.log'),
+    mariadbPid: join(directory, 'mysql', 'mariadbd.pid'),
+  };
+}
+
+export interface StackCliOptions {
+  directory: string;
+  region: string;
+  ports: StackPorts;
+}
+
+const USAGE = `Usage: npm run local:up -- [--dir .local] [--region us-east-1]
+         [--s3-port ${DEFAULT_PORTS.s3}] [--dynamodb-port ${DEFAULT_PORTS.dynamodb}] [--athena-port ${DEFAULT_PORTS.athena}]
+         [--secretsmanager-port ${DEFAULT_PORTS.secretsmanager}] [--mysql-port ${DEFAULT_PORTS.mysql}]
+A preferred port that is taken is replaced by a free one; .local/endpoints.json has the ports in use.`;
+
+/** Parses the stack CLI's flags; unknown flags and non-numeric ports fail with the usage text. */
+export function parseStackArgs(argv: string[]): StackCliOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      dir: { type: 'string', default: '.local' },
+      region: { type: 'string', default: DEFAULT_REGION },
+      's3-port': { type: 'string' },
+      'dynamodb-port': { type: 'string' },
+      'athena-port': { type: 'string' },
+      'secretsmanager-port': { type: 'string' },
+      'mysql-port': { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const port = (flag: string | undefined, fallback: number): number => {
+    if (flag === undefined) return fallback;
+    const value = Number(flag);
+    if (!Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`Invalid port ${flag}\n${USAGE}`);
+    return value;
+  };
+  return {
+    directory: resolve(values.dir),
+    region: values.region,
+    ports: {
+      s3: port(values['s3-port'], DEFAULT_PORTS.s3),
+      dynamodb: port(values['dynamodb-port'], DEFAULT_PORTS.dynamodb),
+      athena: port(values['athena-port'], DEFAULT_PORTS.athena),
+      secretsmanager: port(values['secretsmanager-port'], DEFAULT_PORTS.secretsmanager),
+      mysql: port(values['mysql-port'], DEFAULT_PORTS.mysql),
+    },
+  };
+}
+
+/** True when a process with this pid exists (signal 0 probes without killing). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,141 @@
+import { CreateSecretCommand, PutSecretValueCommand, ResourceExistsException } from '@aws-sdk/client-secrets-manager';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { LocalEndpoints } from '#shared/aws/endpoints';
+import { AwsClients, localAwsSettings } from '#shared/aws/clients';
+import { type LocalAthena, startAthena } from './services/athena';
+import { type LocalDynamoDb, startDynamoDb } from './services/dynamodb';
+import { type LocalMariaDb, startMariaDb } from './services/mariadb';
+import { startS3 } from './services/s3';
+import { startSecretsManager } from './services/secrets-manager';
+import { LOOPBACK, type RunningService } from './services/service';
+
+/** Preferred ports of `npm run local:up`; any one already taken is replaced by a free port. */
+export const DEFAULT_PORTS = { s3: 4569, dynamodb: 4570, athena: 4571, secretsmanager: 4572, mysql: 4573 } as const;
+export type StackPorts = { [K in keyof typeof DEFAULT_PORTS]: number };
+
+export interface StackOptions {
+  /** Root of all local data (`.local` for the CLI, a temp dir in tests). */
+  directory: string;
+  region?: string;
+  /** 0 = any free port (tests). */
+  ports?: Partial<StackPorts>;
+  /** Name of the Secrets Manager secret that holds the MySQL credentials. */
+  mysqlSecretName?: string;
+  /** Athena stand-in knobs (tests). */
+  athena?: { maxConcurrentQueries?: number; minQueryMs?: number };
+  log?: (message: string) => void;
+}
+
+export interface LocalStack {
+  readonly endpoints: LocalEndpoints;
+  readonly directory: string;
+  readonly mysqlSecretName: string;
+  readonly athena: LocalAthena;
+  readonly dynamodb: LocalDynamoDb;
+  readonly mysql: LocalMariaDb;
+  /** Clients pointed at this stack, built by the one client factory. */
+  readonly clients: AwsClients;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_REGION = 'us-east-1';
+export const DEFAULT_MYSQL_SECRET = 'etl/local/mysql';
+
+/**
+ * Starts every stand-in, stores the MySQL credentials in the local Secrets Manager (the shape RDS
+ * uses: host, port, username, password, dbname) and returns the endpoints. If any service fails to
+ * start, the ones already running are stopped before the error propagates.
+ */
+export async function startStack(options: StackOptions): Promise<LocalStack> {
+  const directory = resolve(options.directory);
+  const region = options.region ?? DEFAULT_REGION;
+  const ports = { s3: 0, dynamodb: 0, athena: 0, secretsmanager: 0, mysql: 0, ...options.ports };
+  const mysqlSecretName = options.mysqlSecretName ?? DEFAULT_MYSQL_SECRET;
+  mkdirSync(directory, { recursive: true });
+
+  const started: RunningService[] = [];
+  const track = <T extends RunningService>(service: T): T => {
+    started.push(service);
+    return service;
+  };
+  const stopAll = async () => {
+    const errors: unknown[] = [];
+    for (const service of started.splice(0).reverse()) {
+      await service.stop().catch((error: unknown) => errors.push(error));
+    }
+    if (errors.length > 0) throw new AggregateError(errors, 'Some local services did not stop cleanly');
+  };
+
+  try {
+    const [s3, dynamodb, secretsManager, mysql] = await Promise.all([
+      startS3({ directory: join(directory, 's3'), port: ports.s3 }).then(track),
+      startDynamoDb({ port: ports.dynamodb }).then(track),
+      startSecretsManager({ region, port: ports.secretsmanager, file: join(directory, 'secrets.json') }).then(track),
+      startMariaDb({ directory: join(directory, 'mysql'), port: ports.mysql, log: options.log }).then(track),
+    ]);
+    // Athena reads table data and writes results through the same kind of S3 client every
+    // adapter uses; its own endpoint is not known yet, and it never calls itself.
+    const partial = localAwsSettings({
+      region,
+      s3: s3.endpoint,
+      dynamodb: dynamodb.endpoint,
+      athena: `http://${LOOPBACK}:0`,
+      secretsmanager: secretsManager.endpoint,
+    });
+    const serviceClients = new AwsClients(partial);
+    const athena = track(
+      await startAthena({
+        region,
+        port: ports.athena,
+        s3: serviceClients.s3,
+        directory: join(directory, 'athena'),
+        ...options.athena,
+      }),
+    );
+    const endpoints: LocalEndpoints = {
+      region,
+      s3: s3.endpoint,
+      dynamodb: dynamodb.endpoint,
+      athena: athena.endpoint,
+      secretsmanager: secretsManager.endpoint,
+      mysql: mysql.credentials,
+    };
+    const clients = new AwsClients(localAwsSettings(endpoints));
+    await storeMysqlSecret(clients, mysqlSecretName, mysql);
+
+    return {
+      endpoints,
+      directory,
+      mysqlSecretName,
+      athena,
+      dynamodb,
+      mysql,
+      clients,
+      async stop() {
+        clients.destroy();
+        serviceClients.destroy();
+        await stopAll();
+      },
+    };
+  } catch (error) {
+    await stopAll().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Writes the endpoints file other tools read (`.local/endpoints.json`). */
+export function writeEndpointsFile(path: string, endpoints: LocalEndpoints): void {
+  writeFileSync(path, `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 });
+}
+
+async function storeMysqlSecret(clients: AwsClients, name: string, mysql: LocalMariaDb): Promise<void> {
+  const { host, port, user, password, database } = mysql.credentials;
+  const SecretString = JSON.stringify({ engine: 'mysql', host, port, username: user, password, dbname: database });
+  try {
+    await clients.secretsManager.send(new CreateSecretCommand({ Name: name, SecretString }));
+  } catch (error) {
+    if (!(error instanceof ResourceExistsException)) throw error;
+    await clients.secretsManager.send(new PutSecretValueCommand({ SecretId: name, SecretString }));
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * Base of the project's named errors. Step Functions matches `Retry`/`Catch` on the error's name,
+ * so every subclass keeps its class name as `name`, and passes `cause` on.
+ */
+export class EtlError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A required setting is missing or malformed. */
+export class ConfigError extends EtlError {}
