@@ -1,8 +1,13 @@
-import { CreateSecretCommand, PutSecretValueCommand, ResourceExistsException } from '@aws-sdk/client-secrets-manager';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { LocalEndpoints } from '#shared/aws/endpoints';
+import {
+  CreateSecretCommand,
+  PutSecretValueCommand,
+  ResourceExistsException,
+} from '@aws-sdk/client-secrets-manager';
 import { AwsClients, localAwsSettings } from '#shared/aws/clients';
+import type { LocalEndpoints } from '#shared/aws/endpoints';
+import { LOCAL_ATHENA_RESULTS_BUCKET } from './provision';
 import { type LocalAthena, startAthena } from './services/athena';
 import { type LocalDynamoDb, startDynamoDb } from './services/dynamodb';
 import { type LocalMariaDb, startMariaDb } from './services/mariadb';
@@ -11,7 +16,13 @@ import { startSecretsManager } from './services/secrets-manager';
 import { LOOPBACK, type RunningService } from './services/service';
 
 /** Preferred ports of `npm run local:up`; any one already taken is replaced by a free port. */
-export const DEFAULT_PORTS = { s3: 4569, dynamodb: 4570, athena: 4571, secretsmanager: 4572, mysql: 4573 } as const;
+export const DEFAULT_PORTS = {
+  s3: 4569,
+  dynamodb: 4570,
+  athena: 4571,
+  secretsmanager: 4572,
+  mysql: 4573,
+} as const;
 export type StackPorts = { [K in keyof typeof DEFAULT_PORTS]: number };
 
 export interface StackOptions {
@@ -69,9 +80,15 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
 
   try {
     const [s3, dynamodb, secretsManager, mysql] = await Promise.all([
-      startS3({ directory: join(directory, 's3'), port: ports.s3 }).then(track),
+      startS3({
+        directory: join(directory, 's3'),
+        port: ports.s3,
+        buckets: [LOCAL_ATHENA_RESULTS_BUCKET],
+      }).then(track),
       startDynamoDb({ port: ports.dynamodb }).then(track),
-      startSecretsManager({ region, port: ports.secretsmanager, file: join(directory, 'secrets.json') }).then(track),
+      startSecretsManager({ region, port: ports.secretsmanager, file: join(directory, 'secrets.json') }).then(
+        track,
+      ),
       startMariaDb({ directory: join(directory, 'mysql'), port: ports.mysql, log: options.log }).then(track),
     ]);
     // Athena reads table data and writes results through the same kind of S3 client every
@@ -131,7 +148,14 @@ export function writeEndpointsFile(path: string, endpoints: LocalEndpoints): voi
 
 async function storeMysqlSecret(clients: AwsClients, name: string, mysql: LocalMariaDb): Promise<void> {
   const { host, port, user, password, database } = mysql.credentials;
-  const SecretString = JSON.stringify({ engine: 'mysql', host, port, username: user, password, dbname: database });
+  const SecretString = JSON.stringify({
+    engine: 'mysql',
+    host,
+    port,
+    username: user,
+    password,
+    dbname: database,
+  });
   try {
     await clients.secretsManager.send(new CreateSecretCommand({ Name: name, SecretString }));
   } catch (error) {

@@ -46,7 +46,8 @@ export function parseStackArgs(argv: string[]): StackCliOptions {
   const port = (flag: string | undefined, fallback: number): number => {
     if (flag === undefined) return fallback;
     const value = Number(flag);
-    if (!Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`Invalid port ${flag}\n${USAGE}`);
+    if (!Number.isInteger(value) || value < 0 || value > 65535)
+      throw new Error(`Invalid port ${flag}\n${USAGE}`);
     return value;
   };
   return {

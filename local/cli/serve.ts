@@ -3,6 +3,8 @@
  * files, and on SIGTERM / SIGINT stops every service and removes them again.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { provisionFromServerless } from '../provision';
+import { loadServerlessConfig } from '../serverless-config';
 import { freePort } from '../services/ports';
 import { startStack, writeEndpointsFile } from '../stack';
 import { parseStackArgs, stackFiles } from './options';
@@ -19,7 +21,12 @@ async function main(): Promise<void> {
     secretsmanager: await freePort(options.ports.secretsmanager),
     mysql: options.ports.mysql,
   };
-  const stack = await startStack({ directory: options.directory, region: options.region, ports, log: console.log });
+  const stack = await startStack({
+    directory: options.directory,
+    region: options.region,
+    ports,
+    log: console.log,
+  });
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -38,8 +45,13 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   writeFileSync(files.pid, `${process.pid}\n`);
+  // The resources of stage `local` (buckets, staging table, workgroup, Glue tables), from serverless.yml.
+  const created = await provisionFromServerless(await loadServerlessConfig('local'), stack.clients);
+  console.log(`provisioned: ${created.join(', ')}`);
   writeEndpointsFile(files.endpoints, stack.endpoints);
-  console.log(`local stack ready: ${JSON.stringify({ ...stack.endpoints, mysql: { ...stack.endpoints.mysql, password: '***' } })}`);
+  console.log(
+    `local stack ready: ${JSON.stringify({ ...stack.endpoints, mysql: { ...stack.endpoints.mysql, password: '***' } })}`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -49,7 +49,9 @@ async function main(): Promise<void> {
       console.log(`  dynamodb        ${endpoints.dynamodb}`);
       console.log(`  athena          ${endpoints.athena}`);
       console.log(`  secretsmanager  ${endpoints.secretsmanager}`);
-      console.log(`  mysql           ${endpoints.mysql.user}@${endpoints.mysql.host}:${endpoints.mysql.port}/${endpoints.mysql.database}`);
+      console.log(
+        `  mysql           ${endpoints.mysql.user}@${endpoints.mysql.host}:${endpoints.mysql.port}/${endpoints.mysql.database}`,
+      );
       return;
     }
     await sleep(200);

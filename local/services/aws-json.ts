@@ -37,7 +37,10 @@ async function handle(
     const [prefix, name] = target.split('.');
     const operation = name !== undefined ? operations[name] : undefined;
     if (prefix !== targetPrefix || operation === undefined) {
-      throw new AwsServiceError('UnknownOperationException', `Operation ${target || '(none)'} is not supported`);
+      throw new AwsServiceError(
+        'UnknownOperationException',
+        `Operation ${target || '(none)'} is not supported`,
+      );
     }
     const body = await readBody(request);
     const input: unknown = body.length > 0 ? JSON.parse(body) : {};
@@ -47,7 +50,11 @@ async function handle(
     send(response, 200, await operation(input as JsonObject));
   } catch (error) {
     if (error instanceof AwsServiceError) {
-      send(response, error.statusCode, { __type: error.type, message: error.message, Message: error.message });
+      send(response, error.statusCode, {
+        __type: error.type,
+        message: error.message,
+        Message: error.message,
+      });
     } else if (error instanceof SyntaxError) {
       send(response, 400, { __type: 'SerializationException', message: error.message });
     } else {

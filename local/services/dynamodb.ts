@@ -32,8 +32,16 @@ export interface LocalDynamoDb extends RunningService {
  * is not simulated (AWS deletes expired items lazily, within days, anyway).
  */
 export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<LocalDynamoDb> {
-  const inner = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.path && { path: options.path }) });
-  const [dynaliteHandler] = inner.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  const inner = dynalite({
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+    ...(options.path && { path: options.path }),
+  });
+  const [dynaliteHandler] = inner.listeners('request') as ((
+    req: IncomingMessage,
+    res: ServerResponse,
+  ) => void)[];
   if (dynaliteHandler === undefined) throw new Error('dynalite exposes no request handler');
   const timeToLive = new Map<string, TtlSpecification>();
   // dynalite also listens on a private port, used only to forward the reduced half of a

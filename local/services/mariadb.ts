@@ -128,7 +128,11 @@ function ensureServerBinary(log: (message: string) => void): string {
   throw new Error(`MariaDB server binary (mariadbd) not found. Install it first: ${INSTALL_HINT}`);
 }
 
-async function waitForServer(socket: string, exited: Promise<number | null>, directory: string): Promise<void> {
+async function waitForServer(
+  socket: string,
+  exited: Promise<number | null>,
+  directory: string,
+): Promise<void> {
   let serverExit: number | null | undefined;
   void exited.then((code) => {
     serverExit = code;
@@ -136,7 +140,9 @@ async function waitForServer(socket: string, exited: Promise<number | null>, dir
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (serverExit !== undefined) {
-      throw new Error(`mariadbd exited with code ${serverExit} at start; see ${join(directory, 'error.log')}`);
+      throw new Error(
+        `mariadbd exited with code ${serverExit} at start; see ${join(directory, 'error.log')}`,
+      );
     }
     try {
       const connection = await createConnection({ socketPath: socket, user: 'root' });
@@ -163,7 +169,9 @@ async function provision(
 ): Promise<void> {
   const root = await createConnection({ socketPath: socket, user: 'root' });
   try {
-    await root.query(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+    await root.query(
+      `CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
+    );
     for (const host of ['127.0.0.1', 'localhost']) {
       await root.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [user, host, password]);
       await root.query('ALTER USER ?@? IDENTIFIED BY ?', [user, host, password]);

@@ -1,7 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { AwsServiceError, createAwsJsonServer, type JsonObject, optionalString, requireString } from './aws-json';
+import {
+  AwsServiceError,
+  createAwsJsonServer,
+  type JsonObject,
+  optionalString,
+  requireString,
+} from './aws-json';
 import { closeServer, LOOPBACK, listen, type RunningService } from './service';
 
 /** The local account id every stand-in puts in its ARNs. */
@@ -45,14 +51,20 @@ export async function startSecretsManager(options: SecretsManagerOptions): Promi
     const id = requireString(input, 'SecretId');
     const secret = secrets.get(id) ?? [...secrets.values()].find((candidate) => candidate.arn === id);
     if (secret === undefined) {
-      throw new AwsServiceError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+      throw new AwsServiceError(
+        'ResourceNotFoundException',
+        "Secrets Manager can't find the specified secret.",
+      );
     }
     return secret;
   };
   const addVersion = (secret: StoredSecret, input: JsonObject): SecretVersion => {
     const secretString = optionalString(input, 'SecretString');
     if (secretString === undefined) {
-      throw new AwsServiceError('InvalidRequestException', 'SecretString is required (SecretBinary is not supported)');
+      throw new AwsServiceError(
+        'InvalidRequestException',
+        'SecretString is required (SecretBinary is not supported)',
+      );
     }
     const version = {
       versionId: optionalString(input, 'ClientRequestToken') ?? randomUUID(),
@@ -68,7 +80,10 @@ export async function startSecretsManager(options: SecretsManagerOptions): Promi
     CreateSecret(input) {
       const name = requireString(input, 'Name');
       if (secrets.has(name)) {
-        throw new AwsServiceError('ResourceExistsException', `The operation failed because the secret ${name} already exists.`);
+        throw new AwsServiceError(
+          'ResourceExistsException',
+          `The operation failed because the secret ${name} already exists.`,
+        );
       }
       const secret: StoredSecret = {
         name,
@@ -76,7 +91,9 @@ export async function startSecretsManager(options: SecretsManagerOptions): Promi
         arn: `arn:aws:secretsmanager:${options.region}:${LOCAL_ACCOUNT_ID}:secret:${name}-${randomBytes(3).toString('hex')}`,
         createdDate: Date.now() / 1000,
         versions: [],
-        ...(optionalString(input, 'Description') !== undefined && { description: optionalString(input, 'Description') }),
+        ...(optionalString(input, 'Description') !== undefined && {
+          description: optionalString(input, 'Description'),
+        }),
       };
       secrets.set(name, secret);
       const version = addVersion(secret, input);
@@ -85,7 +102,12 @@ export async function startSecretsManager(options: SecretsManagerOptions): Promi
     PutSecretValue(input) {
       const secret = find(input);
       const version = addVersion(secret, input);
-      return { ARN: secret.arn, Name: secret.name, VersionId: version.versionId, VersionStages: ['AWSCURRENT'] };
+      return {
+        ARN: secret.arn,
+        Name: secret.name,
+        VersionId: version.versionId,
+        VersionStages: ['AWSCURRENT'],
+      };
     },
     GetSecretValue(input) {
       const secret = find(input);
@@ -104,7 +126,7 @@ export async function startSecretsManager(options: SecretsManagerOptions): Promi
       if (version === undefined) {
         throw new AwsServiceError(
           'ResourceNotFoundException',
-          "Secrets Manager can't find the specified secret value for staging label: " + stage,
+          `Secrets Manager can't find the specified secret value for staging label: ${stage}`,
         );
       }
       return {

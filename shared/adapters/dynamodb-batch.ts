@@ -5,7 +5,7 @@ import {
   QueryCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { type BackoffPolicy, fullJitterDelay, type Sleep, sleep as realSleep } from '#shared/core/backoff';
+import { type BackoffPolicy, fullJitterDelay, sleep as realSleep, type Sleep } from '#shared/core/backoff';
 import { EtlError } from '#shared/core/errors';
 
 /** BatchWriteItem takes at most 25 put/delete requests per call. */

@@ -41,16 +41,16 @@ export class AwsClients {
   get s3(): S3Client {
     const local = this.settings.endpoints;
     this.s3Client ??= new S3Client({
-        ...this.common(local?.s3),
-        // s3rver needs path-style addressing (no wildcard DNS for bucket.localhost).
-        forcePathStyle: local !== undefined,
-        // With SDK defaults a streamed PutObject is sent `aws-chunked` with a trailing CRC;
-        // s3rver stores that framing inside the object without any error. Checksums only
-        // where an operation requires them keeps local objects byte-identical.
-        ...(local && {
-          requestChecksumCalculation: 'WHEN_REQUIRED' as const,
-          responseChecksumValidation: 'WHEN_REQUIRED' as const,
-        }),
+      ...this.common(local?.s3),
+      // s3rver needs path-style addressing (no wildcard DNS for bucket.localhost).
+      forcePathStyle: local !== undefined,
+      // With SDK defaults a streamed PutObject is sent `aws-chunked` with a trailing CRC;
+      // s3rver stores that framing inside the object without any error. Checksums only
+      // where an operation requires them keeps local objects byte-identical.
+      ...(local && {
+        requestChecksumCalculation: 'WHEN_REQUIRED' as const,
+        responseChecksumValidation: 'WHEN_REQUIRED' as const,
+      }),
     });
     return this.s3Client;
   }
@@ -74,7 +74,9 @@ export class AwsClients {
   }
 
   get secretsManager(): SecretsManagerClient {
-    this.secretsManagerClient ??= new SecretsManagerClient(this.common(this.settings.endpoints?.secretsmanager));
+    this.secretsManagerClient ??= new SecretsManagerClient(
+      this.common(this.settings.endpoints?.secretsmanager),
+    );
     return this.secretsManagerClient;
   }
 

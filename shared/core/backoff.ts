@@ -9,7 +9,11 @@ export interface BackoffPolicy {
   maxAttempts: number;
 }
 
-export function fullJitterDelay(policy: BackoffPolicy, attempt: number, random: () => number = Math.random): number {
+export function fullJitterDelay(
+  policy: BackoffPolicy,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
   return Math.floor(random() * ceiling);
 }

@@ -1,4 +1,8 @@
-import { CreateTableCommand, DescribeTimeToLiveCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTimeToLiveCommand,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
 import { type LocalDynamoDb, startDynamoDb } from '#local/services/dynamodb';
 import { batchPutAll, queryAll, UnprocessedItemsError } from '#shared/adapters/dynamodb-batch';
 import { AwsClients, localAwsSettings } from '#shared/aws/clients';
@@ -14,7 +18,13 @@ describe('local DynamoDB (dynalite) through the client factory', () => {
     dynamodb = await startDynamoDb();
     const endpoint = dynamodb.endpoint;
     clients = new AwsClients(
-      localAwsSettings({ region: 'us-east-1', s3: endpoint, dynamodb: endpoint, athena: endpoint, secretsmanager: endpoint }),
+      localAwsSettings({
+        region: 'us-east-1',
+        s3: endpoint,
+        dynamodb: endpoint,
+        athena: endpoint,
+        secretsmanager: endpoint,
+      }),
     );
     await clients.dynamodb.send(
       new CreateTableCommand({
@@ -101,9 +111,15 @@ describe('local DynamoDB (dynalite) through the client factory', () => {
 
   it('answers UpdateTimeToLive, which dynalite itself lacks', async () => {
     await clients.dynamodb.send(
-      new UpdateTimeToLiveCommand({ TableName: TABLE, TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } }),
+      new UpdateTimeToLiveCommand({
+        TableName: TABLE,
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      }),
     );
     const described = await clients.dynamodb.send(new DescribeTimeToLiveCommand({ TableName: TABLE }));
-    expect(described.TimeToLiveDescription).toEqual({ TimeToLiveStatus: 'ENABLED', AttributeName: 'expiresAt' });
+    expect(described.TimeToLiveDescription).toEqual({
+      TimeToLiveStatus: 'ENABLED',
+      AttributeName: 'expiresAt',
+    });
   });
 });

@@ -66,7 +66,13 @@ describe('private MariaDB server', () => {
     mariadb = await startMariaDb({ directory, port });
     expect(mariadb.credentials.password).toBe(password);
     const { host, user, database } = mariadb.credentials;
-    const connection = await createConnection({ host, port: mariadb.credentials.port, user, password, database });
+    const connection = await createConnection({
+      host,
+      port: mariadb.credentials.port,
+      user,
+      password,
+      database,
+    });
     const [rows] = await connection.query('SELECT COUNT(*) AS n FROM t');
     await connection.end();
     expect(rows).toEqual([{ n: 2 }]);

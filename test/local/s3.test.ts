@@ -24,7 +24,8 @@ function payload(size: number, seed = 7): Buffer {
 /** Splits a buffer into a stream of odd-sized chunks, as a gzip or file stream would deliver. */
 function streamOf(bytes: Buffer, chunk = 64 * 1024 + 13): Readable {
   const parts: Buffer[] = [];
-  for (let offset = 0; offset < bytes.length; offset += chunk) parts.push(bytes.subarray(offset, offset + chunk));
+  for (let offset = 0; offset < bytes.length; offset += chunk)
+    parts.push(bytes.subarray(offset, offset + chunk));
   return Readable.from(parts);
 }
 
@@ -37,7 +38,13 @@ describe('local S3 (s3rver) through the client factory', () => {
     directory = mkdtempSync(join(tmpdir(), 'etl-s3-'));
     s3 = await startS3({ directory, buckets: [BUCKET] });
     clients = new AwsClients(
-      localAwsSettings({ region: 'us-east-1', s3: s3.endpoint, dynamodb: s3.endpoint, athena: s3.endpoint, secretsmanager: s3.endpoint }),
+      localAwsSettings({
+        region: 'us-east-1',
+        s3: s3.endpoint,
+        dynamodb: s3.endpoint,
+        athena: s3.endpoint,
+        secretsmanager: s3.endpoint,
+      }),
     );
   });
 
@@ -61,7 +68,12 @@ describe('local S3 (s3rver) through the client factory', () => {
   it('returns a streamed PutObject byte for byte (no aws-chunked framing stored)', async () => {
     const body = payload(700_000, 11);
     await clients.s3.send(
-      new PutObjectCommand({ Bucket: BUCKET, Key: 'stream.bin', Body: streamOf(body), ContentLength: body.length }),
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: 'stream.bin',
+        Body: streamOf(body),
+        ContentLength: body.length,
+      }),
     );
     const stored = await readBack('stream.bin');
     expect(stored.length).toBe(body.length);
@@ -92,7 +104,12 @@ describe('local S3 (s3rver) through the client factory', () => {
     });
     const body = payload(100_000, 5);
     await naive.send(
-      new PutObjectCommand({ Bucket: BUCKET, Key: 'naive.bin', Body: streamOf(body), ContentLength: body.length }),
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: 'naive.bin',
+        Body: streamOf(body),
+        ContentLength: body.length,
+      }),
     );
     naive.destroy();
     const stored = await readBack('naive.bin');

@@ -1,0 +1,107 @@
+import type { Readable } from 'node:stream';
+import {
+  CopyObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  NotFound,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { SourceObject } from '#shared/core/ingest';
+
+/** The port the pipeline uses for object storage (S3 in AWS, s3rver locally). */
+export interface ObjectStore {
+  list(bucket: string, prefix: string): AsyncIterable<SourceObject>;
+  /** Metadata of an object, or undefined when it does not exist. */
+  head(
+    bucket: string,
+    key: string,
+  ): Promise<{ size: number; etag: string; metadata: Record<string, string> } | undefined>;
+  /** Server-side copy (no bytes through the Lambda), with user metadata on the copy. */
+  copy(
+    from: { bucket: string; key: string },
+    to: { bucket: string; key: string },
+    metadata: Record<string, string>,
+  ): Promise<void>;
+  putJson(bucket: string, key: string, value: unknown): Promise<void>;
+  getJson(bucket: string, key: string): Promise<unknown>;
+  put(bucket: string, key: string, body: Uint8Array | string, contentType?: string): Promise<void>;
+  getStream(bucket: string, key: string): Promise<Readable>;
+}
+
+export class S3ObjectStore implements ObjectStore {
+  constructor(private readonly s3: S3Client) {}
+
+  async *list(bucket: string, prefix: string): AsyncIterable<SourceObject> {
+    let ContinuationToken: string | undefined;
+    do {
+      const page = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken }),
+      );
+      for (const object of page.Contents ?? []) {
+        if (object.Key === undefined) continue;
+        yield { key: object.Key, size: object.Size ?? 0, etag: stripQuotes(object.ETag) };
+      }
+      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (ContinuationToken !== undefined);
+  }
+
+  async head(bucket: string, key: string) {
+    try {
+      const head = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return { size: head.ContentLength ?? 0, etag: stripQuotes(head.ETag), metadata: head.Metadata ?? {} };
+    } catch (error) {
+      if (error instanceof NotFound || (error as { name?: string }).name === 'NotFound') return undefined;
+      throw error;
+    }
+  }
+
+  async copy(
+    from: { bucket: string; key: string },
+    to: { bucket: string; key: string },
+    metadata: Record<string, string>,
+  ) {
+    await this.s3.send(
+      new CopyObjectCommand({
+        Bucket: to.bucket,
+        Key: to.key,
+        // CopySource is `bucket/key` with the key URL-encoded (keys may hold spaces, `+`, `=`).
+        CopySource: `${from.bucket}/${from.key.split('/').map(encodeURIComponent).join('/')}`,
+        MetadataDirective: 'REPLACE',
+        Metadata: metadata,
+      }),
+    );
+  }
+
+  async putJson(bucket: string, key: string, value: unknown) {
+    await this.put(bucket, key, JSON.stringify(value, null, 2), 'application/json');
+  }
+
+  async getJson(bucket: string, key: string): Promise<unknown> {
+    const object = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const text = await object.Body?.transformToString('utf8');
+    if (text === undefined) throw new Error(`s3://${bucket}/${key} has no body`);
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      throw new Error(`s3://${bucket}/${key} is not valid JSON`, { cause: error });
+    }
+  }
+
+  async put(bucket: string, key: string, body: Uint8Array | string, contentType?: string) {
+    await this.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
+    );
+  }
+
+  async getStream(bucket: string, key: string): Promise<Readable> {
+    const object = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    if (object.Body === undefined) throw new Error(`s3://${bucket}/${key} has no body`);
+    return object.Body as Readable;
+  }
+}
+
+function stripQuotes(etag: string | undefined): string {
+  return (etag ?? '').replaceAll('"', '');
+}

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { type AwsSettings, localAwsSettings } from '#shared/aws/clients';
+import { readEndpointsFile } from '#shared/aws/endpoints';
+import { ConfigError } from '#shared/core/errors';
+
+/**
+ * Every setting the functions read, from the environment that serverless.yml gives each function.
+ * This is the only module that reads `process.env`; it parses once and fails fast, naming the
+ * variable, instead of letting a handler run half-configured.
+ */
+const EnvSchema = z.object({
+  AWS_REGION: z.string().min(1),
+  ETL_STAGE: z.string().min(1),
+  /** Set only for the `local` stage: the endpoints file `npm run local:up` writes. */
+  ETL_ENDPOINTS_FILE: z.string().optional(),
+  ETL_DATASET: z.string().min(1).default('cloudfront'),
+  DATA_BUCKET: z.string().min(3),
+  SOURCE_BUCKET: z.string().min(3),
+  SOURCE_PREFIX: z.string().default(''),
+  LOOKBACK_HOURS: z.coerce.number().int().min(0).max(72).default(2),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export type EtlConfig = Readonly<{
+  stage: string;
+  aws: AwsSettings;
+  dataset: string;
+  dataBucket: string;
+  sourceBucket: string;
+  sourcePrefix: string;
+  lookbackHours: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}>;
+
+export function parseConfig(env: Record<string, string | undefined>): EtlConfig {
+  // Empty strings come from `${param:…}` values left blank in serverless.yml: treat them as unset.
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+      .join('; ');
+    throw new ConfigError(`Invalid or missing environment: ${problems}`);
+  }
+  const values = parsed.data;
+  const aws: AwsSettings =
+    values.ETL_ENDPOINTS_FILE === undefined
+      ? { region: values.AWS_REGION }
+      : localAwsSettings(readEndpointsFile(values.ETL_ENDPOINTS_FILE));
+  return {
+    stage: values.ETL_STAGE,
+    aws,
+    dataset: values.ETL_DATASET,
+    dataBucket: values.DATA_BUCKET,
+    sourceBucket: values.SOURCE_BUCKET,
+    sourcePrefix: values.SOURCE_PREFIX,
+    lookbackHours: values.LOOKBACK_HOURS,
+    logLevel: values.LOG_LEVEL,
+  };
+}
+
+let cached: EtlConfig | undefined;
+
+/** The configuration of this container, read from `process.env` on first use. */
+export function config(): EtlConfig {
+  cached ??= parseConfig(process.env);
+  return cached;
+}

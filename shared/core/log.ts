@@ -1,0 +1,48 @@
+/**
+ * Structured JSON logs, one object per line, with the keys that tie a line to its run (runId,
+ * batchId, fileKey…) appended once per invocation. Never log rows or credentials: values under
+ * keys that look secret are masked as a last line of defence.
+ */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const SECRET_KEY = /pass(word)?|secret|token|credential|authorization/i;
+
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+  /** A logger that adds these keys to every line. */
+  child(keys: Record<string, unknown>): Logger;
+}
+
+export function createLogger(
+  options: { level?: LogLevel; keys?: Record<string, unknown>; write?: (line: string) => void } = {},
+): Logger {
+  const level = options.level ?? 'info';
+  const keys = options.keys ?? {};
+  const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const emit = (at: LogLevel, message: string, fields: Record<string, unknown> = {}) => {
+    if (ORDER[at] < ORDER[level]) return;
+    write(JSON.stringify({ level: at, time: new Date().toISOString(), message, ...keys, ...fields }, redact));
+  };
+  return {
+    debug: (message, fields) => emit('debug', message, fields),
+    info: (message, fields) => emit('info', message, fields),
+    warn: (message, fields) => emit('warn', message, fields),
+    error: (message, fields) => emit('error', message, fields),
+    child: (more) => createLogger({ level, keys: { ...keys, ...more }, write }),
+  };
+}
+
+function redact(key: string, value: unknown): unknown {
+  if (value instanceof Error) {
+    return {
+      name: value.name,
+      message: value.message,
+      ...(value.cause !== undefined && { cause: String(value.cause) }),
+    };
+  }
+  if (typeof value === 'bigint') return value.toString();
+  return SECRET_KEY.test(key) && (typeof value === 'string' || typeof value === 'number') ? '***' : value;
+}
