@@ -2,6 +2,7 @@
 
 declare module 's3rver' {
   import type { Server } from 'node:http';
+
   interface S3rverOptions {
     address?: string;
     port?: number;
@@ -20,6 +21,7 @@ declare module 's3rver' {
 
 declare module 'dynalite' {
   import type { Server } from 'node:http';
+
   interface DynaliteOptions {
     createTableMs?: number;
     deleteTableMs?: number;
