@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -8,6 +9,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import type { SourceObject } from '#shared/core/ingest';
 
 /** The port the pipeline uses for object storage (S3 in AWS, s3rver locally). */
@@ -28,6 +30,17 @@ export interface ObjectStore {
   getJson(bucket: string, key: string): Promise<unknown>;
   put(bucket: string, key: string, body: Uint8Array | string, contentType?: string): Promise<void>;
   getStream(bucket: string, key: string): Promise<Readable>;
+  /**
+   * Uploads a stream of unknown length (multipart above 5 MiB). Aborting the signal abandons the
+   * upload without publishing anything: S3 shows an object only once the upload completes.
+   */
+  putStream(
+    bucket: string,
+    key: string,
+    body: Readable,
+    options?: { contentType?: string; signal?: AbortSignal },
+  ): Promise<void>;
+  delete(bucket: string, keys: string[]): Promise<void>;
 }
 
 export class S3ObjectStore implements ObjectStore {
@@ -93,6 +106,42 @@ export class S3ObjectStore implements ObjectStore {
     await this.s3.send(
       new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
     );
+  }
+
+  async putStream(
+    bucket: string,
+    key: string,
+    body: Readable,
+    options: { contentType?: string; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const upload = new Upload({
+      client: this.s3,
+      params: { Bucket: bucket, Key: key, Body: body, ContentType: options.contentType },
+      // 8 MiB parts, two in flight: bounded memory per open output (Lambda runs several at once).
+      partSize: 8 * 1024 * 1024,
+      queueSize: 2,
+      leavePartsOnError: false,
+    });
+    const abort = () => void upload.abort();
+    options.signal?.addEventListener('abort', abort, { once: true });
+    try {
+      await upload.done();
+    } finally {
+      options.signal?.removeEventListener('abort', abort);
+    }
+  }
+
+  async delete(bucket: string, keys: string[]): Promise<void> {
+    // DeleteObjects takes at most 1,000 keys per call.
+    for (let start = 0; start < keys.length; start += 1000) {
+      const chunk = keys.slice(start, start + 1000);
+      await this.s3.send(
+        new DeleteObjectsCommand({
+          Bucket: bucket,
+          Delete: { Objects: chunk.map((Key) => ({ Key })), Quiet: true },
+        }),
+      );
+    }
   }
 
   async getStream(bucket: string, key: string): Promise<Readable> {

@@ -21,13 +21,22 @@ export class ParquetStreamWriter {
   readonly output: Readable;
   private controller!: ReadableStreamDefaultController<parquet.RecordBatch>;
   private rows = 0;
+  private pulled: PromiseWithResolvers<void> = Promise.withResolvers<void>();
 
   constructor(rowGroupRows = DEFAULT_ROW_GROUP_ROWS) {
-    const batches = new ReadableStream<parquet.RecordBatch>({
-      start: (controller) => {
-        this.controller = controller;
+    // High-water mark of one batch: `write` waits until the encoder has taken the previous one,
+    // so a slow consumer (the S3 upload) slows the parser instead of queueing row groups in memory.
+    const batches = new ReadableStream<parquet.RecordBatch>(
+      {
+        start: (controller) => {
+          this.controller = controller;
+        },
+        pull: () => {
+          this.pulled.resolve();
+        },
       },
-    });
+      { highWaterMark: 1 },
+    );
     const transformed = parquet.transformParquetStream(batches, writerProperties(rowGroupRows));
     this.output = Readable.from(
       (async function* () {
@@ -41,12 +50,17 @@ export class ParquetStreamWriter {
     return this.rows;
   }
 
-  write(batch: RecordBatch): void {
+  /** Queues one batch (one row group); resolves once the encoder is ready for the next. */
+  async write(batch: RecordBatch): Promise<void> {
     if (batch.numRows === 0) return;
     const ipc = tableToIPC(new Table(batch), 'stream');
     const table = parquet.Table.fromIPCStream(ipc);
     for (const wasmBatch of table.recordBatches()) this.controller.enqueue(wasmBatch);
     this.rows += batch.numRows;
+    while ((this.controller.desiredSize ?? 1) <= 0) {
+      this.pulled = Promise.withResolvers<void>();
+      await this.pulled.promise;
+    }
   }
 
   close(): void {
