@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { sourceFileId } from '#shared/core/ingest';
-import { cloudfront } from '#shared/datasets/cloudfront';
+import { cloudfront } from '#shared/datasets/cloudfront/index';
 import {
   curatedKeyFor,
   quarantinedFileKeyFor,
