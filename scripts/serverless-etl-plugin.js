@@ -1,17 +1,37 @@
+const { checkLimits } = require('./limits');
+
 /**
  * Project plugin for Serverless Framework v3:
  * 1. Lets the config schema accept `nodejs22.x`: v3.40 predates it in its enum, although AWS
  *    Lambda and CloudFormation accept it (Node 20 reached end of life in April 2026).
- * 2. Checks, before packaging, the settings that would break AWS limits at run time (see
- *    scripts/limits.js), so a bad stage parameter fails `sls package`, not a 3 a.m. run.
+ * 2. Before packaging, rejects settings that would break AWS limits at run time (scripts/limits.js),
+ *    so a bad stage parameter fails `sls package`, not a 3 a.m. run.
  */
 class EtlPlugin {
   constructor(serverless) {
     this.serverless = serverless;
-    const definitions = serverless.configSchemaHandler?.schema?.definitions;
-    const runtimes = definitions?.awsLambdaRuntime?.enum;
+    const runtimes = serverless.configSchemaHandler?.schema?.definitions?.awsLambdaRuntime?.enum;
     if (Array.isArray(runtimes) && !runtimes.includes('nodejs22.x')) runtimes.push('nodejs22.x');
-    this.hooks = {};
+    this.hooks = {
+      'before:package:initialize': () => this.check(),
+      'before:deploy:deploy': () => this.check(),
+    };
+  }
+
+  check() {
+    const { service } = this.serverless;
+    const custom = service.custom?.limits ?? {};
+    const reservedConcurrency = Object.fromEntries(
+      Object.entries(service.functions ?? {}).map(([name, fn]) => [name, fn.reservedConcurrency ?? 0]),
+    );
+    const problems = checkLimits({
+      athenaConcurrency: Number(custom.athenaConcurrency),
+      reservedConcurrency,
+      accountConcurrencyLimit: Number(custom.accountConcurrencyLimit),
+    });
+    if (problems.length > 0) {
+      throw new this.serverless.classes.Error(`Settings break AWS limits:\n - ${problems.join('\n - ')}`);
+    }
   }
 }
 

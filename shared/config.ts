@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { z } from 'zod';
 import { type AwsSettings, localAwsSettings } from '#shared/aws/clients';
 import { readEndpointsFile } from '#shared/aws/endpoints';
@@ -18,7 +19,27 @@ const EnvSchema = z.object({
   SOURCE_BUCKET: z.string().min(3),
   SOURCE_PREFIX: z.string().default(''),
   LOOKBACK_HOURS: z.coerce.number().int().min(0).max(72).default(2),
+  /** Hours a scheduled run covers when its input names no window. */
+  WINDOW_HOURS: z.coerce.number().int().min(1).max(168).default(1),
+  BATCH_MAX_FILES: z.coerce.number().int().min(1).max(2_000).default(200),
+  BATCH_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(2 * 1024 ** 3),
+  GLUE_DATABASE: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'Glue database names are lower case without -'),
+  ATHENA_WORKGROUP: z.string().min(1),
+  ATHENA_QUERY_TIMEOUT_SECONDS: z.coerce.number().int().min(10).default(600),
+  STAGING_TABLE: z.string().min(3),
+  STAGING_TTL_DAYS: z.coerce.number().int().min(1).default(7),
+  DB_SECRET_ID: z.string().min(1),
+  DB_TABLE: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/)
+    .default('cloudfront_hourly'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** Set by Lambda: where the deployment package is unpacked (the `sql/` files are there). */
+  LAMBDA_TASK_ROOT: z.string().optional(),
 });
 
 export type EtlConfig = Readonly<{
@@ -29,6 +50,18 @@ export type EtlConfig = Readonly<{
   sourceBucket: string;
   sourcePrefix: string;
   lookbackHours: number;
+  windowHours: number;
+  batchMaxFiles: number;
+  batchMaxBytes: number;
+  glueDatabase: string;
+  athenaWorkGroup: string;
+  athenaQueryTimeoutSeconds: number;
+  stagingTable: string;
+  stagingTtlDays: number;
+  databaseSecretId: string;
+  databaseTable: string;
+  /** Folder of the SQL templates: in the package on Lambda, the project's `sql/` elsewhere. */
+  sqlDirectory: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }>;
 
@@ -57,6 +90,17 @@ export function parseConfig(env: Record<string, string | undefined>): EtlConfig 
     sourceBucket: values.SOURCE_BUCKET,
     sourcePrefix: values.SOURCE_PREFIX,
     lookbackHours: values.LOOKBACK_HOURS,
+    windowHours: values.WINDOW_HOURS,
+    batchMaxFiles: values.BATCH_MAX_FILES,
+    batchMaxBytes: values.BATCH_MAX_BYTES,
+    glueDatabase: values.GLUE_DATABASE,
+    athenaWorkGroup: values.ATHENA_WORKGROUP,
+    athenaQueryTimeoutSeconds: values.ATHENA_QUERY_TIMEOUT_SECONDS,
+    stagingTable: values.STAGING_TABLE,
+    stagingTtlDays: values.STAGING_TTL_DAYS,
+    databaseSecretId: values.DB_SECRET_ID,
+    databaseTable: values.DB_TABLE,
+    sqlDirectory: join(values.LAMBDA_TASK_ROOT ?? process.cwd(), 'sql'),
     logLevel: values.LOG_LEVEL,
   };
 }

@@ -2,16 +2,31 @@ import { z } from 'zod';
 import type { ObjectStore } from '#shared/adapters/object-store';
 import { rawKeyFor, type SourceObject, selectWindowFiles, sourceFileId } from '#shared/core/ingest';
 import type { Logger } from '#shared/core/log';
-import { WindowSchema } from '#shared/core/window';
+import { planBatches } from '#shared/core/plan';
+import { lastCompleteWindow, type Window, WindowSchema } from '#shared/core/window';
 
+const RunIdSchema = z
+  .string()
+  .min(1)
+  .max(80)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'runId may hold letters, digits and . _ : - only');
+
+/**
+ * What starts a run. The schedule passes neither runId nor window: the run takes the last complete
+ * window and the execution's name as its id. Users backfill with an explicit window.
+ */
 export const IngestInputSchema = z.object({
-  runId: z
-    .string()
-    .min(1)
-    .regex(/^[A-Za-z0-9._:-]+$/, 'runId may hold letters, digits and . _ : - only'),
-  window: WindowSchema,
+  input: z.object({ runId: RunIdSchema.optional(), window: WindowSchema.optional() }).passthrough(),
+  executionName: RunIdSchema,
 });
 export type IngestInput = z.infer<typeof IngestInputSchema>;
+
+/** A batch as the parent Map sees it: small, so thousands fit in the 256 KB state payload. */
+export interface BatchRef {
+  batchId: string;
+  files: number;
+  bytes: number;
+}
 
 export const ManifestFileSchema = z.object({
   fileId: z.string(),
@@ -29,7 +44,9 @@ export type Manifest = z.infer<typeof ManifestSchema>;
 /** What ingest returns to the state machine: keys and counts, never the file list (256 KB payload cap). */
 export interface IngestOutput {
   runId: string;
-  window: IngestInput['window'];
+  window: Window;
+  startedAt: string;
+  batches: BatchRef[];
   manifestKey: string;
   files: number;
   bytes: number;
@@ -42,12 +59,26 @@ export interface IngestSettings {
   sourcePrefix: string;
   dataBucket: string;
   lookbackHours: number;
+  windowHours: number;
+  batchMaxFiles: number;
+  batchMaxBytes: number;
 }
+
+export const BatchSchema = z.object({
+  runId: z.string(),
+  batchId: z.string(),
+  files: z.array(ManifestFileSchema),
+});
+export type Batch = z.infer<typeof BatchSchema>;
 
 const SOURCE_ETAG = 'source-etag';
 
 export function manifestKeyFor(runId: string): string {
   return `manifests/${runId}/files.json`;
+}
+
+export function batchKeyFor(runId: string, batchId: string): string {
+  return `manifests/${runId}/batches/${batchId}.json`;
 }
 
 /**
@@ -56,11 +87,16 @@ export function manifestKeyFor(runId: string): string {
  * metadata) is not copied again, so a re-run or a retried invocation copies nothing twice.
  */
 export async function ingest(
-  input: IngestInput,
+  event: IngestInput,
   settings: IngestSettings,
   store: ObjectStore,
   log: Logger,
+  now: Date = new Date(),
 ): Promise<IngestOutput> {
+  const input = {
+    runId: event.input.runId ?? event.executionName,
+    window: event.input.window ?? lastCompleteWindow(now, settings.windowHours),
+  };
   const listed: SourceObject[] = [];
   for await (const object of store.list(settings.sourceBucket, settings.sourcePrefix)) listed.push(object);
   const selected = selectWindowFiles(listed, input.window, settings.lookbackHours);
@@ -87,9 +123,25 @@ export async function ingest(
   await store.putJson(settings.dataBucket, manifestKey, manifest);
   const bytes = files.reduce((sum, file) => sum + file.size, 0);
   log.info('ingest: manifest written', { manifestKey, files: files.length, copied, bytes });
+
+  const planned = planBatches(files, { maxFiles: settings.batchMaxFiles, maxBytes: settings.batchMaxBytes });
+  const batches: BatchRef[] = [];
+  for (const [index, batchFiles] of planned.entries()) {
+    const batchId = String(index + 1).padStart(4, '0');
+    const batch: Batch = { runId: input.runId, batchId, files: batchFiles };
+    await store.putJson(settings.dataBucket, batchKeyFor(input.runId, batchId), batch);
+    batches.push({
+      batchId,
+      files: batchFiles.length,
+      bytes: batchFiles.reduce((sum, file) => sum + file.size, 0),
+    });
+  }
+  log.info('ingest: batches planned', { batches: batches.length });
   return {
     runId: input.runId,
     window: input.window,
+    startedAt: now.toISOString(),
+    batches,
     manifestKey,
     files: files.length,
     bytes,

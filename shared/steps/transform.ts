@@ -15,17 +15,19 @@ export const TransformInputSchema = z.object({
 });
 export type TransformInput = z.infer<typeof TransformInputSchema>;
 
-export interface TransformResult {
-  fileId: string;
-  key: string;
-  status: 'transformed' | 'quarantined';
-  rows: { read: number; accepted: number; quarantined: number };
+/** The per-file result, returned to the state machine and kept at `runs/<runId>/files/<fileId>.json`. */
+export const TransformResultSchema = z.object({
+  fileId: z.string(),
+  key: z.string(),
+  status: z.enum(['transformed', 'quarantined']),
+  rows: z.object({ read: z.number(), accepted: z.number(), quarantined: z.number() }),
   /** Hours (`YYYY-MM-DDTHH`) that received rows from this file. */
-  hours: string[];
+  hours: z.array(z.string()),
   /** Why the whole file was quarantined. */
-  reason?: string;
-  resultKey: string;
-}
+  reason: z.string().optional(),
+  resultKey: z.string(),
+});
+export type TransformResult = z.infer<typeof TransformResultSchema>;
 
 /** Longest raw line kept in a quarantine record (a fuzzed "line" can be megabytes). */
 const MAX_QUARANTINED_TEXT = 4_096;

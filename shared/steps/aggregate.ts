@@ -1,0 +1,230 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { ObjectStore } from '#shared/adapters/object-store';
+import {
+  AthenaQueryCancelledError,
+  AthenaQueryFailedError,
+  AthenaQueryTimeoutError,
+  type QueryRunner,
+} from '#shared/adapters/query-runner';
+import { type AggregateRow, AggregateRowSchema } from '#shared/core/aggregate-row';
+import { EtlError } from '#shared/core/errors';
+import type { Logger } from '#shared/core/log';
+import { renderSql } from '#shared/core/sql';
+import { HourSchema } from '#shared/core/window';
+import { TransformResultSchema } from './transform';
+
+export interface AggregateSettings {
+  dataBucket: string;
+  glueDatabase: string;
+  athenaWorkGroup: string;
+  athenaQueryTimeoutSeconds: number;
+  sqlDirectory: string;
+  table: string;
+}
+
+export const AggregateInputSchema = z.discriminatedUnion('action', [
+  /** After the transforms: which hours got rows, and the run's file and row totals. */
+  z.object({ action: z.literal('hours'), runId: z.string().min(1) }),
+  z.object({ action: z.literal('start'), runId: z.string().min(1), hour: HourSchema }),
+  z.object({
+    action: z.literal('status'),
+    runId: z.string().min(1),
+    hour: HourSchema,
+    queryExecutionId: z.string().min(1),
+    startedAt: z.iso.datetime(),
+  }),
+  z.object({
+    action: z.literal('results'),
+    runId: z.string().min(1),
+    hour: HourSchema,
+    queryExecutionId: z.string().min(1),
+  }),
+]);
+export type AggregateInput = z.infer<typeof AggregateInputSchema>;
+
+export interface TransformSummary {
+  runId: string;
+  hours: string[];
+  files: { total: number; transformed: number; quarantined: number };
+  rows: { read: number; accepted: number; quarantined: number };
+  quarantinedFiles: { key: string; reason: string }[];
+}
+
+/** The aggregate of one hour as stored for the stage step (`runs/<runId>/aggregates/<hour>.json`). */
+export const HourAggregateSchema = z.object({
+  runId: z.string(),
+  hour: HourSchema,
+  queryExecutionId: z.string(),
+  bytesScanned: z.number(),
+  engineMs: z.number(),
+  rows: z.array(AggregateRowSchema),
+});
+export type HourAggregate = z.infer<typeof HourAggregateSchema>;
+
+export const transformSummaryKeyFor = (runId: string) => `runs/${runId}/transform-summary.json`;
+export const hourAggregateKeyFor = (runId: string, hour: string) => `runs/${runId}/aggregates/${hour}.json`;
+
+/** The query returned a row that does not fit the aggregate row's shape. */
+export class AggregateResultError extends EtlError {}
+
+const sqlCache = new Map<string, string>();
+function sqlTemplate(directory: string, name: string): string {
+  const path = join(directory, name);
+  let text = sqlCache.get(path);
+  if (text === undefined) {
+    text = readFileSync(path, 'utf8');
+    sqlCache.set(path, text);
+  }
+  return text;
+}
+
+/** The hourly aggregate SQL for one hour of the curated table. */
+export function hourlyAggregateSql(settings: AggregateSettings, hour: string): string {
+  return renderSql(sqlTemplate(settings.sqlDirectory, 'hourly_aggregate.sql'), {
+    database: settings.glueDatabase,
+    table: settings.table,
+    dt: hour.slice(0, 10),
+    hour: hour.slice(11, 13),
+  });
+}
+
+/**
+ * The aggregate step's actions. The state machine drives the query: `start`, then Wait and
+ * `status` until SUCCEEDED (FAILED and CANCELLED raise named errors, a query past its time budget
+ * is stopped), then `results` pages the result set into S3 for the stage step. No Lambda sleeps.
+ */
+export async function aggregate(
+  input: AggregateInput,
+  settings: AggregateSettings,
+  store: ObjectStore,
+  queries: QueryRunner,
+  log: Logger,
+  now: () => Date = () => new Date(),
+) {
+  switch (input.action) {
+    case 'hours':
+      return summarizeTransforms(input.runId, settings, store, log);
+    case 'start': {
+      const sql = hourlyAggregateSql(settings, input.hour);
+      // Same run + hour + SQL → same token: a retried start returns the query already running.
+      const clientRequestToken = createHash('sha256')
+        .update(`${input.runId}\n${input.hour}\n${sql}`)
+        .digest('hex')
+        .slice(0, 64);
+      const queryExecutionId = await queries.start(sql, {
+        database: settings.glueDatabase,
+        workGroup: settings.athenaWorkGroup,
+        clientRequestToken,
+      });
+      log.info('aggregate: query started', { hour: input.hour, queryExecutionId });
+      return { runId: input.runId, hour: input.hour, queryExecutionId, startedAt: now().toISOString() };
+    }
+    case 'status': {
+      const status = await queries.status(input.queryExecutionId);
+      if (status.state === 'FAILED')
+        throw new AthenaQueryFailedError(input.queryExecutionId, status.reason ?? 'no reason given');
+      if (status.state === 'CANCELLED') {
+        throw new AthenaQueryCancelledError(input.queryExecutionId, status.reason ?? 'no reason given');
+      }
+      const elapsedSeconds = (now().getTime() - Date.parse(input.startedAt)) / 1000;
+      if (status.state !== 'SUCCEEDED' && elapsedSeconds > settings.athenaQueryTimeoutSeconds) {
+        await queries.stop(input.queryExecutionId);
+        throw new AthenaQueryTimeoutError(
+          `Athena query ${input.queryExecutionId} for ${input.hour} still ${status.state} after ${Math.round(elapsedSeconds)} s (budget ${settings.athenaQueryTimeoutSeconds} s); stopped`,
+        );
+      }
+      return { state: status.state, bytesScanned: status.bytesScanned };
+    }
+    case 'results':
+      return storeResults(input.runId, input.hour, input.queryExecutionId, settings, store, queries, log);
+  }
+}
+
+async function storeResults(
+  runId: string,
+  hour: string,
+  queryExecutionId: string,
+  settings: AggregateSettings,
+  store: ObjectStore,
+  queries: QueryRunner,
+  log: Logger,
+) {
+  const rows: AggregateRow[] = [];
+  for await (const page of queries.results(queryExecutionId)) {
+    for (const record of page) rows.push(toAggregateRow(record, queryExecutionId));
+  }
+  const status = await queries.status(queryExecutionId);
+  const result: HourAggregate = {
+    runId,
+    hour,
+    queryExecutionId,
+    bytesScanned: status.bytesScanned,
+    engineMs: status.engineMs,
+    rows,
+  };
+  const resultKey = hourAggregateKeyFor(runId, hour);
+  await store.putJson(settings.dataBucket, resultKey, result);
+  log.info('aggregate: results stored', { hour, rows: rows.length, bytesScanned: status.bytesScanned });
+  return { runId, hour, resultKey, rows: rows.length, bytesScanned: status.bytesScanned };
+}
+
+/** Athena returns every value as text; numbers are parsed here, and a row that does not fit is an error. */
+function toAggregateRow(record: Record<string, string | null>, queryExecutionId: string): AggregateRow {
+  const number = (name: string) =>
+    record[name] === null || record[name] === undefined ? null : Number(record[name]);
+  const parsed = AggregateRowSchema.safeParse({
+    hour: record.hour,
+    host: record.host,
+    status: number('status'),
+    requests: number('requests'),
+    bytesSent: number('bytes_sent'),
+    clientErrors: number('client_errors'),
+    serverErrors: number('server_errors'),
+    meanTimeTaken: number('mean_time_taken'),
+    p95TimeTaken: number('p95_time_taken'),
+    distinctClientIps: number('distinct_client_ips'),
+  });
+  if (!parsed.success) {
+    throw new AggregateResultError(
+      `Query ${queryExecutionId} returned a malformed row ${JSON.stringify(record)}: ${parsed.error.message}`,
+    );
+  }
+  return parsed.data;
+}
+
+async function summarizeTransforms(
+  runId: string,
+  settings: AggregateSettings,
+  store: ObjectStore,
+  log: Logger,
+) {
+  const summary: TransformSummary = {
+    runId,
+    hours: [],
+    files: { total: 0, transformed: 0, quarantined: 0 },
+    rows: { read: 0, accepted: 0, quarantined: 0 },
+    quarantinedFiles: [],
+  };
+  const hours = new Set<string>();
+  for await (const object of store.list(settings.dataBucket, `runs/${runId}/files/`)) {
+    const result = TransformResultSchema.parse(await store.getJson(settings.dataBucket, object.key));
+    summary.files.total++;
+    summary.rows.read += result.rows.read;
+    summary.rows.accepted += result.rows.accepted;
+    summary.rows.quarantined += result.rows.quarantined;
+    if (result.status === 'quarantined') {
+      summary.files.quarantined++;
+      summary.quarantinedFiles.push({ key: result.key, reason: result.reason ?? '' });
+    } else {
+      summary.files.transformed++;
+    }
+    for (const hour of result.hours) hours.add(hour);
+  }
+  summary.hours = [...hours].sort();
+  await store.putJson(settings.dataBucket, transformSummaryKeyFor(runId), summary);
+  log.info('aggregate: hours to aggregate', { hours: summary.hours.length, files: summary.files });
+  return { runId, hours: summary.hours, files: summary.files, rows: summary.rows };
+}
