@@ -1,9 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
+import { S3ObjectStore } from '#shared/adapters/object-store';
 import { AwsClients } from '#shared/aws/clients';
 import { config, type EtlConfig } from '#shared/config';
 import { EtlError } from '#shared/core/errors';
 import { createLogger, type Logger } from '#shared/core/log';
+import { keys } from '#shared/core/run-files';
 
 /** The event did not match the handler's schema: a bug in the caller, never worth a retry. */
 export class InvalidEventError extends EtlError {}
@@ -16,6 +19,26 @@ export interface HandlerContext {
 }
 
 let clients: AwsClients | undefined;
+
+/** Releases the container's clients (local runs and tests end the process cleanly; Lambda never calls it). */
+export function disposeHandlerClients(): void {
+  clients?.destroy();
+  clients = undefined;
+}
+
+/** The run an event belongs to, wherever the state machine put it (for log keys and timings). */
+function runIdOf(event: unknown): string | undefined {
+  if (typeof event !== 'object' || event === null) return undefined;
+  if ('runId' in event && typeof event.runId === 'string') return event.runId;
+  if ('input' in event && typeof event.input === 'object' && event.input !== null) {
+    const input = event.input as Record<string, unknown>;
+    if (typeof input.runId === 'string') return input.runId;
+    const run = input.run as Record<string, unknown> | undefined;
+    if (typeof run?.runId === 'string') return run.runId;
+  }
+  if ('executionName' in event && typeof event.executionName === 'string') return event.executionName;
+  return undefined;
+}
 
 /**
  * The one handler skeleton: validate the event, build a logger keyed by run id, call the step,
@@ -44,11 +67,38 @@ export function defineHandler<Schema extends z.ZodType, Output>(
       log.error('invalid event', { problems });
       throw new InvalidEventError(`${name}: invalid event: ${problems.join('; ')}`);
     }
+    const startedAt = new Date().toISOString();
     try {
       return await step(parsed.data, { config: settings, clients, log, lambda });
     } catch (error) {
       log.error('failed', { error });
       throw error;
+    } finally {
+      if (runId !== undefined) await recordTiming(clients, settings, runId, name, event, startedAt, log);
     }
   };
+}
+
+/**
+ * One small S3 object per invocation (`runs/<runId>/timings/…`): the report derives stage
+ * durations and history sizes from them. Best effort: a failed write is logged, never fatal.
+ */
+async function recordTiming(
+  awsClients: AwsClients,
+  settings: EtlConfig,
+  runId: string,
+  name: string,
+  event: unknown,
+  startedAt: string,
+  log: Logger,
+): Promise<void> {
+  const action =
+    typeof event === 'object' && event !== null && 'action' in event ? String(event.action) : undefined;
+  const timing = { function: name, action, startedAt, finishedAt: new Date().toISOString() };
+  const key = `${keys.timingsPrefix(runId)}${name}/${startedAt}-${randomUUID().slice(0, 8)}.json`;
+  try {
+    await new S3ObjectStore(awsClients.s3).putJson(settings.dataBucket, key, timing);
+  } catch (error) {
+    log.warn('timing not recorded', { error });
+  }
 }

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { S3ObjectStore } from '#shared/adapters/object-store';
+import { keys } from '#shared/core/run-files';
 import { datasetNamed } from '#shared/datasets/index';
 import { defineHandler } from '#shared/handler';
-import { BatchSchema, batchKeyFor } from '#shared/steps/ingest';
+import { BatchSchema } from '#shared/steps/ingest';
 import { TransformInputSchema, transformFile } from '#shared/steps/transform';
 
 const EventSchema = z.discriminatedUnion('action', [
@@ -16,7 +17,7 @@ export const handler = defineHandler('transform', EventSchema, async (event, { c
   const store = new S3ObjectStore(clients.s3);
   if (event.action === 'batch') {
     const batch = BatchSchema.parse(
-      await store.getJson(config.dataBucket, batchKeyFor(event.runId, event.batchId)),
+      await store.getJson(config.dataBucket, keys.batch(event.runId, event.batchId)),
     );
     return { files: batch.files };
   }

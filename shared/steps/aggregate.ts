@@ -12,9 +12,14 @@ import {
 import { type AggregateRow, AggregateRowSchema } from '#shared/core/aggregate-row';
 import { EtlError } from '#shared/core/errors';
 import type { Logger } from '#shared/core/log';
+import {
+  type HourAggregate,
+  keys,
+  TransformResultSchema,
+  type TransformSummary,
+} from '#shared/core/run-files';
 import { renderSql } from '#shared/core/sql';
 import { HourSchema } from '#shared/core/window';
-import { TransformResultSchema } from './transform';
 
 export interface AggregateSettings {
   dataBucket: string;
@@ -44,28 +49,6 @@ export const AggregateInputSchema = z.discriminatedUnion('action', [
   }),
 ]);
 export type AggregateInput = z.infer<typeof AggregateInputSchema>;
-
-export interface TransformSummary {
-  runId: string;
-  hours: string[];
-  files: { total: number; transformed: number; quarantined: number };
-  rows: { read: number; accepted: number; quarantined: number };
-  quarantinedFiles: { key: string; reason: string }[];
-}
-
-/** The aggregate of one hour as stored for the stage step (`runs/<runId>/aggregates/<hour>.json`). */
-export const HourAggregateSchema = z.object({
-  runId: z.string(),
-  hour: HourSchema,
-  queryExecutionId: z.string(),
-  bytesScanned: z.number(),
-  engineMs: z.number(),
-  rows: z.array(AggregateRowSchema),
-});
-export type HourAggregate = z.infer<typeof HourAggregateSchema>;
-
-export const transformSummaryKeyFor = (runId: string) => `runs/${runId}/transform-summary.json`;
-export const hourAggregateKeyFor = (runId: string, hour: string) => `runs/${runId}/aggregates/${hour}.json`;
 
 /** The query returned a row that does not fit the aggregate row's shape. */
 export class AggregateResultError extends EtlError {}
@@ -165,7 +148,7 @@ async function storeResults(
     engineMs: status.engineMs,
     rows,
   };
-  const resultKey = hourAggregateKeyFor(runId, hour);
+  const resultKey = keys.hourAggregate(runId, hour);
   await store.putJson(settings.dataBucket, resultKey, result);
   log.info('aggregate: results stored', { hour, rows: rows.length, bytesScanned: status.bytesScanned });
   return { runId, hour, resultKey, rows: rows.length, bytesScanned: status.bytesScanned };
@@ -209,7 +192,7 @@ async function summarizeTransforms(
     quarantinedFiles: [],
   };
   const hours = new Set<string>();
-  for await (const object of store.list(settings.dataBucket, `runs/${runId}/files/`)) {
+  for await (const object of store.list(settings.dataBucket, keys.fileResultsPrefix(runId))) {
     const result = TransformResultSchema.parse(await store.getJson(settings.dataBucket, object.key));
     summary.files.total++;
     summary.rows.read += result.rows.read;
@@ -224,7 +207,7 @@ async function summarizeTransforms(
     for (const hour of result.hours) hours.add(hour);
   }
   summary.hours = [...hours].sort();
-  await store.putJson(settings.dataBucket, transformSummaryKeyFor(runId), summary);
+  await store.putJson(settings.dataBucket, keys.transformSummary(runId), summary);
   log.info('aggregate: hours to aggregate', { hours: summary.hours.length, files: summary.files });
   return { runId, hours: summary.hours, files: summary.files, rows: summary.rows };
 }

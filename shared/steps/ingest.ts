@@ -3,6 +3,7 @@ import type { ObjectStore } from '#shared/adapters/object-store';
 import { rawKeyFor, type SourceObject, selectWindowFiles, sourceFileId } from '#shared/core/ingest';
 import type { Logger } from '#shared/core/log';
 import { planBatches } from '#shared/core/plan';
+import { keys } from '#shared/core/run-files';
 import { lastCompleteWindow, type Window, WindowSchema } from '#shared/core/window';
 
 const RunIdSchema = z
@@ -73,14 +74,6 @@ export type Batch = z.infer<typeof BatchSchema>;
 
 const SOURCE_ETAG = 'source-etag';
 
-export function manifestKeyFor(runId: string): string {
-  return `manifests/${runId}/files.json`;
-}
-
-export function batchKeyFor(runId: string, batchId: string): string {
-  return `manifests/${runId}/batches/${batchId}.json`;
-}
-
 /**
  * Copies the window's source files server-side into `raw/` under deterministic keys and writes the
  * run's manifest. A file already copied from the same source version (ETag recorded in the copy's
@@ -119,7 +112,7 @@ export async function ingest(
   }
 
   const manifest: Manifest = { runId: input.runId, window: input.window, files };
-  const manifestKey = manifestKeyFor(input.runId);
+  const manifestKey = keys.manifest(input.runId);
   await store.putJson(settings.dataBucket, manifestKey, manifest);
   const bytes = files.reduce((sum, file) => sum + file.size, 0);
   log.info('ingest: manifest written', { manifestKey, files: files.length, copied, bytes });
@@ -129,7 +122,7 @@ export async function ingest(
   for (const [index, batchFiles] of planned.entries()) {
     const batchId = String(index + 1).padStart(4, '0');
     const batch: Batch = { runId: input.runId, batchId, files: batchFiles };
-    await store.putJson(settings.dataBucket, batchKeyFor(input.runId, batchId), batch);
+    await store.putJson(settings.dataBucket, keys.batch(input.runId, batchId), batch);
     batches.push({
       batchId,
       files: batchFiles.length,

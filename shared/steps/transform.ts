@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { ObjectStore } from '#shared/adapters/object-store';
 import { decompressed, textLines } from '#shared/core/lines';
 import type { Logger } from '#shared/core/log';
+import { keys, type TransformResult } from '#shared/core/run-files';
 import type { Dataset } from '#shared/datasets/index';
 import { RecordBatchBuilder } from '#shared/parquet/arrow-batch';
 import { DEFAULT_ROW_GROUP_ROWS, ParquetStreamWriter } from '#shared/parquet/parquet-writer';
@@ -15,28 +16,8 @@ export const TransformInputSchema = z.object({
 });
 export type TransformInput = z.infer<typeof TransformInputSchema>;
 
-/** The per-file result, returned to the state machine and kept at `runs/<runId>/files/<fileId>.json`. */
-export const TransformResultSchema = z.object({
-  fileId: z.string(),
-  key: z.string(),
-  status: z.enum(['transformed', 'quarantined']),
-  rows: z.object({ read: z.number(), accepted: z.number(), quarantined: z.number() }),
-  /** Hours (`YYYY-MM-DDTHH`) that received rows from this file. */
-  hours: z.array(z.string()),
-  /** Why the whole file was quarantined. */
-  reason: z.string().optional(),
-  resultKey: z.string(),
-});
-export type TransformResult = z.infer<typeof TransformResultSchema>;
-
 /** Longest raw line kept in a quarantine record (a fuzzed "line" can be megabytes). */
 const MAX_QUARANTINED_TEXT = 4_096;
-
-export const curatedKeyFor = (hour: string, fileId: string) =>
-  `curated/dt=${hour.slice(0, 10)}/hour=${hour.slice(11, 13)}/${fileId}.parquet`;
-export const quarantinedRowsKeyFor = (fileId: string) => `quarantine/rows/${fileId}.jsonl`;
-export const quarantinedFileKeyFor = (fileId: string) => `quarantine/files/${fileId}.json`;
-export const fileResultKeyFor = (runId: string, fileId: string) => `runs/${runId}/files/${fileId}.json`;
 
 /** One open curated output: the rows of one hour from this file. */
 interface HourOutput {
@@ -76,7 +57,7 @@ export async function transformFile(
     if (output === undefined) {
       const writer = new ParquetStreamWriter(rowGroupRows);
       const body = writer.output.pipe(new PassThrough());
-      const uploaded = store.putStream(bucket, curatedKeyFor(hour, file.fileId), body, {
+      const uploaded = store.putStream(bucket, keys.curated(hour, file.fileId), body, {
         contentType: 'application/vnd.apache.parquet',
         signal: abort.signal,
       });
@@ -121,7 +102,7 @@ export async function transformFile(
         : `unreadable after line ${lineNumber}: ${error instanceof Error ? error.message : String(error)}`;
   }
 
-  const resultKey = fileResultKeyFor(runId, file.fileId);
+  const resultKey = keys.fileResult(runId, file.fileId);
   if (problem !== undefined) {
     abort.abort();
     for (const output of outputs.values()) output.writer.fail(new Error('file quarantined'));
@@ -135,7 +116,7 @@ export async function transformFile(
       reason: problem,
       resultKey,
     };
-    await store.putJson(bucket, quarantinedFileKeyFor(file.fileId), {
+    await store.putJson(bucket, keys.quarantinedFile(file.fileId), {
       file: file.sourceKey,
       key: file.key,
       runId,
@@ -155,13 +136,13 @@ export async function transformFile(
   if (quarantined.length > 0) {
     await store.put(
       bucket,
-      quarantinedRowsKeyFor(file.fileId),
+      keys.quarantinedRows(file.fileId),
       `${quarantined.join('\n')}\n`,
       'application/x-ndjson',
     );
   } else {
     // A re-run of a file whose bad rows were fixed must not leave the old quarantine record behind.
-    await store.delete(bucket, [quarantinedRowsKeyFor(file.fileId)]);
+    await store.delete(bucket, [keys.quarantinedRows(file.fileId)]);
   }
   const result: TransformResult = {
     fileId: file.fileId,

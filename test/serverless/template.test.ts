@@ -2,15 +2,16 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CloudFormationTemplate, packageStage, resourcesOfType } from './package';
 
-/** Every IAM statement in the template, wherever it sits (roles and inline policies). */
-function statements(template: CloudFormationTemplate): { Action: unknown; Resource?: unknown }[] {
-  const found: { Action: unknown; Resource?: unknown }[] = [];
-  const visit = (node: unknown) => {
+type Json = unknown;
+
+/** Every IAM statement in the template's roles (function roles and the state machines' roles). */
+function statements(template: CloudFormationTemplate): { Action: Json; Resource?: Json }[] {
+  const found: { Action: Json; Resource?: Json }[] = [];
+  const visit = (node: Json) => {
     if (Array.isArray(node)) node.forEach(visit);
     else if (node && typeof node === 'object') {
-      const record = node as Record<string, unknown>;
-      if ('Action' in record && 'Effect' in record)
-        found.push(record as { Action: unknown; Resource?: unknown });
+      const record = node as Record<string, Json>;
+      if ('Action' in record && 'Effect' in record) found.push(record as { Action: Json; Resource?: Json });
       Object.values(record).forEach(visit);
     }
   };
@@ -18,38 +19,182 @@ function statements(template: CloudFormationTemplate): { Action: unknown; Resour
   return found;
 }
 
+/**
+ * A state machine's definition as deployed: the plugin renders it into `Fn::Sub` with `${hash}`
+ * placeholders for intrinsics. Placeholders that stand for a Lambda function's ARN are replaced by
+ * `lambda:<LogicalId>` so tests can tell Lambda tasks apart.
+ */
+function definitionOf(template: CloudFormationTemplate, logicalId: string): Record<string, Json> {
+  const raw = template.Resources[logicalId]?.Properties?.DefinitionString as {
+    'Fn::Sub': [string, Record<string, Json>];
+  };
+  const [text, substitutions] = raw['Fn::Sub'];
+  const resolved = text.replace(/\$\{(\w+)\}/g, (placeholder, name: string) => {
+    const value = substitutions[name] as { 'Fn::GetAtt'?: [string, string] } | undefined;
+    const target = value?.['Fn::GetAtt']?.[0];
+    return target?.endsWith('LambdaFunction') ? `lambda:${target}` : placeholder;
+  });
+  return JSON.parse(resolved) as Record<string, Json>;
+}
+
+/** Every state of a definition, nested Map processors included. */
+function allStates(definition: Record<string, Json>): [string, Record<string, Json>][] {
+  const states: [string, Record<string, Json>][] = [];
+  const visit = (machine: Record<string, Json>) => {
+    for (const [name, state] of Object.entries(
+      (machine.States ?? {}) as Record<string, Record<string, Json>>,
+    )) {
+      states.push([name, state]);
+      const processor = (state.ItemProcessor ?? state.Iterator) as Record<string, Json> | undefined;
+      if (processor) visit(processor);
+    }
+  };
+  visit(definition);
+  return states;
+}
+
+const LAMBDA_RETRY = {
+  ErrorEquals: [
+    'Lambda.TooManyRequestsException',
+    'Lambda.ServiceException',
+    'Lambda.AWSLambdaException',
+    'Lambda.SdkClientException',
+  ],
+  IntervalSeconds: 2,
+  MaxAttempts: 7,
+  BackoffRate: 1.85,
+  MaxDelaySeconds: 60,
+  JitterStrategy: 'FULL',
+};
+
 describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
   let template: CloudFormationTemplate;
   let directory: string;
 
   beforeAll(async () => {
     ({ template, directory } = await packageStage(stage));
-  }, 180_000);
+  }, 240_000);
 
-  it('deploys every function on nodejs22.x / arm64, named per stage', () => {
+  it('deploys the five functions on nodejs22.x / arm64, named per stage, each with its own role', () => {
     const functions = resourcesOfType(template, 'AWS::Lambda::Function');
-    expect(functions.length).toBeGreaterThan(0);
+    expect(functions.map(([, fn]) => String(fn.Properties?.FunctionName)).sort()).toEqual(
+      ['aggregate', 'ingest', 'stage', 'transform', 'write'].map((name) => `cf-etl-${stage}-${name}`),
+    );
+    const roles = new Set<string>();
     for (const [, fn] of functions) {
       expect(fn.Properties?.Runtime).toBe('nodejs22.x');
       expect(fn.Properties?.Architectures).toEqual(['arm64']);
-      expect(String(fn.Properties?.FunctionName)).toMatch(new RegExp(`^cf-etl-${stage}-`));
+      roles.add(JSON.stringify(fn.Properties?.Role));
+    }
+    expect(roles.size).toBe(5);
+  });
+
+  it('builds one zip per function, with the SQL templates in the aggregate package', () => {
+    for (const name of ['ingest', 'transform', 'aggregate', 'stage', 'write']) {
+      expect(existsSync(join(directory, `${name}.zip`))).toBe(true);
     }
   });
 
-  it('builds one zip per function with the bundled handler inside', () => {
-    expect(existsSync(join(directory, 'ingest.zip'))).toBe(true);
+  it('has both state machines, the parent starting the child through startExecution.sync:2', () => {
+    const machines = resourcesOfType(template, 'AWS::StepFunctions::StateMachine')
+      .map(([id]) => id)
+      .sort();
+    expect(machines).toEqual(['BatchStateMachine', 'RunStateMachine']);
+    const run = allStates(definitionOf(template, 'RunStateMachine'));
+    expect(run.some(([, state]) => state.Resource === 'arn:aws:states:::states:startExecution.sync:2')).toBe(
+      true,
+    );
+  });
+
+  it('retries every Lambda task with the tuned policy (2 s, 7 attempts, 1.85, capped, full jitter)', () => {
+    for (const id of ['RunStateMachine', 'BatchStateMachine']) {
+      const tasks = allStates(definitionOf(template, id)).filter(
+        ([, state]) => state.Type === 'Task' && String(state.Resource).startsWith('lambda:'),
+      );
+      expect(tasks.length).toBeGreaterThan(0);
+      for (const [name, state] of tasks) {
+        expect({ name, retry: state.Retry }).toEqual({ name, retry: expect.arrayContaining([LAMBDA_RETRY]) });
+      }
+    }
+  });
+
+  it('caps every Map, the Athena one at 20 or less', () => {
+    const maps = [
+      ...allStates(definitionOf(template, 'RunStateMachine')),
+      ...allStates(definitionOf(template, 'BatchStateMachine')),
+    ].filter(([, state]) => state.Type === 'Map');
+    expect(maps.map(([name]) => name).sort()).toEqual([
+      'AggregateHours',
+      'TransformBatches',
+      'TransformFiles',
+    ]);
+    for (const [, state] of maps) expect(state.MaxConcurrency).toBeGreaterThan(0);
+    const athena = maps.find(([name]) => name === 'AggregateHours')?.[1];
+    expect(athena?.MaxConcurrency).toBeLessThanOrEqual(20);
+  });
+
+  it('catches failures into the failure report', () => {
+    const run = Object.fromEntries(allStates(definitionOf(template, 'RunStateMachine')));
+    for (const name of ['Ingest', 'TransformBatches', 'PlanHours', 'AggregateHours', 'WriteWarehouse']) {
+      expect(run[name]?.Catch).toEqual([
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'ReportFailure' },
+      ]);
+    }
+  });
+
+  it('schedules the parent with a 6-field UTC cron, enabled only in prod', () => {
+    const rules = resourcesOfType(template, 'AWS::Events::Rule');
+    expect(rules).toHaveLength(1);
+    const rule = rules[0]![1].Properties ?? {};
+    const expression = String(rule.ScheduleExpression);
+    expect(expression).toMatch(/^cron\((\S+ ){5}\S+\)$/);
+    expect(expression).toContain('?');
+    expect(rule.State).toBe(stage === 'prod' ? 'ENABLED' : 'DISABLED');
+  });
+
+  it('defines the Glue table from the dataset schema, with partition projection on dt and hour', () => {
+    const [, database] = resourcesOfType(template, 'AWS::Glue::Database')[0]!;
+    expect((database.Properties?.DatabaseInput as { Name?: string } | undefined)?.Name).toBe(
+      `cf_etl_${stage}`,
+    );
+    const [, table] = resourcesOfType(template, 'AWS::Glue::Table')[0]!;
+    const input = table.Properties?.TableInput as {
+      Parameters: Record<string, string>;
+      PartitionKeys: { Name: string }[];
+      StorageDescriptor: { Columns: { Name: string; Type: string }[]; Location: string };
+    };
+    expect(input.Parameters['projection.enabled']).toBe('true');
+    expect(input.Parameters['projection.hour.range']).toBe('0,23');
+    expect(input.PartitionKeys.map((key) => key.Name)).toEqual(['dt', 'hour']);
+    expect(input.StorageDescriptor.Columns).toContainEqual({ Name: 'forwarded_for', Type: 'array<string>' });
+    expect(input.StorageDescriptor.Location).toMatch(/^s3:\/\/cf-etl-.+-data\/curated\/$/);
+  });
+
+  it('has the Athena workgroup with an enforced result location and a bytes-scanned cutoff', () => {
+    const [, workgroup] = resourcesOfType(template, 'AWS::Athena::WorkGroup')[0]!;
+    const configuration = workgroup.Properties?.WorkGroupConfiguration as Record<string, unknown>;
+    expect(configuration.EnforceWorkGroupConfiguration).toBe(true);
+    expect(Number(configuration.BytesScannedCutoffPerQuery)).toBeGreaterThan(0);
+    expect(JSON.stringify(configuration.ResultConfiguration)).toContain('/athena-results/');
+  });
+
+  it('has the on-demand staging table with TTL', () => {
+    const [, table] = resourcesOfType(template, 'AWS::DynamoDB::Table')[0]!;
+    expect(table.Properties?.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(table.Properties?.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
   });
 
   it('keeps logs for the stage retention', () => {
-    const groups = resourcesOfType(template, 'AWS::Logs::LogGroup');
-    expect(groups.length).toBeGreaterThan(0);
-    for (const [, group] of groups) expect(group.Properties?.RetentionInDays).toBe(stage === 'prod' ? 90 : 7);
+    for (const [, group] of resourcesOfType(template, 'AWS::Logs::LogGroup')) {
+      expect(group.Properties?.RetentionInDays).toBe(stage === 'prod' ? 90 : 7);
+    }
   });
 
   it('grants no wildcard IAM action', () => {
-    for (const statement of statements(template)) {
-      const actions = [statement.Action].flat();
-      for (const action of actions) expect(String(action)).not.toMatch(/(^\*$|:\*$)/);
+    const all = statements(template);
+    expect(all.length).toBeGreaterThan(10);
+    for (const statement of all) {
+      for (const action of [statement.Action].flat()) expect(String(action)).not.toMatch(/(^\*$|:\*$|\*)/);
     }
   });
 

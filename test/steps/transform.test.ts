@@ -3,13 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { sourceFileId } from '#shared/core/ingest';
+import { keys } from '#shared/core/run-files';
 import { cloudfront } from '#shared/datasets/cloudfront/index';
-import {
-  curatedKeyFor,
-  quarantinedFileKeyFor,
-  quarantinedRowsKeyFor,
-  transformFile,
-} from '#shared/steps/transform';
+import { transformFile } from '#shared/steps/transform';
 import { duckQuery } from '../support/duckdb';
 import { localS3, silentLog } from '../support/s3';
 
@@ -83,7 +79,7 @@ describe('transform (real local S3, Parquet read back by DuckDB)', () => {
 
   async function curatedRows(hour: string, fileId: string) {
     const local = join(work, `${fileId}-${hour}.parquet`);
-    const stream = await s3.store.getStream(BUCKET, curatedKeyFor(hour, fileId));
+    const stream = await s3.store.getStream(BUCKET, keys.curated(hour, fileId));
     const chunks: Buffer[] = [];
     for await (const chunk of stream) chunks.push(chunk as Buffer);
     writeFileSync(local, Buffer.concat(chunks));
@@ -175,7 +171,7 @@ describe('transform (real local S3, Parquet read back by DuckDB)', () => {
     expect(result.rows).toEqual({ read: 5, accepted: 1, quarantined: 4 });
     const rows = await curatedRows('2024-07-13T06', fileId);
     expect(rows[0]!.cs_user_agent).toBe('agent-\uFFFD\uFFFD');
-    const text = await (await s3.store.getStream(BUCKET, quarantinedRowsKeyFor(fileId))).toArray();
+    const text = await (await s3.store.getStream(BUCKET, keys.quarantinedRows(fileId))).toArray();
     const records = Buffer.concat(text)
       .toString()
       .trim()
@@ -197,8 +193,8 @@ describe('transform (real local S3, Parquet read back by DuckDB)', () => {
     const { result, fileId } = await run('truncated.gz', gz.subarray(0, Math.floor(gz.length * 0.6)));
     expect(result.status).toBe('quarantined');
     expect(result.reason).toMatch(/unexpected end of file/);
-    expect(await s3.store.head(BUCKET, curatedKeyFor('2024-07-13T07', fileId))).toBeUndefined();
-    expect(await s3.store.head(BUCKET, quarantinedFileKeyFor(fileId))).toBeDefined();
+    expect(await s3.store.head(BUCKET, keys.curated('2024-07-13T07', fileId))).toBeUndefined();
+    expect(await s3.store.head(BUCKET, keys.quarantinedFile(fileId))).toBeDefined();
   });
 
   it('quarantines a file whose #Fields lacks date or time', async () => {

@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { S3ObjectStore } from '#shared/adapters/object-store';
+import { DatabaseCredentialsProvider } from '#shared/adapters/secrets';
+import { DynamoStagingStore } from '#shared/adapters/staging-store';
+import { MysqlWarehouse } from '#shared/adapters/warehouse';
+import { keys } from '#shared/core/run-files';
+import { defineHandler, type HandlerContext } from '#shared/handler';
+import { ReportInputSchema, writeReport } from '#shared/steps/report';
+import { WriteInputSchema, writeRun } from '#shared/steps/write';
+
+const EventSchema = z.union([WriteInputSchema.extend({ action: z.literal('write') }), ReportInputSchema]);
+
+/** The pool lives as long as the container: created on first use, never per invocation. */
+let warehouse: MysqlWarehouse | undefined;
+function warehouseFor({ config, clients }: HandlerContext): MysqlWarehouse {
+  warehouse ??= new MysqlWarehouse(
+    new DatabaseCredentialsProvider(clients.secretsManager, config.databaseSecretId),
+    {
+      table: config.databaseTable,
+    },
+  );
+  return warehouse;
+}
+
+/** Upserts the run's staged rows into MySQL (`write`), and writes the run report (`report`). */
+export const handler = defineHandler('write', EventSchema, async (event, context) => {
+  const { config, clients, log } = context;
+  if (event.action === 'write') {
+    const staging = new DynamoStagingStore(clients.documents, config.stagingTable, {
+      ttlDays: config.stagingTtlDays,
+    });
+    return writeRun(event, staging, warehouseFor(context), log);
+  }
+  const report = await writeReport(
+    event,
+    config,
+    new S3ObjectStore(clients.s3),
+    (hours) => warehouseFor(context).hoursSummary(hours),
+    log,
+  );
+  return { status: report.status, runId: report.runId, reportKey: keys.report(report.runId) };
+});
+
+/** Ends the pool (the local runner calls it before stopping MariaDB; Lambda never does). */
+export async function dispose(): Promise<void> {
+  await warehouse?.close();
+  warehouse = undefined;
+}

@@ -1,0 +1,195 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { S3ObjectStore } from '#shared/adapters/object-store';
+import { keys } from '#shared/core/run-files';
+import type { Window } from '#shared/core/window';
+import { disposeHandlerClients } from '#shared/handler';
+import type { RunReport } from '#shared/steps/report';
+import { provisionFromServerless } from './provision';
+import { functionEnvironment, loadServerlessConfig, type ServerlessConfig } from './serverless-config';
+import { type LocalStack, startStack, writeEndpointsFile } from './stack';
+import {
+  type ExecutionEvent,
+  type LambdaHandler,
+  LocalStepFunctions,
+  lambdaFunctionArn,
+  maxHistoryEvents,
+  resolveIntrinsics,
+} from './stepfunctions/index';
+
+/** The local stage's name in serverless.yml. */
+export const LOCAL_STAGE = 'local';
+
+export interface LocalPipeline {
+  stack: LocalStack;
+  config: ServerlessConfig;
+  environment: Record<string, string>;
+  stepFunctions: LocalStepFunctions;
+  /** The parent (per-run) state machine's name. */
+  runMachine: string;
+  stop(): Promise<void>;
+}
+
+export interface PipelineOptions {
+  /** Root for the stack's data; persistent between runs so re-runs see earlier data. */
+  directory: string;
+  /** Multiplies Wait and Retry times (1 = as deployed; tests use less). */
+  waitTimeScale?: number;
+  onEvent?: (event: ExecutionEvent) => void;
+  /** Athena stand-in knobs (tests). */
+  athena?: { maxConcurrentQueries?: number; minQueryMs?: number };
+}
+
+/**
+ * Starts the local stack, provisions what stage `local` of serverless.yml describes, gives every
+ * handler the environment `sls deploy` would give it (pointing at the stack), and builds the local
+ * Step Functions runner over the definitions in statemachines/ as serverless resolves them.
+ */
+export async function startLocalPipeline(options: PipelineOptions): Promise<LocalPipeline> {
+  const directory = resolve(options.directory);
+  const config = await loadServerlessConfig(LOCAL_STAGE);
+  const stack = await startStack({ directory, region: config.provider.region, athena: options.athena });
+  try {
+    const endpointsFile = join(directory, 'endpoints.json');
+    writeEndpointsFile(endpointsFile, stack.endpoints);
+    await provisionFromServerless(config, stack.clients);
+
+    // Every function gets the provider-level environment (serverless.yml sets no per-function
+    // variables), so one process.env serves all handlers of this in-process run.
+    const firstFunction = Object.keys(config.functions)[0];
+    if (firstFunction === undefined) throw new Error('serverless.yml defines no functions');
+    const environment = {
+      ...functionEnvironment(config, firstFunction),
+      ETL_ENDPOINTS_FILE: endpointsFile,
+      DB_SECRET_ID: stack.mysqlSecretName,
+      AWS_REGION: config.provider.region,
+    };
+    Object.assign(process.env, environment);
+
+    const lambdas: Record<string, LambdaHandler> = {};
+    const disposers: (() => Promise<void>)[] = [];
+    for (const [key, fn] of Object.entries(config.functions)) {
+      const [file, exported] = splitHandler(fn.handler);
+      const module: Record<string, unknown> = await import(resolve(file));
+      const dispose = module.dispose;
+      if (typeof dispose === 'function') disposers.push(async () => dispose());
+      const handler = module[exported];
+      if (typeof handler !== 'function')
+        throw new Error(`${fn.handler} does not export a function '${exported}' (function ${key})`);
+      lambdas[fn.name] = handler as LambdaHandler;
+    }
+
+    const machines = config.stepFunctions?.stateMachines ?? {};
+    const byLogicalId = new Map(
+      Object.entries(machines).map(([key, machine]) => [machine.id ?? key, machine.name ?? key]),
+    );
+    const region = config.provider.region;
+    const stateMachines: Record<string, object> = {};
+    let runMachine: string | undefined;
+    for (const [key, machine] of Object.entries(machines)) {
+      const name = machine.name ?? key;
+      stateMachines[name] = resolveIntrinsics(machine.definition, {
+        functionArn: (functionKey) => {
+          const fn = config.functions[functionKey];
+          if (fn === undefined)
+            throw new Error(`State machine ${name} references unknown function ${functionKey}`);
+          return lambdaFunctionArn(region, fn.name);
+        },
+        ref: (logicalId) => {
+          const target = byLogicalId.get(logicalId);
+          if (target === undefined)
+            throw new Error(`State machine ${name} references unknown resource ${logicalId}`);
+          return `arn:aws:states:${region}:000000000000:stateMachine:${target}`;
+        },
+      });
+      if (key === 'run') runMachine = name;
+    }
+    if (runMachine === undefined) throw new Error('serverless.yml defines no `run` state machine');
+
+    const stepFunctions = new LocalStepFunctions({
+      region,
+      stateMachines,
+      lambdas,
+      waitTimeScale: options.waitTimeScale ?? 1,
+      onEvent: options.onEvent,
+    });
+    const stop = async () => {
+      // Handler-held pools and clients first, then the servers they talk to.
+      for (const dispose of disposers) await dispose().catch(() => undefined);
+      disposeHandlerClients();
+      await stack.stop();
+    };
+    return { stack, config, environment, stepFunctions, runMachine, stop };
+  } catch (error) {
+    await stack.stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+function splitHandler(handler: string): [string, string] {
+  const dot = handler.lastIndexOf('.');
+  return [`${handler.slice(0, dot)}.ts`, handler.slice(dot + 1)];
+}
+
+/** Empties the local source bucket and uploads every file of `directory` (recursively) into it. */
+export async function seedSource(pipeline: LocalPipeline, directory: string): Promise<number> {
+  const store = new S3ObjectStore(pipeline.stack.clients.s3);
+  const bucket = pipeline.environment.SOURCE_BUCKET;
+  const prefix = pipeline.environment.SOURCE_PREFIX ?? '';
+  if (bucket === undefined) throw new Error('SOURCE_BUCKET is not set for stage local');
+  const existing: string[] = [];
+  for await (const object of store.list(bucket, '')) existing.push(object.key);
+  await store.delete(bucket, existing);
+  let count = 0;
+  const walk = async (folder: string, relative: string) => {
+    for (const name of readdirSync(folder).sort()) {
+      const path = join(folder, name);
+      if (statSync(path).isDirectory()) await walk(path, `${relative}${name}/`);
+      else if (!name.startsWith('.') && name !== 'expected.json') {
+        await store.put(bucket, `${prefix}${relative}${name}`, readFileSync(path));
+        count++;
+      }
+    }
+  };
+  await walk(resolve(directory), '');
+  return count;
+}
+
+export interface RunOutcome {
+  status: string;
+  runId: string;
+  report: RunReport | undefined;
+  maxHistoryEvents: number;
+  error?: string;
+  cause?: string;
+}
+
+/**
+ * Runs the parent state machine for a window and returns its report, with `maxHistoryEvents`
+ * replaced by the count the runner measured over the parent and every child execution.
+ */
+export async function runWindow(pipeline: LocalPipeline, window: Window, runId: string): Promise<RunOutcome> {
+  const result = await pipeline.stepFunctions.startExecution(
+    pipeline.runMachine,
+    { runId, window },
+    { name: runId },
+  );
+  const measured = maxHistoryEvents(result);
+  const store = new S3ObjectStore(pipeline.stack.clients.s3);
+  const bucket = pipeline.environment.DATA_BUCKET ?? '';
+  let report: RunReport | undefined;
+  if ((await store.head(bucket, keys.report(runId))) !== undefined) {
+    report = (await store.getJson(bucket, keys.report(runId))) as RunReport;
+    report.maxHistoryEvents = measured;
+    report.historyEventsSource = 'measured by the local runner';
+    await store.putJson(bucket, keys.report(runId), report);
+  }
+  return {
+    status: result.status,
+    runId,
+    report,
+    maxHistoryEvents: measured,
+    error: result.error,
+    cause: result.cause,
+  };
+}

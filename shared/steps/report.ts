@@ -1,0 +1,204 @@
+import { z } from 'zod';
+import type { ObjectStore } from '#shared/adapters/object-store';
+import type { Logger } from '#shared/core/log';
+import {
+  HourAggregateSchema,
+  keys,
+  type Timing,
+  TimingSchema,
+  type TransformSummary,
+  TransformSummarySchema,
+} from '#shared/core/run-files';
+import { type Window, WindowSchema } from '#shared/core/window';
+
+/** Athena's price per TB scanned (us-east-1, engine v3), for the report's cost estimate. */
+const ATHENA_USD_PER_TB = 5;
+/** Athena bills at least 10 MB per query. */
+const ATHENA_MIN_BILLED_BYTES = 10 * 1024 * 1024;
+
+export const ReportInputSchema = z.discriminatedUnion('status', [
+  z.object({
+    action: z.literal('report'),
+    status: z.literal('SUCCEEDED'),
+    runId: z.string().min(1),
+    window: WindowSchema,
+    startedAt: z.string(),
+  }),
+  z.object({
+    action: z.literal('report'),
+    status: z.literal('FAILED'),
+    /** The state when the failure was caught: `run` (if ingest got that far) and `error`. */
+    input: z
+      .object({
+        run: z.object({ runId: z.string(), window: WindowSchema }).partial().optional(),
+        runId: z.string().optional(),
+        window: WindowSchema.optional(),
+        error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).optional(),
+      })
+      .passthrough(),
+    executionName: z.string(),
+    startedAt: z.string(),
+  }),
+]);
+export type ReportInput = z.infer<typeof ReportInputSchema>;
+
+export interface HourTotals {
+  hour: string;
+  requests: number;
+  bytes: number;
+}
+
+export interface RunReport {
+  status: 'SUCCEEDED' | 'FAILED';
+  runId: string;
+  window: Window | null;
+  startedAt: string;
+  finishedAt: string;
+  files: TransformSummary['files'];
+  quarantinedFiles: TransformSummary['quarantinedFiles'];
+  rows: TransformSummary['rows'];
+  hours: HourTotals[];
+  athena: { queries: number; bytesScanned: number; estimatedCostUsd: number };
+  /** The largest history of any execution of the run (parent or child), against the 25,000 cap. */
+  maxHistoryEvents: number;
+  historyEventsSource: 'computed from invocation counts' | 'measured by the local runner';
+  stages: { name: string; durationMs: number; invocations: number }[];
+  error?: { error: string; cause: string };
+}
+
+/**
+ * Writes `reports/<runId>.json` for every run, succeeded or failed: files, rows, the hours read
+ * back from MySQL, Athena bytes and cost, stage timings and the history size. Anything missing
+ * because the run failed early is reported as zero or empty, never invented.
+ */
+export async function writeReport(
+  input: ReportInput,
+  settings: { dataBucket: string },
+  store: ObjectStore,
+  warehouseHours: (hours: string[]) => Promise<HourTotals[]>,
+  log: Logger,
+  now: () => Date = () => new Date(),
+): Promise<RunReport> {
+  const runId =
+    input.status === 'SUCCEEDED'
+      ? input.runId
+      : (input.input.run?.runId ?? input.input.runId ?? input.executionName);
+  const window =
+    input.status === 'SUCCEEDED' ? input.window : (input.input.run?.window ?? input.input.window ?? null);
+  const bucket = settings.dataBucket;
+
+  const stored = await readOptional(store, bucket, keys.transformSummary(runId));
+  const summary = stored === undefined ? undefined : TransformSummarySchema.parse(stored);
+  const files = summary?.files ?? { total: 0, transformed: 0, quarantined: 0 };
+  const rows = summary?.rows ?? { read: 0, accepted: 0, quarantined: 0 };
+
+  let queries = 0;
+  let bytesScanned = 0;
+  let billedBytes = 0;
+  const aggregatedHours: string[] = [];
+  for await (const object of store.list(bucket, keys.hourAggregatesPrefix(runId))) {
+    const hourAggregate = HourAggregateSchema.parse(await store.getJson(bucket, object.key));
+    queries++;
+    bytesScanned += hourAggregate.bytesScanned;
+    billedBytes += Math.max(hourAggregate.bytesScanned, ATHENA_MIN_BILLED_BYTES);
+    aggregatedHours.push(hourAggregate.hour);
+  }
+
+  let hours: HourTotals[] = [];
+  let warehouseError: string | undefined;
+  if (aggregatedHours.length > 0) {
+    try {
+      hours = await warehouseHours(aggregatedHours.sort());
+    } catch (error) {
+      // A failed run may have failed in MySQL itself; the report must still be written.
+      warehouseError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    }
+  }
+
+  const timings: Timing[] = [];
+  for await (const object of store.list(bucket, keys.timingsPrefix(runId))) {
+    const parsed = TimingSchema.safeParse(await store.getJson(bucket, object.key));
+    if (parsed.success) timings.push(parsed.data);
+  }
+
+  const report: RunReport = {
+    status: input.status,
+    runId,
+    window,
+    startedAt: input.startedAt,
+    finishedAt: now().toISOString(),
+    files,
+    quarantinedFiles: summary?.quarantinedFiles ?? [],
+    rows,
+    hours,
+    athena: {
+      queries,
+      bytesScanned,
+      estimatedCostUsd: Number(((billedBytes / 1024 ** 4) * ATHENA_USD_PER_TB).toFixed(6)),
+    },
+    maxHistoryEvents: historyEventsFromTimings(timings),
+    historyEventsSource: 'computed from invocation counts',
+    stages: stageDurations(timings),
+  };
+  if (input.status === 'FAILED') {
+    report.error = { error: input.input.error?.Error ?? 'Unknown', cause: input.input.error?.Cause ?? '' };
+  } else if (warehouseError !== undefined) {
+    report.error = { error: 'ReportWarehouseReadError', cause: warehouseError };
+  }
+  await store.putJson(bucket, keys.report(runId), report);
+  log.info('report written', { status: report.status, key: keys.report(runId) });
+  return report;
+}
+
+async function readOptional(store: ObjectStore, bucket: string, key: string): Promise<unknown> {
+  return (await store.head(bucket, key)) === undefined ? undefined : store.getJson(bucket, key);
+}
+
+const STAGE_ORDER = ['ingest', 'transform', 'aggregate', 'stage', 'write'];
+
+/** Wall-clock span of each stage: first start to last finish over its invocations. */
+export function stageDurations(timings: readonly Timing[]): RunReport['stages'] {
+  const spans = new Map<string, { start: number; end: number; invocations: number }>();
+  for (const timing of timings) {
+    const name = timing.function === 'write' && timing.action === 'report' ? 'report' : timing.function;
+    const span = spans.get(name) ?? { start: Number.POSITIVE_INFINITY, end: 0, invocations: 0 };
+    span.start = Math.min(span.start, Date.parse(timing.startedAt));
+    span.end = Math.max(span.end, Date.parse(timing.finishedAt));
+    span.invocations++;
+    spans.set(name, span);
+  }
+  return [...spans.entries()]
+    .filter(([name]) => name !== 'report')
+    .sort(([a], [b]) => STAGE_ORDER.indexOf(a) - STAGE_ORDER.indexOf(b))
+    .map(([name, span]) => ({ name, durationMs: span.end - span.start, invocations: span.invocations }));
+}
+
+/**
+ * History events of the run's largest execution, from how many times each task ran, with the
+ * event counts Step Functions records: a Lambda task 5 (entered, scheduled, started, succeeded,
+ * exited), a Map iteration 2, a Map state 4, Wait and Choice 2 each, a Pass 2, a
+ * startExecution.sync task 6, the execution itself 2. Retries are not counted (no record of them).
+ */
+export function historyEventsFromTimings(timings: readonly Timing[]): number {
+  const count = (fn: string, action?: string) =>
+    timings.filter((timing) => timing.function === fn && (action === undefined || timing.action === action))
+      .length;
+  const batches = count('transform', 'batch');
+  const hours = count('aggregate', 'start');
+  const polls = count('aggregate', 'status');
+  const parent =
+    2 + // execution started / succeeded
+    5 + // Ingest
+    4 +
+    batches * (2 + 6) + // TransformBatches: Map + per batch an iteration and a startExecution.sync task
+    5 + // PlanHours
+    4 +
+    hours * (2 + 5 + 5 + 5) +
+    polls * (2 + 5 + 2) + // AggregateHours: start, results, stage; per poll Wait + status + Choice
+    5 +
+    5; // WriteWarehouse, Report
+  const files = count('transform', 'file');
+  const filesPerBatch = batches > 0 ? Math.ceil(files / batches) : 0;
+  const child = batches > 0 ? 2 + 5 + 4 + filesPerBatch * (2 + 5) + 2 : 0;
+  return Math.max(parent, child);
+}

@@ -1,0 +1,70 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+// The plugin's checks are plain CommonJS so serverless can load them without a build step.
+import { checkLimits } from '../../scripts/limits';
+
+const run = promisify(execFile);
+const ROOT = resolve(__dirname, '..', '..');
+
+describe('AWS limit checks at package time', () => {
+  it('accepts the shipped settings', () => {
+    expect(
+      checkLimits({
+        athenaConcurrency: 20,
+        reservedConcurrency: { transform: 200, write: 2 },
+        accountConcurrencyLimit: 1000,
+      }),
+    ).toEqual([]);
+  });
+
+  it('rejects an Athena Map cap above the 20-query quota', () => {
+    const problems = checkLimits({
+      athenaConcurrency: 21,
+      reservedConcurrency: {},
+      accountConcurrencyLimit: 1000,
+    });
+    expect(problems).toEqual([expect.stringMatching(/athenaConcurrency is 21/)]);
+  });
+
+  it('rejects reserved concurrency that leaves fewer than 100 unreserved', () => {
+    const problems = checkLimits({
+      athenaConcurrency: 10,
+      reservedConcurrency: { transform: 850, write: 51 },
+      accountConcurrencyLimit: 1000,
+    });
+    expect(problems).toEqual([expect.stringMatching(/leaving 99 unreserved/)]);
+  });
+
+  it('fails `sls package` for a stage parameter that breaks a limit', async () => {
+    const attempt = run(
+      process.execPath,
+      [
+        join(ROOT, 'node_modules/serverless/bin/serverless.js'),
+        'package',
+        '--stage',
+        'dev',
+        '--param=athenaConcurrency=25',
+        '--package',
+        mkdtempSync(join(tmpdir(), 'sls-limits-')),
+      ],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          AWS_ACCESS_KEY_ID: 'offline',
+          AWS_SECRET_ACCESS_KEY: 'offline',
+          SLS_TELEMETRY_DISABLED: '1',
+        },
+      },
+    );
+    await expect(attempt).rejects.toMatchObject({ stdout: expect.anything() });
+    const error = (await attempt.catch((failure: { stdout: string; stderr: string }) => failure)) as {
+      stdout: string;
+      stderr: string;
+    };
+    expect(`${error.stdout}${error.stderr}`).toMatch(/athenaConcurrency is 25/);
+  }, 120_000);
+});
