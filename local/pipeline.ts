@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { S3ObjectStore } from '#shared/adapters/object-store';
+import { type ObjectStore, S3ObjectStore } from '#shared/adapters/object-store';
 import { keys } from '#shared/core/run-files';
 import type { Window } from '#shared/core/window';
 import { disposeHandlerClients } from '#shared/handler';
@@ -38,6 +38,8 @@ export interface PipelineOptions {
   onEvent?: (event: ExecutionEvent) => void;
   /** Athena stand-in knobs (tests). */
   athena?: { maxConcurrentQueries?: number; minQueryMs?: number };
+  /** Variables to set on top of the functions' environment (e.g. LOG_LEVEL). */
+  environment?: Record<string, string>;
 }
 
 /**
@@ -63,6 +65,7 @@ export async function startLocalPipeline(options: PipelineOptions): Promise<Loca
       ETL_ENDPOINTS_FILE: endpointsFile,
       DB_SECRET_ID: stack.mysqlSecretName,
       AWS_REGION: config.provider.region,
+      ...options.environment,
     };
     Object.assign(process.env, environment);
 
@@ -131,28 +134,41 @@ function splitHandler(handler: string): [string, string] {
   return [`${handler.slice(0, dot)}.ts`, handler.slice(dot + 1)];
 }
 
-/** Empties the local source bucket and uploads every file of `directory` (recursively) into it. */
-export async function seedSource(pipeline: LocalPipeline, directory: string): Promise<number> {
-  const store = new S3ObjectStore(pipeline.stack.clients.s3);
-  const bucket = pipeline.environment.SOURCE_BUCKET;
-  const prefix = pipeline.environment.SOURCE_PREFIX ?? '';
-  if (bucket === undefined) throw new Error('SOURCE_BUCKET is not set for stage local');
+/** Files a log folder may hold besides logs (READMEs, the sample's expected.json) are not uploaded. */
+const LOG_FILE = /\.(gz|log|txt|tsv)$|^[^.]+$|\.\d{4}-\d{2}-\d{2}-\d{2}\.[^.]+$/i;
+
+/**
+ * Empties the local source bucket and uploads the log files of `directory` (recursively) into it:
+ * names ending in .gz, .log, .txt or .tsv, names without an extension, and CloudFront names.
+ */
+export async function seedSource(
+  store: ObjectStore,
+  target: { bucket: string; prefix: string },
+  directory: string,
+): Promise<number> {
   const existing: string[] = [];
-  for await (const object of store.list(bucket, '')) existing.push(object.key);
-  await store.delete(bucket, existing);
+  for await (const object of store.list(target.bucket, '')) existing.push(object.key);
+  await store.delete(target.bucket, existing);
   let count = 0;
   const walk = async (folder: string, relative: string) => {
     for (const name of readdirSync(folder).sort()) {
       const path = join(folder, name);
       if (statSync(path).isDirectory()) await walk(path, `${relative}${name}/`);
-      else if (!name.startsWith('.') && name !== 'expected.json') {
-        await store.put(bucket, `${prefix}${relative}${name}`, readFileSync(path));
+      else if (!name.startsWith('.') && LOG_FILE.test(name)) {
+        await store.put(target.bucket, `${target.prefix}${relative}${name}`, readFileSync(path));
         count++;
       }
     }
   };
   await walk(resolve(directory), '');
   return count;
+}
+
+/** The source bucket and prefix of stage `local`, as the functions see them. */
+export function sourceOf(environment: Record<string, string>): { bucket: string; prefix: string } {
+  const bucket = environment.SOURCE_BUCKET;
+  if (!bucket) throw new Error('SOURCE_BUCKET is not set for stage local');
+  return { bucket, prefix: environment.SOURCE_PREFIX ?? '' };
 }
 
 export interface RunOutcome {

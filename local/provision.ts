@@ -77,8 +77,12 @@ export async function provisionFromServerless(
   for (const resource of resources) {
     if (resource.Type !== 'AWS::Glue::Table') continue;
     const properties = resource.Properties ?? {};
-    const ddl = glueTableToDdl(String(properties.DatabaseName), properties.TableInput as GlueTableInput);
-    await runDdl(clients, ddl);
+    const database = String(properties.DatabaseName);
+    const table = properties.TableInput as GlueTableInput;
+    // A CloudFormation update replaces the table's definition; dropping an external table keeps
+    // its data, so drop-and-create gives the local catalog the template's current definition.
+    await runDdl(clients, `DROP TABLE IF EXISTS \`${database}\`.\`${table.Name}\``);
+    await runDdl(clients, glueTableToDdl(database, table));
     created.push(
       `glue table ${String(properties.DatabaseName)}.${(properties.TableInput as GlueTableInput).Name}`,
     );

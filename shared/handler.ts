@@ -54,8 +54,7 @@ export function defineHandler<Schema extends z.ZodType, Output>(
     const settings = config();
     clients ??= new AwsClients(settings.aws);
     const parsed = schema.safeParse(event);
-    const runId =
-      typeof event === 'object' && event !== null && 'runId' in event ? String(event.runId) : undefined;
+    const runId = runIdOf(event);
     const log = createLogger({
       level: settings.logLevel,
       keys: { function: name, stage: settings.stage, runId },

@@ -7,13 +7,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { S3ObjectStore } from '#shared/adapters/object-store';
 import { addHours, HourSchema } from '#shared/core/window';
-import { type LocalPipeline, runWindow, seedSource, startLocalPipeline } from '../pipeline';
+import { type LocalPipeline, runWindow, seedSource, sourceOf, startLocalPipeline } from '../pipeline';
 import { writeSampleDirectory } from '../sample/index';
 import { createProgress } from './progress';
 
 const USAGE = `Usage: npm run local -- [--source DIR --from YYYY-MM-DDTHH --to YYYY-MM-DDTHH] [--report FILE]
-                       [--seed N] [--day YYYY-MM-DD] [--dir .local/run]
+                       [--seed N] [--day YYYY-MM-DD] [--dir .local/run] [--verbose]
 Without --source, a seeded sample day of CloudFront logs (with planted bad rows and files) is generated.`;
 
 async function main(): Promise<number> {
@@ -26,6 +27,7 @@ async function main(): Promise<number> {
       seed: { type: 'string', default: '20240713' },
       day: { type: 'string', default: '2024-07-13' },
       dir: { type: 'string', default: '.local/run' },
+      verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -63,9 +65,18 @@ async function main(): Promise<number> {
   process.once('SIGTERM', () => stopOnSignal('SIGTERM'));
 
   console.log('starting the local stack…');
-  pipeline = await startLocalPipeline({ directory, onEvent: progress.onEvent });
+  // The handlers' JSON logs would bury the progress line; --verbose shows them.
+  pipeline = await startLocalPipeline({
+    directory,
+    onEvent: progress.onEvent,
+    environment: { LOG_LEVEL: values.verbose ? 'debug' : 'warn' },
+  });
   try {
-    const seeded = await seedSource(pipeline, sourceDirectory);
+    const seeded = await seedSource(
+      new S3ObjectStore(pipeline.stack.clients.s3),
+      sourceOf(pipeline.environment),
+      sourceDirectory,
+    );
     console.log(
       `source: ${seeded} file(s) from ${sourceDirectory} in s3://${pipeline.environment.SOURCE_BUCKET}`,
     );

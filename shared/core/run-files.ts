@@ -43,7 +43,13 @@ export const TransformSummarySchema = z.object({
   runId: z.string(),
   hours: z.array(z.string()),
   files: z.object({ total: z.number(), transformed: z.number(), quarantined: z.number() }),
-  rows: z.object({ read: z.number(), accepted: z.number(), quarantined: z.number() }),
+  /** read = accepted + quarantined + inQuarantinedFiles (rows of files quarantined whole, never published). */
+  rows: z.object({
+    read: z.number(),
+    accepted: z.number(),
+    quarantined: z.number(),
+    inQuarantinedFiles: z.number(),
+  }),
   quarantinedFiles: z.array(z.object({ key: z.string(), reason: z.string() })),
 });
 export type TransformSummary = z.infer<typeof TransformSummarySchema>;

@@ -44,6 +44,9 @@ export class ParquetStreamWriter {
         for await (const chunk of stream) yield chunk;
       })(),
     );
+    // The consumer sees failures through its own reads; without a listener, a destroyed output
+    // that nobody is reading at that moment would crash the process with an unhandled 'error'.
+    this.output.on('error', () => undefined);
   }
 
   get rowCount(): number {
@@ -67,8 +70,18 @@ export class ParquetStreamWriter {
     this.controller.close();
   }
 
+  /**
+   * Abandons the file: ends the batch stream (erroring it would hand the encoder a non-batch,
+   * which it rejects as a "Dyn casting error") and destroys the output with `error`, so the
+   * consumer (the S3 upload) fails and publishes nothing.
+   */
   fail(error: Error): void {
-    this.controller.error(error);
+    try {
+      this.controller.close();
+    } catch {
+      // already closed
+    }
+    this.output.destroy(error);
   }
 }
 

@@ -188,7 +188,7 @@ async function summarizeTransforms(
     runId,
     hours: [],
     files: { total: 0, transformed: 0, quarantined: 0 },
-    rows: { read: 0, accepted: 0, quarantined: 0 },
+    rows: { read: 0, accepted: 0, quarantined: 0, inQuarantinedFiles: 0 },
     quarantinedFiles: [],
   };
   const hours = new Set<string>();
@@ -200,6 +200,7 @@ async function summarizeTransforms(
     summary.rows.quarantined += result.rows.quarantined;
     if (result.status === 'quarantined') {
       summary.files.quarantined++;
+      summary.rows.inQuarantinedFiles += result.rows.read;
       summary.quarantinedFiles.push({ key: result.key, reason: result.reason ?? '' });
     } else {
       summary.files.transformed++;

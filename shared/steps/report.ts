@@ -90,7 +90,7 @@ export async function writeReport(
   const stored = await readOptional(store, bucket, keys.transformSummary(runId));
   const summary = stored === undefined ? undefined : TransformSummarySchema.parse(stored);
   const files = summary?.files ?? { total: 0, transformed: 0, quarantined: 0 };
-  const rows = summary?.rows ?? { read: 0, accepted: 0, quarantined: 0 };
+  const rows = summary?.rows ?? { read: 0, accepted: 0, quarantined: 0, inQuarantinedFiles: 0 };
 
   let queries = 0;
   let bytesScanned = 0;

@@ -1,4 +1,3 @@
-import { PassThrough } from 'node:stream';
 import { z } from 'zod';
 import type { ObjectStore } from '#shared/adapters/object-store';
 import { decompressed, textLines } from '#shared/core/lines';
@@ -56,8 +55,7 @@ export async function transformFile(
     let output = outputs.get(hour);
     if (output === undefined) {
       const writer = new ParquetStreamWriter(rowGroupRows);
-      const body = writer.output.pipe(new PassThrough());
-      const uploaded = store.putStream(bucket, keys.curated(hour, file.fileId), body, {
+      const uploaded = store.putStream(bucket, keys.curated(hour, file.fileId), writer.output, {
         contentType: 'application/vnd.apache.parquet',
         signal: abort.signal,
       });
