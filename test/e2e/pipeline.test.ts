@@ -1,0 +1,198 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { createConnection } from 'mysql2/promise';
+import { type LocalPipeline, runWindow, seedSource, sourceOf, startLocalPipeline } from '#local/pipeline';
+import { writeSampleDirectory } from '#local/sample/index';
+import { S3ObjectStore } from '#shared/adapters/object-store';
+
+const CONFORMANCE = resolve(__dirname, '..', '..', '..', 'shared', 'conformance');
+const DAY = '2024-07-13';
+const WINDOW = { from: `${DAY}T00`, to: `${DAY}T06` };
+
+/** The business columns of the MySQL target, in key order (not the bookkeeping columns). */
+async function warehouseRows(pipeline: LocalPipeline) {
+  const { host, port, user, password, database } = pipeline.stack.mysql.credentials;
+  const connection = await createConnection({ host, port, user, password, database, dateStrings: true });
+  try {
+    const [rows] = await connection.query(
+      `SELECT DATE_FORMAT(hour_start, '%Y-%m-%dT%H') AS hour, host, status, requests, bytes_sent, client_errors,
+              server_errors, mean_time_taken, p95_time_taken, distinct_client_ips
+         FROM cloudfront_hourly ORDER BY hour_start, host, status`,
+    );
+    return rows as Record<string, unknown>[];
+  } finally {
+    await connection.end();
+  }
+}
+
+const sumBy = (rows: Record<string, unknown>[], hour: string) =>
+  rows.filter((row) => row.hour === hour).reduce((sum, row) => sum + Number(row.requests), 0);
+
+describe('the pipeline end to end on the local stack (same handlers, same state machines)', () => {
+  let pipeline: LocalPipeline;
+  let work: string;
+  let store: S3ObjectStore;
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'etl-e2e-'));
+    // Waits and retry intervals at 1/100: the 1 s Athena poll becomes 10 ms.
+    pipeline = await startLocalPipeline({
+      directory: join(work, 'stack'),
+      waitTimeScale: 0.01,
+      environment: { LOG_LEVEL: 'error' },
+    });
+    store = new S3ObjectStore(pipeline.stack.clients.s3);
+  }, 120_000);
+
+  afterAll(async () => {
+    await pipeline?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  const sample = (name: string, seed: number) => {
+    const directory = join(work, name);
+    const expected = writeSampleDirectory(directory, {
+      seed,
+      day: DAY,
+      hours: 6,
+      filesPerHour: 2,
+      rowsPerFile: 40,
+    });
+    return { directory, expected };
+  };
+
+  it('runs a sample window to SUCCEEDED and the report reconciles with what was planted', async () => {
+    const { directory, expected } = sample('day', 7);
+    await seedSource(store, sourceOf(pipeline.environment), directory);
+    const outcome = await runWindow(pipeline, WINDOW, 'e2e-first');
+    expect(outcome).toMatchObject({ status: 'SUCCEEDED' });
+    const report = outcome.report!;
+    expect(report.status).toBe('SUCCEEDED');
+    expect(report.rows.accepted).toBe(expected.rowsAccepted);
+    expect(report.rows.quarantined).toBe(expected.rowsQuarantined);
+    expect(report.files).toEqual({
+      total: expected.files,
+      transformed: expected.files - expected.filesQuarantined,
+      quarantined: expected.filesQuarantined,
+    });
+    // rows accepted = requests summed in MySQL over the run's hours, hour by hour.
+    expect(report.hours.reduce((sum, hour) => sum + hour.requests, 0)).toBe(report.rows.accepted);
+    for (const hour of report.hours) {
+      expect({ hour: hour.hour, requests: hour.requests, bytes: hour.bytes }).toEqual({
+        hour: hour.hour,
+        requests: expected.acceptedByHour[hour.hour] ?? 0,
+        bytes: expected.bytesByHour[hour.hour] ?? 0,
+      });
+    }
+    expect(report.athena.queries).toBe(report.hours.length);
+    expect(report.athena.bytesScanned).toBeGreaterThan(0);
+    expect(report.maxHistoryEvents).toBe(outcome.maxHistoryEvents);
+    expect(report.maxHistoryEvents).toBeLessThan(25_000);
+    expect(report.stages.map((stage) => stage.name)).toEqual([
+      'ingest',
+      'transform',
+      'aggregate',
+      'stage',
+      'write',
+    ]);
+  }, 180_000);
+
+  it('leaves MySQL identical when the same window runs again', async () => {
+    const before = await warehouseRows(pipeline);
+    expect(before.length).toBeGreaterThan(0);
+    const outcome = await runWindow(pipeline, WINDOW, 'e2e-again');
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(await warehouseRows(pipeline)).toEqual(before);
+  }, 180_000);
+
+  it('corrects an already aggregated hour when a late file arrives, and leaves the others alone', async () => {
+    const before = await warehouseRows(pipeline);
+    const hour = `${DAY}T02`;
+    const header =
+      '#Version: 1.0\n#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type cs-protocol-version fle-status fle-encrypted-fields c-port time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len sc-range-start sc-range-end\n';
+    const late = Array.from({ length: 5 }, (_, index) =>
+      [
+        DAY,
+        `02:4${index}:00`,
+        'FRA2',
+        '1000',
+        `192.0.2.${index}`,
+        'GET',
+        'd1.cloudfront.net',
+        '/late',
+        '200',
+        '-',
+        'curl/8',
+        '-',
+        '-',
+        'Hit',
+        `late${index}`,
+        'late.example.com',
+        'https',
+        '10',
+        '0.010',
+        '-',
+        'TLSv1.3',
+        'TLS_AES_128_GCM_SHA256',
+        'Hit',
+        'HTTP/2.0',
+        '-',
+        '-',
+        '443',
+        '0.009',
+        'Hit',
+        'text/html',
+        '1000',
+        '-',
+        '-',
+      ].join('\t'),
+    );
+    // Delivered hours later, named for a later hour: the lookback takes it in, its rows' own time decides.
+    const directory = join(work, 'day');
+    writeFileSync(
+      join(directory, `ELATE000000001.${DAY}-03.late0001.gz`),
+      gzipSync(`${header}${late.join('\n')}\n`),
+    );
+    await seedSource(store, sourceOf(pipeline.environment), directory);
+    const outcome = await runWindow(pipeline, { from: `${DAY}T03`, to: `${DAY}T04` }, 'e2e-late');
+    expect(outcome.status).toBe('SUCCEEDED');
+
+    const after = await warehouseRows(pipeline);
+    expect(sumBy(after, hour)).toBe(sumBy(before, hour) + 5);
+    expect(after.find((row) => row.hour === hour && row.host === 'late.example.com')).toMatchObject({
+      requests: 5,
+      bytes_sent: 5000,
+    });
+    for (const other of [`${DAY}T00`, `${DAY}T01`, `${DAY}T04`, `${DAY}T05`]) {
+      expect(after.filter((row) => row.hour === other)).toEqual(before.filter((row) => row.hour === other));
+    }
+  }, 180_000);
+
+  it('reads the conformance corpus: 16 rows accepted, the truncated one quarantined', async () => {
+    await seedSource(store, sourceOf(pipeline.environment), CONFORMANCE);
+    const outcome = await runWindow(
+      pipeline,
+      { from: '2014-05-23T00', to: '2024-07-14T00' },
+      'e2e-conformance',
+    );
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(outcome.report?.files).toEqual({ total: 3, transformed: 3, quarantined: 0 });
+    expect(outcome.report?.rows).toEqual({ read: 17, accepted: 16, quarantined: 1, inQuarantinedFiles: 0 });
+    expect(outcome.report?.hours.reduce((sum, hour) => sum + hour.requests, 0)).toBe(16);
+  }, 180_000);
+
+  it('ends FAILED with a report naming the error when an Athena query fails', async () => {
+    pipeline.stack.athena.injectFault({ kind: 'fail', times: 1, reason: 'injected: HIVE_BAD_DATA' });
+    const outcome = await runWindow(
+      pipeline,
+      { from: '2014-05-23T00', to: '2024-07-14T00' },
+      'e2e-athena-fails',
+    );
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.report?.status).toBe('FAILED');
+    expect(outcome.report?.error?.error).toBe('AthenaQueryFailedError');
+    expect(outcome.report?.error?.cause).toMatch(/HIVE_BAD_DATA/);
+  }, 180_000);
+});
