@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { type AwsSettings, localAwsSettings } from '#shared/aws/clients';
 import { readEndpointsFile } from '#shared/aws/endpoints';
@@ -100,9 +101,26 @@ export function parseConfig(env: Record<string, string | undefined>): EtlConfig 
     stagingTtlDays: values.STAGING_TTL_DAYS,
     databaseSecretId: values.DB_SECRET_ID,
     databaseTable: values.DB_TABLE,
-    sqlDirectory: join(values.LAMBDA_TASK_ROOT ?? process.cwd(), 'sql'),
+    sqlDirectory: findFolderUp([values.LAMBDA_TASK_ROOT, process.cwd()], 'sql'),
     logLevel: values.LOG_LEVEL,
   };
+}
+
+/**
+ * The nearest `<start>/…/<name>` folder from the first start that has one: `sql/` sits at the
+ * package root in Lambda (LAMBDA_TASK_ROOT), at the project root locally, and above the bundle's
+ * working directory under `sls invoke local` (which sets LAMBDA_TASK_ROOT to a /var/task that
+ * does not exist here).
+ */
+function findFolderUp(starts: (string | undefined)[], name: string): string {
+  for (const start of starts) {
+    if (start === undefined) continue;
+    for (let folder = resolve(start); ; folder = dirname(folder)) {
+      if (existsSync(join(folder, name))) return join(folder, name);
+      if (dirname(folder) === folder) break;
+    }
+  }
+  return join(process.cwd(), name);
 }
 
 let cached: EtlConfig | undefined;

@@ -10,6 +10,7 @@ import {
   type QueryRunner,
 } from '#shared/adapters/query-runner';
 import { type AggregateRow, AggregateRowSchema } from '#shared/core/aggregate-row';
+import { sleep } from '#shared/core/backoff';
 import { EtlError } from '#shared/core/errors';
 import type { Logger } from '#shared/core/log';
 import {
@@ -47,6 +48,11 @@ export const AggregateInputSchema = z.discriminatedUnion('action', [
     hour: HourSchema,
     queryExecutionId: z.string().min(1),
   }),
+  /**
+   * start + status + results in one invocation, for `sls invoke local` and hand backfills. The
+   * state machine never uses it: waiting inside a Lambda pays for idle time.
+   */
+  z.object({ action: z.literal('query'), runId: z.string().min(1), hour: HourSchema }),
 ]);
 export type AggregateInput = z.infer<typeof AggregateInputSchema>;
 
@@ -90,40 +96,63 @@ export async function aggregate(
   switch (input.action) {
     case 'hours':
       return summarizeTransforms(input.runId, settings, store, log);
-    case 'start': {
-      const sql = hourlyAggregateSql(settings, input.hour);
-      // Same run + hour + SQL → same token: a retried start returns the query already running.
-      const clientRequestToken = createHash('sha256')
-        .update(`${input.runId}\n${input.hour}\n${sql}`)
-        .digest('hex')
-        .slice(0, 64);
-      const queryExecutionId = await queries.start(sql, {
-        database: settings.glueDatabase,
-        workGroup: settings.athenaWorkGroup,
-        clientRequestToken,
-      });
-      log.info('aggregate: query started', { hour: input.hour, queryExecutionId });
-      return { runId: input.runId, hour: input.hour, queryExecutionId, startedAt: now().toISOString() };
-    }
-    case 'status': {
-      const status = await queries.status(input.queryExecutionId);
-      if (status.state === 'FAILED')
-        throw new AthenaQueryFailedError(input.queryExecutionId, status.reason ?? 'no reason given');
-      if (status.state === 'CANCELLED') {
-        throw new AthenaQueryCancelledError(input.queryExecutionId, status.reason ?? 'no reason given');
-      }
-      const elapsedSeconds = (now().getTime() - Date.parse(input.startedAt)) / 1000;
-      if (status.state !== 'SUCCEEDED' && elapsedSeconds > settings.athenaQueryTimeoutSeconds) {
-        await queries.stop(input.queryExecutionId);
-        throw new AthenaQueryTimeoutError(
-          `Athena query ${input.queryExecutionId} for ${input.hour} still ${status.state} after ${Math.round(elapsedSeconds)} s (budget ${settings.athenaQueryTimeoutSeconds} s); stopped`,
-        );
-      }
-      return { state: status.state, bytesScanned: status.bytesScanned };
-    }
+    case 'start':
+      return startQuery(input.runId, input.hour, settings, queries, log, now);
+    case 'status':
+      return { state: await checkQuery(input, settings, queries, now), runId: input.runId, hour: input.hour };
     case 'results':
       return storeResults(input.runId, input.hour, input.queryExecutionId, settings, store, queries, log);
+    case 'query': {
+      const started = await startQuery(input.runId, input.hour, settings, queries, log, now);
+      while ((await checkQuery(started, settings, queries, now)) !== 'SUCCEEDED') await sleep(500);
+      return storeResults(input.runId, input.hour, started.queryExecutionId, settings, store, queries, log);
+    }
   }
+}
+
+async function startQuery(
+  runId: string,
+  hour: string,
+  settings: AggregateSettings,
+  queries: QueryRunner,
+  log: Logger,
+  now: () => Date,
+) {
+  const sql = hourlyAggregateSql(settings, hour);
+  // Same run + hour + SQL → same token: a retried start returns the query already running.
+  const clientRequestToken = createHash('sha256').update(`${runId}\n${hour}\n${sql}`).digest('hex').slice(0, 64);
+  const queryExecutionId = await queries.start(sql, {
+    database: settings.glueDatabase,
+    workGroup: settings.athenaWorkGroup,
+    clientRequestToken,
+  });
+  log.info('aggregate: query started', { hour, queryExecutionId });
+  return { runId, hour, queryExecutionId, startedAt: now().toISOString() };
+}
+
+/** The query's state while it runs; FAILED, CANCELLED and a blown time budget raise named errors. */
+async function checkQuery(
+  query: { queryExecutionId: string; hour: string; startedAt: string },
+  settings: AggregateSettings,
+  queries: QueryRunner,
+  now: () => Date,
+): Promise<'QUEUED' | 'RUNNING' | 'SUCCEEDED'> {
+  const status = await queries.status(query.queryExecutionId);
+  if (status.state === 'FAILED') {
+    throw new AthenaQueryFailedError(query.queryExecutionId, status.reason ?? 'no reason given');
+  }
+  if (status.state === 'CANCELLED') {
+    throw new AthenaQueryCancelledError(query.queryExecutionId, status.reason ?? 'no reason given');
+  }
+  if (status.state === 'SUCCEEDED') return status.state;
+  const elapsedSeconds = (now().getTime() - Date.parse(query.startedAt)) / 1000;
+  if (elapsedSeconds > settings.athenaQueryTimeoutSeconds) {
+    await queries.stop(query.queryExecutionId);
+    throw new AthenaQueryTimeoutError(
+      `Athena query ${query.queryExecutionId} for ${query.hour} still ${status.state} after ${Math.round(elapsedSeconds)} s (budget ${settings.athenaQueryTimeoutSeconds} s); stopped`,
+    );
+  }
+  return status.state;
 }
 
 async function storeResults(

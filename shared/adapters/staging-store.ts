@@ -1,0 +1,274 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { type BatchWriteResult, batchPutAll, queryAll } from '#shared/adapters/dynamodb-batch';
+import { type AggregateRow, AggregateRowSchema, EMPTY_HOST, rowKey } from '#shared/core/aggregate-row';
+import type { BackoffPolicy, Sleep } from '#shared/core/backoff';
+import { EtlError } from '#shared/core/errors';
+import { formatHour, hourStart } from '#shared/core/window';
+
+/** The port the stage and write steps use: one item per aggregate row, grouped by run. */
+export interface StagingStore {
+  /** Stages a run's rows (idempotent: a row is keyed by run id and `rowKey`, so a retry overwrites). */
+  putRows(runId: string, rows: readonly AggregateRow[]): Promise<StagePutResult>;
+  /** Every row staged for the run, in `rowKey` order (hour, host, status). */
+  readRun(runId: string): Promise<AggregateRow[]>;
+}
+
+export interface StagePutResult {
+  staged: number;
+  /** BatchWriteItem calls, and how many of them were answered with UnprocessedItems and retried. */
+  calls: number;
+  retries: number;
+}
+
+/** A row cannot be staged: its item breaks a DynamoDB limit, or two rows share a key. */
+export class StagingItemError extends EtlError {}
+/** A staged item does not read back as an aggregate row (wrong shape, or a number beyond 2^53 − 1). */
+export class StagedItemError extends EtlError {}
+
+/** DynamoDB's item size limit: 400 KB, attribute names included. */
+export const DYNAMODB_ITEM_LIMIT_BYTES = 400 * 1024;
+/** DynamoDB's limit on a sort key value. */
+export const DYNAMODB_SORT_KEY_LIMIT_BYTES = 1024;
+/** A DynamoDB number takes at most 21 bytes (38 significant digits), whatever its value. */
+const NUMBER_BYTES_MAX = 21;
+
+/** The attributes of one staged item (what lands in DynamoDB for one aggregate row). */
+// A type alias, not an interface: it must be assignable to batchPutAll's Record<string, unknown>.
+export type StagedItem = {
+  runId: string;
+  rowKey: string;
+  /** ISO-8601 start of the hour: DynamoDB has no date type, and ISO strings sort as time. */
+  hour: string;
+  host: string;
+  status: number;
+  requests: number;
+  bytesSent: number;
+  clientErrors: number;
+  serverErrors: number;
+  /** Absent when the aggregate has no value (null): no NULL type to special-case when reading. */
+  meanTimeTaken?: number;
+  p95TimeTaken?: number;
+  distinctClientIps: number;
+  stagedAt: string;
+  /** TTL attribute: epoch seconds (DynamoDB ignores TTL values in milliseconds or as strings). */
+  expiresAt: number;
+};
+
+export interface DynamoStagingStoreOptions {
+  /** Days until DynamoDB's TTL may delete a staged item (default 7: long enough to re-run a write). */
+  ttlDays?: number;
+  now?: () => Date;
+  backoff?: BackoffPolicy;
+  sleep?: Sleep;
+  /** BatchWriteItem calls in flight at once. */
+  concurrency?: number;
+}
+
+/**
+ * The staging table in DynamoDB: partition key `runId`, sort key `rowKey`.
+ *
+ * Empty strings: DynamoDB rejects them in key attributes and `rowKey` embeds the host, so an empty
+ * host is staged as `-` (CloudFront's null marker, as everywhere else in the pipeline); no other
+ * string attribute can be empty (hour and rowKey are built here). Null means and p95s are stored
+ * as absent attributes and read back as null.
+ *
+ * Numbers are exact both ways. Writing: AggregateRow numbers are JS numbers; integers are safe
+ * integers (the document client refuses anything above 2^53 − 1 rather than round it) and a
+ * double's `String()` is its shortest round-trip form, so the N string DynamoDB stores is the exact
+ * value. Reading: the decimal string DynamoDB returns is converted here, not trusted to the
+ * client's translateConfig. With the factory's document client util-dynamodb yields a number for a
+ * safe integer and a BigInt beyond (never a rounded number); a client with `wrapNumbers` yields
+ * NumberValue strings. All three are accepted and go through their exact decimal text; a count or
+ * byte sum beyond 2^53 − 1, which AggregateRow's `number` cannot hold, is a StagedItemError, never
+ * a silently rounded value. (A second document client with `wrapNumbers` on the same
+ * DynamoDBClient is not an option: lib-dynamodb stores translateConfig on the shared client config,
+ * so it would change the first one's output too.)
+ */
+export class DynamoStagingStore implements StagingStore {
+  private readonly ttlDays: number;
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly documents: DynamoDBDocumentClient,
+    readonly table: string,
+    private readonly options: DynamoStagingStoreOptions = {},
+  ) {
+    this.ttlDays = options.ttlDays ?? 7;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  async putRows(runId: string, rows: readonly AggregateRow[]): Promise<StagePutResult> {
+    const now = this.now();
+    const stagedAt = now.toISOString();
+    const expiresAt = Math.floor(now.getTime() / 1000) + this.ttlDays * 86_400;
+    const seen = new Set<string>();
+    const items = rows.map((row) => {
+      const item = toStagedItem(runId, row, stagedAt, expiresAt);
+      // Two puts of one key in a BatchWriteItem call are a ValidationException; in different calls
+      // the later silently wins. Either way a row would be lost: refuse up front.
+      if (seen.has(item.rowKey))
+        throw new StagingItemError(`Run ${runId}: two rows share the key ${item.rowKey}`);
+      seen.add(item.rowKey);
+      return item;
+    });
+    const result: BatchWriteResult = await batchPutAll(this.documents, this.table, items, {
+      ...(this.options.backoff && { backoff: this.options.backoff }),
+      ...(this.options.sleep && { sleep: this.options.sleep }),
+      ...(this.options.concurrency !== undefined && { concurrency: this.options.concurrency }),
+    });
+    return { staged: result.items, calls: result.calls, retries: result.retries };
+  }
+
+  async readRun(runId: string): Promise<AggregateRow[]> {
+    const rows: AggregateRow[] = [];
+    for await (const page of queryAll(this.documents, {
+      TableName: this.table,
+      KeyConditionExpression: '#runId = :runId',
+      ExpressionAttributeNames: { '#runId': 'runId' },
+      ExpressionAttributeValues: { ':runId': runId },
+      // The write step runs right after the stage step: an eventually consistent read could miss
+      // items written a moment ago. Query on the base table supports strong consistency.
+      ConsistentRead: true,
+    })) {
+      for (const item of page) rows.push(fromStagedItem(runId, item));
+    }
+    return rows;
+  }
+}
+
+/** The staged item of one row. Exported for tests and for tools that inspect the table. */
+export function toStagedItem(
+  runId: string,
+  input: AggregateRow,
+  stagedAt: string,
+  expiresAt: number,
+): StagedItem {
+  const parsed = AggregateRowSchema.safeParse({
+    ...input,
+    host: input.host === '' ? EMPTY_HOST : input.host,
+  });
+  if (!parsed.success) {
+    throw new StagingItemError(
+      `Run ${runId}: row ${rowKey(input)} is not an aggregate row: ${parsed.error.message}`,
+    );
+  }
+  const row = parsed.data;
+  const item: StagedItem = {
+    runId,
+    rowKey: rowKey(row),
+    hour: new Date(hourStart(row.hour)).toISOString(),
+    host: row.host,
+    status: row.status,
+    requests: row.requests,
+    bytesSent: row.bytesSent,
+    clientErrors: row.clientErrors,
+    serverErrors: row.serverErrors,
+    ...(row.meanTimeTaken !== null && { meanTimeTaken: row.meanTimeTaken }),
+    ...(row.p95TimeTaken !== null && { p95TimeTaken: row.p95TimeTaken }),
+    distinctClientIps: row.distinctClientIps,
+    stagedAt,
+    expiresAt,
+  };
+  const keyBytes = Buffer.byteLength(item.rowKey, 'utf8');
+  if (keyBytes > DYNAMODB_SORT_KEY_LIMIT_BYTES) {
+    throw new StagingItemError(
+      `Run ${runId}: row key of host ${row.host.slice(0, 64)}… is ${keyBytes} bytes; DynamoDB sort keys take at most ${DYNAMODB_SORT_KEY_LIMIT_BYTES}`,
+    );
+  }
+  const size = itemSizeUpperBound(item);
+  if (size > DYNAMODB_ITEM_LIMIT_BYTES) {
+    throw new StagingItemError(
+      `Run ${runId}: item ${item.rowKey.slice(0, 64)}… is up to ${size} bytes; DynamoDB items take at most ${DYNAMODB_ITEM_LIMIT_BYTES}`,
+    );
+  }
+  return item;
+}
+
+/**
+ * DynamoDB's item size: UTF-8 bytes of every attribute name and string value, plus up to 21 bytes
+ * per number. An upper bound, so an item that passes here is never refused for its size.
+ */
+export function itemSizeUpperBound(item: object): number {
+  let size = 0;
+  for (const [name, value] of Object.entries(item)) {
+    if (value === undefined) continue;
+    size += Buffer.byteLength(name, 'utf8');
+    size += typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : NUMBER_BYTES_MAX;
+  }
+  return size;
+}
+
+/** The exact decimal text of a DynamoDB number as the document client hands it over. */
+const DynamoNumberText = z
+  .union([
+    z.number().refine(Number.isFinite),
+    z.bigint(),
+    // NumberValue (wrapNumbers: true) keeps DynamoDB's decimal string; matched by shape, not by
+    // class, so a second copy of util-dynamodb in the bundle does not break the check.
+    z.custom<{ value: string }>(
+      (value) =>
+        typeof value === 'object' && value !== null && 'value' in value && typeof value.value === 'string',
+    ),
+  ])
+  .transform((value) => (typeof value === 'object' ? value.value : String(value)));
+
+/** A count or byte sum: exact only if it is a safe integer, so anything larger is refused. */
+const ExactInteger = DynamoNumberText.pipe(
+  z
+    .string()
+    .regex(/^\d+$/, 'expected a non-negative integer')
+    .transform(Number)
+    .refine(Number.isSafeInteger, 'integer beyond 2^53 - 1 cannot be held exactly in a JS number'),
+);
+/** A mean or percentile: a double written from its shortest round-trip form reads back equal. */
+const ExactDouble = DynamoNumberText.pipe(z.string().transform(Number).pipe(z.number().finite()));
+
+const StagedItemSchema = z.object({
+  runId: z.string(),
+  rowKey: z.string(),
+  hour: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:00:00\.000Z$/, 'expected the ISO start of an hour'),
+  host: z.string().min(1),
+  status: ExactInteger,
+  requests: ExactInteger,
+  bytesSent: ExactInteger,
+  clientErrors: ExactInteger,
+  serverErrors: ExactInteger,
+  meanTimeTaken: ExactDouble.optional(),
+  p95TimeTaken: ExactDouble.optional(),
+  distinctClientIps: ExactInteger,
+});
+
+/** One item read back → the aggregate row it was staged from. */
+function fromStagedItem(runId: string, item: Record<string, unknown>): AggregateRow {
+  const key = typeof item.rowKey === 'string' ? item.rowKey : '(no rowKey)';
+  const staged = StagedItemSchema.safeParse(item);
+  if (!staged.success) {
+    // Paths and messages only: the item itself is a whole row, which logs must not carry.
+    const problems = staged.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new StagedItemError(`Run ${runId}: staged item ${key} is malformed: ${problems.join('; ')}`);
+  }
+  const { hour, meanTimeTaken, p95TimeTaken, ...values } = staged.data;
+  const row = AggregateRowSchema.safeParse({
+    hour: formatHour(Date.parse(hour)),
+    host: values.host,
+    status: values.status,
+    requests: values.requests,
+    bytesSent: values.bytesSent,
+    clientErrors: values.clientErrors,
+    serverErrors: values.serverErrors,
+    meanTimeTaken: meanTimeTaken ?? null,
+    p95TimeTaken: p95TimeTaken ?? null,
+    distinctClientIps: values.distinctClientIps,
+  });
+  if (!row.success) {
+    throw new StagedItemError(
+      `Run ${runId}: staged item ${key} is not an aggregate row: ${row.error.message}`,
+    );
+  }
+  // The key is derived from the values; a mismatch means the item was edited or mis-keyed.
+  if (values.runId !== runId || values.rowKey !== rowKey(row.data)) {
+    throw new StagedItemError(`Run ${runId}: staged item ${key} does not match its own values`);
+  }
+  return row.data;
+}
