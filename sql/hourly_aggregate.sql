@@ -11,7 +11,10 @@ SELECT
   coalesce(sum(sc_bytes), 0) AS bytes_sent,
   count_if(sc_status BETWEEN 400 AND 499) AS client_errors,
   count_if(sc_status >= 500 OR sc_status = 0) AS server_errors,
-  avg(time_taken) AS mean_time_taken,
+  -- Not avg(): a floating-point sum depends on the order rows arrive in, so a re-run could change
+  -- the last digits. time-taken has millisecond precision: summing whole milliseconds is exact in
+  -- any order, and the division is deterministic.
+  sum(round(time_taken * 1000)) / count(time_taken) / 1000 AS mean_time_taken,
   approx_percentile(time_taken, 0.95) AS p95_time_taken,
   approx_distinct(client_ip) AS distinct_client_ips
 FROM "{{database}}"."{{table}}"

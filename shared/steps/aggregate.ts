@@ -120,7 +120,10 @@ async function startQuery(
 ) {
   const sql = hourlyAggregateSql(settings, hour);
   // Same run + hour + SQL → same token: a retried start returns the query already running.
-  const clientRequestToken = createHash('sha256').update(`${runId}\n${hour}\n${sql}`).digest('hex').slice(0, 64);
+  const clientRequestToken = createHash('sha256')
+    .update(`${runId}\n${hour}\n${sql}`)
+    .digest('hex')
+    .slice(0, 64);
   const queryExecutionId = await queries.start(sql, {
     database: settings.glueDatabase,
     workGroup: settings.athenaWorkGroup,

@@ -36,9 +36,7 @@ export async function stageRows(
   staging: StagingStore,
   log: Logger,
 ): Promise<StageResult> {
-  const parsed = HourAggregateSchema.safeParse(
-    await store.getJson(settings.dataBucket, input.resultKey),
-  );
+  const parsed = HourAggregateSchema.safeParse(await store.getJson(settings.dataBucket, input.resultKey));
   if (!parsed.success) {
     // Paths and messages, not the file: it holds whole rows.
     const problems = parsed.error.issues
