@@ -1,8 +1,13 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import JSZip from 'jszip';
 import { type CloudFormationTemplate, packageStage, resourcesOfType } from './package';
 
 type Json = unknown;
+const run = promisify(execFile);
 
 /** Every IAM statement in the template's roles (function roles and the state machines' roles). */
 function statements(template: CloudFormationTemplate): { Action: Json; Resource?: Json }[] {
@@ -89,10 +94,44 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
     expect(roles.size).toBe(5);
   });
 
-  it('builds one zip per function, with the SQL templates in the aggregate package', () => {
+  it('builds one zip per function, with the SQL templates in the aggregate package', async () => {
     for (const name of ['ingest', 'transform', 'aggregate', 'stage', 'write']) {
       expect(existsSync(join(directory, `${name}.zip`))).toBe(true);
     }
+    const aggregateZip = await JSZip.loadAsync(readFileSync(join(directory, 'aggregate.zip')));
+    expect(Object.keys(aggregateZip.files)).toContain('sql/hourly_aggregate.sql');
+  });
+
+  it('ships what the transform loads at run time, and it loads from the unpacked package', async () => {
+    const zip = await JSZip.loadAsync(readFileSync(join(directory, 'transform.zip')));
+    const names = Object.keys(zip.files);
+    expect(names).toEqual(
+      expect.arrayContaining(['functions/transform/handler.js', 'functions/transform/parquet_wasm_bg.wasm']),
+    );
+    // Lambda's limit: 250 MB unzipped.
+    let unzipped = 0;
+    const unpacked = mkdtempSync(join(tmpdir(), 'transform-zip-'));
+    for (const name of names) {
+      const entry = zip.files[name]!;
+      if (entry.dir) continue;
+      const bytes = await entry.async('nodebuffer');
+      unzipped += bytes.length;
+      mkdirSync(dirname(join(unpacked, name)), { recursive: true });
+      writeFileSync(join(unpacked, name), bytes);
+    }
+    expect(unzipped).toBeLessThan(250 * 1024 * 1024);
+    // Loading the bundle instantiates parquet-wasm from the .wasm beside it (no node_modules there).
+    const { stdout } = await run(
+      process.execPath,
+      [
+        '-e',
+        `require(${JSON.stringify(join(unpacked, 'functions/transform/handler.js'))}); console.log('loaded')`,
+      ],
+      {
+        cwd: unpacked,
+      },
+    );
+    expect(stdout.trim()).toBe('loaded');
   });
 
   it('has both state machines, the parent starting the child through startExecution.sync:2', () => {
