@@ -1,0 +1,291 @@
+/**
+ * `npm run bench:load`: how fast the project's warehouse writer loads a realistic aggregate, next to
+ * the fastest way MySQL can take the same rows, and how fast staging moves them through DynamoDB.
+ *
+ * (a) writer: MysqlWarehouse.upsert as the write step runs it (credentials from the Secrets Manager
+ *     stand-in, ensureSchema first, default options, batched INSERT … ON DUPLICATE KEY UPDATE in
+ *     transactions with the load ledger) into an empty table;
+ * (b) load-data: the same rows as a TSV file, one LOAD DATA LOCAL INFILE into the same empty table
+ *     (same DDL: the warehouse's `targetTableDdl`);
+ * then both tables are checked against the source rows (row count + ordered SHA-256 of every
+ * column but `updated_at`). Each round drops and recreates the tables; rounds alternate which path
+ * goes first, and the figures are the median of the measured rounds (a small warm-up round first).
+ * The rows are in `rowKey` order, as the write step receives them from staging.
+ * `--writer proposed` puts the candidate from bench/experiments in place of (a), for comparison.
+ * Finally: staging through dynalite (DynamoStagingStore.putRows, then readRun's paged Query), once.
+ *
+ * The last line is always `writer/load-data rows/s ratio: R`.
+ */
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import type { RowDataPacket } from 'mysql2/promise';
+import { DynamoStagingStore } from '#shared/adapters/staging-store';
+import { DEFAULT_BATCH_ROWS, LEDGER_TABLE, MysqlWarehouse, targetTableDdl } from '#shared/adapters/warehouse';
+import type { AggregateRow } from '#shared/core/aggregate-row';
+import { DEFAULT_AGGREGATE_ROWS_OPTIONS, generateAggregateRows } from './aggregate-rows';
+import { type BenchStack, startBenchStack } from './bench-stack';
+import { candidateUpsert, PROPOSED_WRITER } from './experiments/candidate-writer';
+import { loadData, loadDataConnection, writeTsv } from './load-data';
+import { expectedContents, type TableContents, tableContents } from './table-contents';
+
+const USAGE = `Usage: npm run bench:load -- [--repeats 5] [--warmup-rows 20000] [--seed N] [--hours 168]
+                            [--hosts 300] [--batch-rows N] [--skip-staging]
+                            [--writer warehouse|proposed]`;
+
+const TABLE = 'cloudfront_hourly';
+const STAGING_TABLE = 'etl-bench-staging';
+const RUN_ID = 'bench-load-2024-07-08T00-2024-07-15T00';
+
+interface Round {
+  writerMs: number;
+  loadDataMs: number;
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+const perSecond = (count: number, ms: number) => (count * 1000) / ms;
+const count = (value: number) => Math.round(value).toLocaleString('en-US');
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+async function dropTables(stack: BenchStack): Promise<void> {
+  await stack.admin.query(`DROP TABLE IF EXISTS \`${TABLE}\`, \`${LEDGER_TABLE}\``);
+}
+
+function sameContents(label: string, actual: TableContents, expected: TableContents): void {
+  if (actual.rows !== expected.rows || actual.sha256 !== expected.sha256) {
+    throw new Error(
+      `${label}: table holds ${actual.rows} rows (sha256 ${actual.sha256}), expected ${expected.rows} (sha256 ${expected.sha256})`,
+    );
+  }
+}
+
+type WriterChoice = { kind: 'warehouse'; batchRows?: number } | { kind: 'proposed' };
+
+/**
+ * (a) The project's writer path, timed from upsert() to its return; the table is empty before.
+ * `--writer proposed` times the candidate from bench/experiments instead (PROPOSED_WRITER), on a
+ * pool configured like the warehouse's, after the warehouse's own ensureSchema.
+ */
+async function writerRound(
+  stack: BenchStack,
+  rows: readonly AggregateRow[],
+  writer: WriterChoice,
+): Promise<{ ms: number; batches: number }> {
+  await dropTables(stack);
+  const warehouse = new MysqlWarehouse(stack.credentialsProvider(), {
+    table: TABLE,
+    ...(writer.kind === 'warehouse' && writer.batchRows !== undefined && { batchRows: writer.batchRows }),
+  });
+  try {
+    // Outside the timing: secret read, pool, DDL (once per container in the Lambda).
+    await warehouse.ensureSchema();
+    if (writer.kind === 'proposed') {
+      const pool = await stack.writerPool();
+      try {
+        const warm = await Promise.all([pool.getConnection(), pool.getConnection()]);
+        for (const connection of warm) connection.release();
+        const started = performance.now();
+        const result = await candidateUpsert(pool, TABLE, RUN_ID, rows, PROPOSED_WRITER);
+        const ms = performance.now() - started;
+        if (result.skipped !== 0) throw new Error(`writer: unexpected result ${JSON.stringify(result)}`);
+        return { ms, batches: result.batches };
+      } finally {
+        await pool.end();
+      }
+    }
+    const started = performance.now();
+    const result = await warehouse.upsert(RUN_ID, rows);
+    const ms = performance.now() - started;
+    if (result.rows !== rows.length || result.skippedBatches !== 0) {
+      throw new Error(`writer: unexpected result ${JSON.stringify(result)}`);
+    }
+    return { ms, batches: result.batches };
+  } finally {
+    await warehouse.close();
+  }
+}
+
+/** (b) LOAD DATA LOCAL INFILE of the same rows (TSV already written) into the freshly created table. */
+async function loadDataRound(stack: BenchStack, rowCount: number, tsvPath: string): Promise<number> {
+  await dropTables(stack);
+  await stack.admin.query(targetTableDdl(TABLE));
+  const credentials = await stack.credentialsProvider().get();
+  const connection = await loadDataConnection(credentials, new Set([tsvPath]));
+  try {
+    const started = performance.now();
+    const result = await loadData(connection, TABLE, tsvPath, RUN_ID);
+    const ms = performance.now() - started;
+    if (result.affectedRows !== rowCount) {
+      throw new Error(`load-data: ${result.affectedRows} rows loaded, expected ${rowCount}`);
+    }
+    return ms;
+  } finally {
+    await connection.end();
+  }
+}
+
+async function stagingRun(stack: BenchStack, rows: readonly AggregateRow[], expected: TableContents) {
+  await stack.clients.dynamodb.send(
+    new CreateTableCommand({
+      TableName: STAGING_TABLE,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'runId', AttributeType: 'S' },
+        { AttributeName: 'rowKey', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'runId', KeyType: 'HASH' },
+        { AttributeName: 'rowKey', KeyType: 'RANGE' },
+      ],
+    }),
+  );
+  const store = new DynamoStagingStore(stack.clients.documents, STAGING_TABLE);
+  const putStarted = performance.now();
+  const put = await store.putRows(RUN_ID, rows);
+  const putMs = performance.now() - putStarted;
+  const readStarted = performance.now();
+  const read = await store.readRun(RUN_ID);
+  const readMs = performance.now() - readStarted;
+  const readBack = expectedContents(RUN_ID, read);
+  if (readBack.rows !== expected.rows || readBack.sha256 !== expected.sha256) {
+    throw new Error(
+      `staging: read back ${readBack.rows} rows (sha256 ${readBack.sha256}), expected ${expected.rows}`,
+    );
+  }
+  return { put, putMs, read: read.length, readMs };
+}
+
+async function main(): Promise<string> {
+  const { values } = parseArgs({
+    options: {
+      repeats: { type: 'string', default: '5' },
+      'warmup-rows': { type: 'string', default: '20000' },
+      seed: { type: 'string', default: String(DEFAULT_AGGREGATE_ROWS_OPTIONS.seed) },
+      hours: { type: 'string', default: String(DEFAULT_AGGREGATE_ROWS_OPTIONS.hours) },
+      hosts: { type: 'string', default: String(DEFAULT_AGGREGATE_ROWS_OPTIONS.hosts) },
+      'batch-rows': { type: 'string' },
+      writer: { type: 'string', default: 'warehouse' },
+      'skip-staging': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const repeats = Number(values.repeats);
+  const warmupRows = Number(values['warmup-rows']);
+  const batchRows = values['batch-rows'] === undefined ? undefined : Number(values['batch-rows']);
+  if (values.writer !== 'warehouse' && values.writer !== 'proposed') {
+    throw new Error(`--writer must be warehouse or proposed, not ${values.writer}`);
+  }
+  const writerChoice: WriterChoice =
+    values.writer === 'proposed'
+      ? { kind: 'proposed' }
+      : { kind: 'warehouse', ...(batchRows !== undefined && { batchRows }) };
+  const writerLabel =
+    writerChoice.kind === 'proposed'
+      ? 'PROPOSED_WRITER (bench/experiments/candidate-writer.ts, NOT the project writer)'
+      : 'MysqlWarehouse.upsert';
+  if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`--repeats must be a positive integer`);
+
+  const rows = generateAggregateRows({
+    seed: Number(values.seed),
+    hours: Number(values.hours),
+    hosts: Number(values.hosts),
+  });
+  const expected = expectedContents(RUN_ID, rows);
+  const stack = await startBenchStack({ dynamodb: !values['skip-staging'] });
+  try {
+    const [[version]] = await stack.admin.query<RowDataPacket[]>('SELECT VERSION() AS version');
+    console.log(
+      `bench:load  ${count(rows.length)} aggregate rows (${values.hours} hours × ${values.hosts} hosts × statuses seen, seed ${values.seed})`,
+    );
+    console.log(
+      `            ${cpus().length} CPUs, Node ${process.versions.node}, MariaDB ${String(version?.version)} (innodb_flush_log_at_trx_commit=2), writer ${writerLabel}${writerChoice.kind === 'warehouse' ? `, batchRows ${batchRows ?? DEFAULT_BATCH_ROWS}` : ''}`,
+    );
+    // Written once, before any timing: LOAD DATA reads it from the page cache in every round.
+    const tsvPath = join(stack.directory, 'aggregate.tsv');
+    const tsvStarted = performance.now();
+    const tsvBytes = await writeTsv(tsvPath, rows);
+    const tsvMs = performance.now() - tsvStarted;
+
+    if (warmupRows > 0) {
+      const sample = rows.slice(0, warmupRows);
+      const samplePath = join(stack.directory, 'warm-up.tsv');
+      await writeTsv(samplePath, sample);
+      const writer = await writerRound(stack, sample, writerChoice);
+      const loadDataMs = await loadDataRound(stack, sample.length, samplePath);
+      console.log(
+        `warm-up     ${count(sample.length)} rows each, not counted: writer ${count(writer.ms)} ms, load-data ${count(loadDataMs)} ms`,
+      );
+    }
+
+    const rounds: Round[] = [];
+    let batches = 0;
+    for (let round = 1; round <= repeats; round++) {
+      // Alternating which path goes first spreads any drift (page cache, purge threads) over both.
+      const order = round % 2 === 1 ? (['writer', 'load-data'] as const) : (['load-data', 'writer'] as const);
+      const times = { writer: 0, 'load-data': 0 };
+      for (const path of order) {
+        if (path === 'writer') {
+          const writer = await writerRound(stack, rows, writerChoice);
+          times.writer = writer.ms;
+          batches = writer.batches;
+        } else {
+          times['load-data'] = await loadDataRound(stack, rows.length, tsvPath);
+        }
+        sameContents(`round ${round} ${path}`, await tableContents(stack.admin, TABLE), expected);
+      }
+      rounds.push({ writerMs: times.writer, loadDataMs: times['load-data'] });
+      console.log(
+        `round ${round}     writer ${seconds(times.writer)} (${count(perSecond(rows.length, times.writer))} rows/s), load-data ${seconds(times['load-data'])} (${count(perSecond(rows.length, times['load-data']))} rows/s), ${order[0]} first; both tables = source`,
+      );
+    }
+
+    const writerMs = median(rounds.map((round) => round.writerMs));
+    const loadDataMs = median(rounds.map((round) => round.loadDataMs));
+    const writerRate = perSecond(rows.length, writerMs);
+    const loadDataRate = perSecond(rows.length, loadDataMs);
+    const bestWriter = Math.min(...rounds.map((round) => round.writerMs));
+    const bestLoadData = Math.min(...rounds.map((round) => round.loadDataMs));
+    console.log(
+      `contents    both paths, every round: ${count(expected.rows)} rows, sha256 ${expected.sha256}`,
+    );
+    console.log(
+      `writer      ${writerLabel}, ${batches} batches: ${count(writerRate)} rows/s (median of ${repeats}, ${seconds(writerMs)}; best ${count(perSecond(rows.length, bestWriter))} rows/s)`,
+    );
+    console.log(
+      `load-data   LOAD DATA LOCAL INFILE: ${count(loadDataRate)} rows/s (median of ${repeats}, ${seconds(loadDataMs)}; best ${count(perSecond(rows.length, bestLoadData))} rows/s)`,
+    );
+    console.log(
+      `            counting the TSV write too (${(tsvBytes / 1_048_576).toFixed(1)} MiB in ${count(tsvMs)} ms, once): ${count(perSecond(rows.length, loadDataMs + tsvMs))} rows/s`,
+    );
+
+    if (!values['skip-staging']) {
+      const staging = await stagingRun(stack, rows, expected);
+      console.log(
+        `staging     DynamoStagingStore over dynalite, one run: putRows ${count(perSecond(staging.put.staged, staging.putMs))} items/s (${count(staging.put.staged)} items, ${seconds(staging.putMs)}, ${count(staging.put.calls)} BatchWriteItem calls), readRun ${count(perSecond(staging.read, staging.readMs))} items/s (${seconds(staging.readMs)}, paged Query, read back = source)`,
+      );
+    }
+    return `writer/load-data rows/s ratio: ${(writerRate / loadDataRate).toFixed(2)}`;
+  } finally {
+    await stack.stop();
+  }
+}
+
+main().then(
+  (lastLine) => {
+    console.log(lastLine);
+  },
+  (error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  },
+);
