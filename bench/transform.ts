@@ -1,0 +1,206 @@
+/**
+ * `npm run bench:transform`: the transform step against the tool a user would pick instead.
+ *
+ * Generates (once, then reused from `.local/bench/transform/`) a seeded gzip CloudFront log of
+ * 1,000,000 rows with the sample generator's realistic pools, then runs, each in its own child
+ * process (bundled by esbuild first, as for Lambda, so no TypeScript loader is measured):
+ *   (a) ours:   `transformFile` (shared/steps/transform.ts) with the CloudFront dataset, reading the
+ *               file and writing Parquet per hour through a local-folder ObjectStore;
+ *   (b) duckdb: `COPY (SELECT … FROM read_csv(…, compression='gzip', columns={…})) TO … (FORMAT
+ *               parquet, COMPRESSION zstd)` with `SET threads=1`, same curated columns.
+ * Rounds alternate which goes first; rows/s is the median, peak RSS (the child's own maxRSS) the
+ * highest seen. Then one run of (a) on a 1 GiB (uncompressed) log, printing its peak RSS.
+ *
+ * The last line is always `transform/duckdb rows/s ratio: R; peak RSS MB: ours A, duckdb B`.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
+import { sourceFileId } from '#shared/core/ingest';
+import { type BenchInput, benchInput } from './transform/input';
+import type { ChildReport } from './transform/measure';
+
+const USAGE = `Usage: npm run bench:transform -- [--rows 1000000] [--seed N] [--repeats 3]
+                                 [--big-bytes 1073741824] [--skip-big] [--only-big]`;
+
+const ROOT = resolve(__dirname, '..');
+const WORK = join(ROOT, '.local', 'bench', 'transform');
+const MB = 1024 * 1024;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      rows: { type: 'string', default: '1000000' },
+      seed: { type: 'string', default: '20240713' },
+      repeats: { type: 'string', default: '3' },
+      'big-bytes': { type: 'string', default: String(1024 * MB) },
+      'skip-big': { type: 'boolean', default: false },
+      'only-big': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const rows = positive('rows', values.rows);
+  const seed = positive('seed', values.seed);
+  const repeats = positive('repeats', values.repeats);
+  const bigBytes = positive('big-bytes', values['big-bytes']);
+  mkdirSync(WORK, { recursive: true });
+  const bundles = await bundleChildren();
+  console.log(
+    `bench:transform  ${cpus().length} CPUs (${cpus()[0]?.model.trim()}), Node ${process.version}, DuckDB ${duckdbVersion()}`,
+  );
+
+  let ratioLine: string | undefined;
+  if (!values['only-big']) {
+    const input = await benchInput({
+      folder: WORK,
+      seed,
+      rows,
+      rowsPerSecond: 300,
+      start: new Date('2024-07-13T10:30:00Z'),
+    });
+    describeInput('input', input);
+    const ours: ChildReport[] = [];
+    const duck: ChildReport[] = [];
+    for (let round = 1; round <= repeats; round++) {
+      const order = round % 2 === 1 ? (['ours', 'duckdb'] as const) : (['duckdb', 'ours'] as const);
+      for (const which of order) {
+        const report =
+          which === 'ours'
+            ? await runChild(bundles.ours, [input.path, join(WORK, 'out-ours')])
+            : await runChild(bundles.duckdb, [input.path, join(WORK, 'out-duckdb.parquet'), idOf(input)]);
+        (which === 'ours' ? ours : duck).push(report);
+        if (report.rows !== input.rows) {
+          throw new Error(`${which} wrote ${report.rows} rows, the input has ${input.rows}`);
+        }
+      }
+      console.log(
+        `round ${round}      ours ${rate(ours.at(-1)!)}, duckdb ${rate(duck.at(-1)!)}, ${order[0]} first`,
+      );
+    }
+    const oursRate = median(ours.map(rowsPerSecond));
+    const duckRate = median(duck.map(rowsPerSecond));
+    const oursRss = Math.max(...ours.map((report) => report.maxRssBytes)) / MB;
+    const duckRss = Math.max(...duck.map((report) => report.maxRssBytes)) / MB;
+    console.log(
+      `ours             transformFile → Parquet per hour: ${fmt(oursRate)} rows/s (median of ${repeats}), peak RSS ${oursRss.toFixed(0)} MB, output ${bytes(ours[0]!.outputBytes)} in ${ours[0]!.hours} hourly files`,
+    );
+    console.log(
+      `duckdb           COPY read_csv → zstd Parquet, threads=1: ${fmt(duckRate)} rows/s (median of ${repeats}), peak RSS ${duckRss.toFixed(0)} MB, output ${bytes(duck[0]!.outputBytes)}`,
+    );
+    ratioLine = `transform/duckdb rows/s ratio: ${(oursRate / duckRate).toFixed(2)}; peak RSS MB: ours ${oursRss.toFixed(0)}, duckdb ${duckRss.toFixed(0)}`;
+  }
+
+  if (!values['skip-big']) {
+    const big = await benchInput({
+      folder: WORK,
+      seed,
+      textBytes: bigBytes,
+      rowsPerSecond: 40,
+      start: new Date('2024-07-13T00:00:00Z'),
+    });
+    describeInput('1 GiB input', big);
+    const report = await runChild(bundles.ours, [big.path, join(WORK, 'out-ours-big')]);
+    const verdict = report.maxRssBytes < 256 * MB ? 'under' : 'OVER';
+    console.log(
+      `1 GiB run        ours ${rate(report)}, ${report.rows.toLocaleString('en-US')} rows over ${report.hours} hours, peak RSS ${(report.maxRssBytes / MB).toFixed(0)} MB (${verdict} the 256 MB bound), output ${bytes(report.outputBytes)}`,
+    );
+  }
+  if (ratioLine !== undefined) console.log(ratioLine);
+}
+
+/** Bundles both children as Lambda's are bundled (the parquet .wasm copied next to the bundle). */
+async function bundleChildren(): Promise<{ ours: string; duckdb: string }> {
+  const out = join(WORK, 'bundle');
+  const plugins = require(join(ROOT, 'scripts', 'esbuild-plugins.js'));
+  const common = {
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    logLevel: 'warning',
+  } as const;
+  await build({
+    ...common,
+    entryPoints: { ours: join(__dirname, 'transform', 'ours-child.ts') },
+    outdir: out,
+    plugins,
+  });
+  await build({
+    ...common,
+    entryPoints: { duckdb: join(__dirname, 'transform', 'duckdb-child.ts') },
+    outdir: out,
+    external: ['@duckdb/*'],
+  });
+  return { ours: join(out, 'ours.js'), duckdb: join(out, 'duckdb.js') };
+}
+
+function runChild(bundle: string, args: string[]): Promise<ChildReport> {
+  return new Promise((resolvePromise, reject) => {
+    // NODE_PATH lets the DuckDB bundle find its native package from the project's node_modules.
+    const child = spawn(process.execPath, [bundle, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules') },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`${bundle} exited with ${code}`));
+      try {
+        resolvePromise(JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as ChildReport);
+      } catch (error) {
+        reject(new Error(`${bundle} printed no report: ${stdout}`, { cause: error }));
+      }
+    });
+  });
+}
+
+function duckdbVersion(): string {
+  try {
+    const packageJson = require(join(ROOT, 'node_modules', '@duckdb', 'node-api', 'package.json'));
+    return String(packageJson.version);
+  } catch {
+    return execFileSync('npm', ['ls', '@duckdb/node-api'], { encoding: 'utf8' }).trim();
+  }
+}
+
+function describeInput(label: string, input: BenchInput): void {
+  console.log(
+    `${label.padEnd(16)} ${input.rows.toLocaleString('en-US')} rows, 33 fields, ${bytes(input.textBytes)} text, ${bytes(input.gzipBytes)} gzip${input.generated ? ` (generated in ${(input.generateMs / 1000).toFixed(1)} s)` : ' (reused)'}: ${input.path}`,
+  );
+}
+
+const idOf = (input: BenchInput) => sourceFileId(`raw/${input.path.slice(input.path.lastIndexOf('/') + 1)}`);
+const rowsPerSecond = (report: ChildReport) => report.rows / (report.ms / 1000);
+const rate = (report: ChildReport) =>
+  `${fmt(rowsPerSecond(report))} rows/s (${(report.ms / 1000).toFixed(2)} s, ${(report.maxRssBytes / MB).toFixed(0)} MB RSS)`;
+const fmt = (value: number) => Math.round(value).toLocaleString('en-US');
+const bytes = (value: number) => `${(value / MB).toFixed(1)} MiB`;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+function positive(name: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`--${name} must be a positive integer\n${USAGE}`);
+  return value;
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,52 @@
+/**
+ * Child process (a) of `npm run bench:transform`: the project's transform, run as the Lambda runs
+ * it — `transformFile` from `shared/steps/transform.ts` with the CloudFront dataset — over a local
+ * folder standing in for the bucket. Prints one JSON line: rows, time, peak RSS, output bytes.
+ * Bundled by esbuild first (as for Lambda), so no TypeScript loader sits in the measured process.
+ */
+import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { sourceFileId } from '#shared/core/ingest';
+import type { Logger } from '#shared/core/log';
+import { cloudfront } from '#shared/datasets/cloudfront/index';
+import { transformFile } from '#shared/steps/transform';
+import { FileObjectStore } from './file-store';
+import { folderBytes } from './measure';
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
+
+async function main(): Promise<void> {
+  const [input, work] = process.argv.slice(2);
+  if (input === undefined || work === undefined) throw new Error('usage: ours-child <input.gz> <work-dir>');
+  rmSync(work, { recursive: true, force: true });
+  const key = `raw/${basename(input)}`;
+  mkdirSync(join(work, 'data', 'raw'), { recursive: true });
+  symlinkSync(input, join(work, 'data', key));
+  const store = new FileObjectStore(work);
+  const fileId = sourceFileId(key);
+  const started = performance.now();
+  const result = await transformFile(
+    { runId: 'bench', file: { fileId, key, sourceKey: basename(input), size: 0 } },
+    { dataBucket: 'data' },
+    cloudfront,
+    store,
+    silent,
+  );
+  const ms = performance.now() - started;
+  if (result.status !== 'transformed') throw new Error(`transform quarantined the file: ${result.reason}`);
+  console.log(
+    JSON.stringify({
+      rows: result.rows.accepted,
+      quarantined: result.rows.quarantined,
+      hours: result.hours.length,
+      ms,
+      maxRssBytes: process.resourceUsage().maxRSS * 1024,
+      outputBytes: folderBytes(join(work, 'data', 'curated')),
+    }),
+  );
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
