@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type ObjectStore, S3ObjectStore } from '#shared/adapters/object-store';
@@ -185,10 +186,13 @@ export interface RunOutcome {
  * replaced by the count the runner measured over the parent and every child execution.
  */
 export async function runWindow(pipeline: LocalPipeline, window: Window, runId: string): Promise<RunOutcome> {
+  // Like a run started in the console or by the schedule: the execution's name is unique (Step
+  // Functions refuses a name reused within 90 days), the runId travels in the input.
+  const executionName = `${runId.slice(0, 70)}-${randomBytes(4).toString('hex')}`;
   const result = await pipeline.stepFunctions.startExecution(
     pipeline.runMachine,
     { runId, window },
-    { name: runId },
+    { name: executionName },
   );
   const measured = maxHistoryEvents(result);
   const store = new S3ObjectStore(pipeline.stack.clients.s3);

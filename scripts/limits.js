@@ -7,9 +7,54 @@
 const ATHENA_CONCURRENT_QUERY_QUOTA = 20;
 /** Lambda keeps at least 100 of the account's concurrency unreserved. */
 const MIN_UNRESERVED_CONCURRENCY = 100;
+/** A Standard workflow execution's history is capped at 25,000 events; keep a margin for retries. */
+const HISTORY_EVENT_BUDGET = 20_000;
 
-function checkLimits({ athenaConcurrency, reservedConcurrency, accountConcurrencyLimit }) {
+/**
+ * Worst-case history events of one hours-group execution: per hour a Map iteration (2), StartQuery,
+ * FetchResults and StageRows (5 each) and, per poll, Wait (2) + CheckQuery (5) + Choice (2); polls
+ * are bounded by the query's time budget over the poll interval. Plus the execution and its Map.
+ */
+function hoursGroupEvents({ hoursPerExecution, athenaQueryTimeoutSeconds, athenaPollSeconds }) {
+  const polls = Math.ceil(athenaQueryTimeoutSeconds / athenaPollSeconds) + 1;
+  return 10 + hoursPerExecution * (2 + 15 + polls * 9);
+}
+
+/** Worst-case history events of one batch execution: per file a Map iteration and a Lambda task. */
+function batchEvents({ batchMaxFiles }) {
+  return 15 + batchMaxFiles * (2 + 5);
+}
+
+function checkLimits({
+  athenaConcurrency,
+  reservedConcurrency,
+  accountConcurrencyLimit,
+  athenaPollSeconds,
+  athenaQueryTimeoutSeconds,
+  hoursPerExecution,
+  batchMaxFiles,
+}) {
   const problems = [];
+  if (hoursPerExecution !== undefined) {
+    const events = hoursGroupEvents({ hoursPerExecution, athenaQueryTimeoutSeconds, athenaPollSeconds });
+    if (!(events <= HISTORY_EVENT_BUDGET)) {
+      problems.push(
+        `hoursPerExecution ${hoursPerExecution} with a ${athenaQueryTimeoutSeconds} s query budget polled every ${athenaPollSeconds} s can reach ${events} history events per execution (budget ${HISTORY_EVENT_BUDGET} of the 25,000 cap): lower hoursPerExecution or the budget, or poll less often`,
+      );
+    }
+  }
+  if (batchMaxFiles !== undefined) {
+    // 1,000 also keeps a batch's file list (its state) under the 256 KB payload cap for usual keys.
+    if (
+      !(
+        batchMaxFiles >= 1 &&
+        batchMaxFiles <= 1_000 &&
+        batchEvents({ batchMaxFiles }) <= HISTORY_EVENT_BUDGET
+      )
+    ) {
+      problems.push(`batchMaxFiles is ${batchMaxFiles}: a batch execution holds at most 1,000 files`);
+    }
+  }
   if (
     !Number.isInteger(athenaConcurrency) ||
     athenaConcurrency < 1 ||
@@ -29,4 +74,10 @@ function checkLimits({ athenaConcurrency, reservedConcurrency, accountConcurrenc
   return problems;
 }
 
-module.exports = { checkLimits, ATHENA_CONCURRENT_QUERY_QUOTA, MIN_UNRESERVED_CONCURRENCY };
+module.exports = {
+  checkLimits,
+  hoursGroupEvents,
+  ATHENA_CONCURRENT_QUERY_QUOTA,
+  MIN_UNRESERVED_CONCURRENCY,
+  HISTORY_EVENT_BUDGET,
+};

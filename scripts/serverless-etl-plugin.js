@@ -28,6 +28,10 @@ class EtlPlugin {
       athenaConcurrency: Number(custom.athenaConcurrency),
       reservedConcurrency,
       accountConcurrencyLimit: Number(custom.accountConcurrencyLimit),
+      athenaPollSeconds: Number(custom.athenaPollSeconds),
+      athenaQueryTimeoutSeconds: Number(custom.athenaQueryTimeoutSeconds),
+      hoursPerExecution: Number(custom.hoursPerExecution),
+      batchMaxFiles: Number(custom.batchMaxFiles),
     });
     if (problems.length > 0) {
       throw new this.serverless.classes.Error(`Settings break AWS limits:\n - ${problems.join('\n - ')}`);

@@ -22,7 +22,7 @@ const EnvSchema = z.object({
   LOOKBACK_HOURS: z.coerce.number().int().min(0).max(72).default(2),
   /** Hours a scheduled run covers when its input names no window. */
   WINDOW_HOURS: z.coerce.number().int().min(1).max(168).default(1),
-  BATCH_MAX_FILES: z.coerce.number().int().min(1).max(2_000).default(200),
+  BATCH_MAX_FILES: z.coerce.number().int().min(1).max(1_000).default(200),
   BATCH_MAX_BYTES: z.coerce
     .number()
     .int()
@@ -31,6 +31,8 @@ const EnvSchema = z.object({
   GLUE_DATABASE: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'Glue database names are lower case without -'),
   ATHENA_WORKGROUP: z.string().min(1),
   ATHENA_QUERY_TIMEOUT_SECONDS: z.coerce.number().int().min(10).default(600),
+  /** Hours per child execution of the hours state machine (bounded by its history; scripts/limits.js). */
+  HOURS_PER_EXECUTION: z.coerce.number().int().min(1).max(500).default(16),
   STAGING_TABLE: z.string().min(3),
   STAGING_TTL_DAYS: z.coerce.number().int().min(1).default(7),
   DB_SECRET_ID: z.string().min(1),
@@ -57,6 +59,7 @@ export type EtlConfig = Readonly<{
   glueDatabase: string;
   athenaWorkGroup: string;
   athenaQueryTimeoutSeconds: number;
+  hoursPerExecution: number;
   stagingTable: string;
   stagingTtlDays: number;
   databaseSecretId: string;
@@ -97,6 +100,7 @@ export function parseConfig(env: Record<string, string | undefined>): EtlConfig 
     glueDatabase: values.GLUE_DATABASE,
     athenaWorkGroup: values.ATHENA_WORKGROUP,
     athenaQueryTimeoutSeconds: values.ATHENA_QUERY_TIMEOUT_SECONDS,
+    hoursPerExecution: values.HOURS_PER_EXECUTION,
     stagingTable: values.STAGING_TABLE,
     stagingTtlDays: values.STAGING_TTL_DAYS,
     databaseSecretId: values.DB_SECRET_ID,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { addHours, hourStart, type Window } from './window';
 
 /** CloudFront names files `<distribution-id>.YYYY-MM-DD-HH.<unique-id>.gz`. */
@@ -56,8 +57,18 @@ export function rawKeyFor(sourceKey: string, sourcePrefix: string): string {
   return `raw/${relative.replace(/^\/+/, '')}`;
 }
 
-/** A stable id for a source file, used in curated and quarantine keys: its name without extensions. */
+/**
+ * A stable, unique id for a source file, used in curated and quarantine keys: its name without
+ * extensions (readable in a bucket listing) plus a short hash of its whole key, so `a/access.log`
+ * and `b/access.log` never share curated outputs. The same key always gives the same id, so a
+ * re-run replaces its own outputs.
+ */
 export function sourceFileId(key: string): string {
   const name = key.slice(key.lastIndexOf('/') + 1);
-  return name.replace(/\.(gz|txt|log|tsv)$/i, '').replace(/[^A-Za-z0-9._-]/g, '_');
+  const stem = name
+    .replace(/(\.(gz|txt|log|tsv|json|jsonl|parquet))+$/i, '')
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .slice(0, 120);
+  const digest = createHash('sha256').update(key).digest('hex').slice(0, 10);
+  return `${stem}-${digest}`;
 }

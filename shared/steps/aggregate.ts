@@ -21,12 +21,15 @@ import {
 } from '#shared/core/run-files';
 import { renderSql } from '#shared/core/sql';
 import { HourSchema } from '#shared/core/window';
+import { ManifestSchema } from './ingest';
 
 export interface AggregateSettings {
   dataBucket: string;
   glueDatabase: string;
   athenaWorkGroup: string;
   athenaQueryTimeoutSeconds: number;
+  /** Hours per child execution of the hours state machine. */
+  hoursPerExecution: number;
   sqlDirectory: string;
   table: string;
 }
@@ -34,7 +37,17 @@ export interface AggregateSettings {
 export const AggregateInputSchema = z.discriminatedUnion('action', [
   /** After the transforms: which hours got rows, and the run's file and row totals. */
   z.object({ action: z.literal('hours'), runId: z.string().min(1) }),
-  z.object({ action: z.literal('start'), runId: z.string().min(1), hour: HourSchema }),
+  z.object({
+    action: z.literal('start'),
+    runId: z.string().min(1),
+    hour: HourSchema,
+    /**
+     * The Step Functions execution starting the query. Part of the idempotency token: a retried
+     * start in the same execution gets the query already running, a re-run of the same runId (say,
+     * after a late file) gets a fresh query instead of the earlier one's stale result.
+     */
+    executionName: z.string().min(1).optional(),
+  }),
   z.object({
     action: z.literal('status'),
     runId: z.string().min(1),
@@ -58,6 +71,9 @@ export type AggregateInput = z.infer<typeof AggregateInputSchema>;
 
 /** The query returned a row that does not fit the aggregate row's shape. */
 export class AggregateResultError extends EtlError {}
+
+/** A file of the run's manifest has no transform result: the batches did not all finish. */
+export class TransformIncompleteError extends EtlError {}
 
 const sqlCache = new Map<string, string>();
 function sqlTemplate(directory: string, name: string): string {
@@ -97,13 +113,21 @@ export async function aggregate(
     case 'hours':
       return summarizeTransforms(input.runId, settings, store, log);
     case 'start':
-      return startQuery(input.runId, input.hour, settings, queries, log, now);
+      return startQuery(input.runId, input.hour, input.executionName, settings, queries, log, now);
     case 'status':
       return { state: await checkQuery(input, settings, queries, now), runId: input.runId, hour: input.hour };
     case 'results':
       return storeResults(input.runId, input.hour, input.queryExecutionId, settings, store, queries, log);
     case 'query': {
-      const started = await startQuery(input.runId, input.hour, settings, queries, log, now);
+      const started = await startQuery(
+        input.runId,
+        input.hour,
+        `invoke-${now().toISOString()}`,
+        settings,
+        queries,
+        log,
+        now,
+      );
       while ((await checkQuery(started, settings, queries, now)) !== 'SUCCEEDED') await sleep(500);
       return storeResults(input.runId, input.hour, started.queryExecutionId, settings, store, queries, log);
     }
@@ -113,15 +137,17 @@ export async function aggregate(
 async function startQuery(
   runId: string,
   hour: string,
+  executionName: string | undefined,
   settings: AggregateSettings,
   queries: QueryRunner,
   log: Logger,
   now: () => Date,
 ) {
   const sql = hourlyAggregateSql(settings, hour);
-  // Same run + hour + SQL → same token: a retried start returns the query already running.
+  // Same execution + run + hour + SQL → same token: a retried start returns the query already
+  // running instead of starting a second one.
   const clientRequestToken = createHash('sha256')
-    .update(`${runId}\n${hour}\n${sql}`)
+    .update(`${executionName ?? ''}\n${runId}\n${hour}\n${sql}`)
     .digest('hex')
     .slice(0, 64);
   const queryExecutionId = await queries.start(sql, {
@@ -223,8 +249,19 @@ async function summarizeTransforms(
     rows: { read: 0, accepted: 0, quarantined: 0, inQuarantinedFiles: 0 },
     quarantinedFiles: [],
   };
+  // The manifest says which files this run holds; results of other files (left by an earlier run
+  // under the same runId) are not counted, and a file without a result is an error, not a gap.
+  const manifest = ManifestSchema.parse(await store.getJson(settings.dataBucket, keys.manifest(runId)));
+  const expected = new Map(manifest.files.map((file) => [keys.fileResult(runId, file.fileId), file]));
+  const seen = new Set<string>();
+  let stale = 0;
   const hours = new Set<string>();
   for await (const object of store.list(settings.dataBucket, keys.fileResultsPrefix(runId))) {
+    if (!expected.has(object.key)) {
+      stale++;
+      continue;
+    }
+    seen.add(object.key);
     const result = TransformResultSchema.parse(await store.getJson(settings.dataBucket, object.key));
     summary.files.total++;
     summary.rows.read += result.rows.read;
@@ -239,8 +276,19 @@ async function summarizeTransforms(
     }
     for (const hour of result.hours) hours.add(hour);
   }
+  const missing = [...expected].filter(([key]) => !seen.has(key)).map(([, file]) => file.sourceKey);
+  if (missing.length > 0) {
+    throw new TransformIncompleteError(
+      `${missing.length} of ${expected.size} files of run ${runId} have no transform result (first: ${missing[0]})`,
+    );
+  }
+  if (stale > 0) log.warn('aggregate: ignored results of files not in the manifest', { stale });
   summary.hours = [...hours].sort();
   await store.putJson(settings.dataBucket, keys.transformSummary(runId), summary);
   log.info('aggregate: hours to aggregate', { hours: summary.hours.length, files: summary.files });
-  return { runId, hours: summary.hours, files: summary.files, rows: summary.rows };
+  const hourGroups: string[][] = [];
+  for (let start = 0; start < summary.hours.length; start += settings.hoursPerExecution) {
+    hourGroups.push(summary.hours.slice(start, start + settings.hoursPerExecution));
+  }
+  return { runId, hours: summary.hours, hourGroups, files: summary.files, rows: summary.rows };
 }

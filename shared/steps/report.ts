@@ -63,7 +63,8 @@ export interface RunReport {
   maxHistoryEvents: number;
   historyEventsSource: 'computed from invocation counts' | 'measured by the local runner';
   stages: { name: string; durationMs: number; invocations: number }[];
-  error?: { error: string; cause: string };
+  /** On failure: the error that ended the run (unwrapped from a child execution's failure). */
+  error?: { error: string; cause: string; execution?: string };
 }
 
 /**
@@ -73,7 +74,7 @@ export interface RunReport {
  */
 export async function writeReport(
   input: ReportInput,
-  settings: { dataBucket: string },
+  settings: { dataBucket: string; hoursPerExecution: number },
   store: ObjectStore,
   warehouseHours: (hours: string[]) => Promise<HourTotals[]>,
   log: Logger,
@@ -136,18 +137,40 @@ export async function writeReport(
       bytesScanned,
       estimatedCostUsd: Number(((billedBytes / 1024 ** 4) * ATHENA_USD_PER_TB).toFixed(6)),
     },
-    maxHistoryEvents: historyEventsFromTimings(timings),
+    maxHistoryEvents: historyEventsFromTimings(timings, settings.hoursPerExecution),
     historyEventsSource: 'computed from invocation counts',
     stages: stageDurations(timings),
   };
   if (input.status === 'FAILED') {
-    report.error = { error: input.input.error?.Error ?? 'Unknown', cause: input.input.error?.Cause ?? '' };
+    report.error = rootFailure(input.input.error?.Error ?? 'Unknown', input.input.error?.Cause ?? '');
   } else if (warehouseError !== undefined) {
     report.error = { error: 'ReportWarehouseReadError', cause: warehouseError };
   }
   await store.putJson(bucket, keys.report(runId), report);
   log.info('report written', { status: report.status, key: keys.report(runId) });
   return report;
+}
+
+/**
+ * A failure inside a child execution reaches the parent as `States.TaskFailed` whose cause is the
+ * child's DescribeExecution output (JSON with Error, Cause, ExecutionArn): report the child's own
+ * error, which names what went wrong, and which execution to open.
+ */
+export function rootFailure(error: string, cause: string): NonNullable<RunReport['error']> {
+  if (error === 'States.TaskFailed' && cause.startsWith('{')) {
+    try {
+      const child = JSON.parse(cause) as { Error?: unknown; Cause?: unknown; ExecutionArn?: unknown };
+      if (typeof child.Error === 'string') {
+        const inner = rootFailure(child.Error, typeof child.Cause === 'string' ? child.Cause : '');
+        return typeof child.ExecutionArn === 'string' && inner.execution === undefined
+          ? { ...inner, execution: child.ExecutionArn }
+          : inner;
+      }
+    } catch {
+      // not a child execution's description: reported as it came
+    }
+  }
+  return { error, cause };
 }
 
 async function readOptional(store: ObjectStore, bucket: string, key: string): Promise<unknown> {
@@ -178,27 +201,34 @@ export function stageDurations(timings: readonly Timing[]): RunReport['stages'] 
  * event counts Step Functions records: a Lambda task 5 (entered, scheduled, started, succeeded,
  * exited), a Map iteration 2, a Map state 4, Wait and Choice 2 each, a Pass 2, a
  * startExecution.sync task 6, the execution itself 2. Retries are not counted (no record of them).
+ * Batches and hour groups are assumed even (their sizes are planned that way).
  */
-export function historyEventsFromTimings(timings: readonly Timing[]): number {
+export function historyEventsFromTimings(timings: readonly Timing[], hoursPerExecution: number): number {
   const count = (fn: string, action?: string) =>
     timings.filter((timing) => timing.function === fn && (action === undefined || timing.action === action))
       .length;
   const batches = count('transform', 'batch');
   const hours = count('aggregate', 'start');
   const polls = count('aggregate', 'status');
+  const groups = Math.ceil(hours / hoursPerExecution);
   const parent =
     2 + // execution started / succeeded
     5 + // Ingest
-    4 +
-    batches * (2 + 6) + // TransformBatches: Map + per batch an iteration and a startExecution.sync task
+    (4 + batches * (2 + 6)) + // TransformBatches: per batch an iteration and a startExecution.sync task
     5 + // PlanHours
-    4 +
-    hours * (2 + 5 + 5 + 5) +
-    polls * (2 + 5 + 2) + // AggregateHours: start, results, stage; per poll Wait + status + Choice
+    (4 + groups * (2 + 6)) + // AggregateHours: per hour group an iteration and a child execution
     5 +
     5; // WriteWarehouse, Report
   const files = count('transform', 'file');
   const filesPerBatch = batches > 0 ? Math.ceil(files / batches) : 0;
-  const child = batches > 0 ? 2 + 5 + 4 + filesPerBatch * (2 + 5) + 2 : 0;
-  return Math.max(parent, child);
+  const batchChild = batches > 0 ? 2 + 5 + 4 + filesPerBatch * (2 + 5) + 2 : 0;
+  const hoursChild =
+    groups > 0
+      ? 2 +
+        4 +
+        Math.ceil(hours / groups) * (2 + 5 + 5 + 5) + // per hour: start, results, stage
+        Math.ceil(polls / groups) * (2 + 5 + 2) + // per poll: Wait, status, Choice
+        2
+      : 0;
+  return Math.max(parent, batchChild, hoursChild);
 }

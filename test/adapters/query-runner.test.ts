@@ -104,6 +104,7 @@ describe('Athena adapter and aggregate step against the local Athena (faults inj
     glueDatabase: 'default',
     athenaWorkGroup: 'wg',
     athenaQueryTimeoutSeconds: 60,
+    hoursPerExecution: 16,
     sqlDirectory: join(__dirname, '..', '..', 'sql'),
     table: 'unused',
   };

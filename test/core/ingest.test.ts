@@ -32,8 +32,15 @@ describe('window and file selection', () => {
 
   it('derives deterministic raw keys and file ids', () => {
     expect(rawKeyFor('cf/E1.2024-07-13-00.abc.gz', 'cf/')).toBe('raw/E1.2024-07-13-00.abc.gz');
-    expect(sourceFileId('raw/E1.2024-07-13-00.abc.gz')).toBe('E1.2024-07-13-00.abc');
-    expect(sourceFileId('raw/weird name+1.log')).toBe('weird_name_1');
+    expect(sourceFileId('raw/E1.2024-07-13-00.abc.gz')).toMatch(/^E1\.2024-07-13-00\.abc-[0-9a-f]{10}$/);
+    expect(sourceFileId('raw/weird name+1.log')).toMatch(/^weird_name_1-[0-9a-f]{10}$/);
+    expect(sourceFileId('raw/E1.2024-07-13-00.abc.gz')).toBe(sourceFileId('raw/E1.2024-07-13-00.abc.gz'));
+  });
+
+  it('gives files of the same name in different folders different ids', () => {
+    const ids = ['logs/a/access.log', 'logs/b/access.log', 'logs/access.log'].map(sourceFileId);
+    expect(new Set(ids).size).toBe(3);
+    for (const id of ids) expect(id).toMatch(/^access-[0-9a-f]{10}$/);
   });
 
   it('computes the last complete window in UTC', () => {

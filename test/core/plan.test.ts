@@ -43,6 +43,15 @@ describe('planBatches (first-fit decreasing onto balanced bins)', () => {
     expect(batches.find((batch) => batch.some((item) => item.key === 'huge'))).toHaveLength(1);
   });
 
+  it("keeps every batch's file list under the state payload bound when keys are long", () => {
+    const longKey = (index: number) => `logs/${'deep/'.repeat(150)}E1.2024-07-13-00.${index}.gz`;
+    const files = Array.from({ length: 1_000 }, (_, index) => file(longKey(index), 10));
+    const batches = planBatches(files, { maxFiles: 1_000, maxBytes: 1e12 });
+    expect(batches.length).toBeGreaterThan(1);
+    for (const batch of batches) expect(JSON.stringify(batch).length).toBeLessThanOrEqual(200_000);
+    expect(batches.flat()).toHaveLength(1_000);
+  });
+
   it('plans the same batches on a re-run whatever the input order', () => {
     const files = [file('x', 5), file('y', 5), file('z', 5), file('w', 5)];
     const first = planBatches(files, { maxFiles: 2, maxBytes: 100 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -29,6 +29,52 @@ async function warehouseRows(pipeline: LocalPipeline) {
 
 const sumBy = (rows: Record<string, unknown>[], hour: string) =>
   rows.filter((row) => row.hour === hour).reduce((sum, row) => sum + Number(row.requests), 0);
+
+const HEADER =
+  '#Version: 1.0\n#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type cs-protocol-version fle-status fle-encrypted-fields c-port time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len sc-range-start sc-range-end\n';
+
+/** `count` 33-field rows at minutes 40, 41, … of `day` `hour`, 1000 bytes each, for `host`. */
+function cloudFrontRows(day: string, hour: string, count: number, host: string): string[] {
+  return Array.from({ length: count }, (_, index) =>
+    [
+      day,
+      `${hour}:${40 + index}:00`,
+      'FRA2',
+      '1000',
+      `192.0.2.${index}`,
+      'GET',
+      'd1.cloudfront.net',
+      '/late',
+      '200',
+      '-',
+      'curl/8',
+      '-',
+      '-',
+      'Hit',
+      `${host}-${index}`,
+      host,
+      'https',
+      '10',
+      '0.010',
+      '-',
+      'TLSv1.3',
+      'TLS_AES_128_GCM_SHA256',
+      'Hit',
+      'HTTP/2.0',
+      '-',
+      '-',
+      '443',
+      '0.009',
+      'Hit',
+      'text/html',
+      '1000',
+      '-',
+      '-',
+    ].join('\t'),
+  );
+}
+
+const cloudFrontFile = (rows: string[]) => gzipSync(`${HEADER}${rows.join('\n')}\n`);
 
 describe('the pipeline end to end on the local stack (same handlers, same state machines)', () => {
   let pipeline: LocalPipeline;
@@ -110,51 +156,10 @@ describe('the pipeline end to end on the local stack (same handlers, same state 
   it('corrects an already aggregated hour when a late file arrives, and leaves the others alone', async () => {
     const before = await warehouseRows(pipeline);
     const hour = `${DAY}T02`;
-    const header =
-      '#Version: 1.0\n#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type cs-protocol-version fle-status fle-encrypted-fields c-port time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len sc-range-start sc-range-end\n';
-    const late = Array.from({ length: 5 }, (_, index) =>
-      [
-        DAY,
-        `02:4${index}:00`,
-        'FRA2',
-        '1000',
-        `192.0.2.${index}`,
-        'GET',
-        'd1.cloudfront.net',
-        '/late',
-        '200',
-        '-',
-        'curl/8',
-        '-',
-        '-',
-        'Hit',
-        `late${index}`,
-        'late.example.com',
-        'https',
-        '10',
-        '0.010',
-        '-',
-        'TLSv1.3',
-        'TLS_AES_128_GCM_SHA256',
-        'Hit',
-        'HTTP/2.0',
-        '-',
-        '-',
-        '443',
-        '0.009',
-        'Hit',
-        'text/html',
-        '1000',
-        '-',
-        '-',
-      ].join('\t'),
-    );
+    const late = cloudFrontRows(DAY, '02', 5, 'late.example.com');
     // Delivered hours later, named for a later hour: the lookback takes it in, its rows' own time decides.
     const directory = join(work, 'day');
-    writeFileSync(
-      join(directory, `ELATE000000001.${DAY}-03.late0001.gz`),
-      gzipSync(`${header}${late.join('\n')}\n`),
-    );
+    writeFileSync(join(directory, `ELATE000000001.${DAY}-03.late0001.gz`), cloudFrontFile(late));
     await seedSource(store, sourceOf(pipeline.environment), directory);
     const outcome = await runWindow(pipeline, { from: `${DAY}T03`, to: `${DAY}T04` }, 'e2e-late');
     expect(outcome.status).toBe('SUCCEEDED');
@@ -194,5 +199,51 @@ describe('the pipeline end to end on the local stack (same handlers, same state 
     expect(outcome.report?.status).toBe('FAILED');
     expect(outcome.report?.error?.error).toBe('AthenaQueryFailedError');
     expect(outcome.report?.error?.cause).toMatch(/HIVE_BAD_DATA/);
+  }, 180_000);
+  it('re-running the same runId after a late file runs fresh Athena queries, not the earlier result', async () => {
+    const directory = join(work, 'same-run-id');
+    mkdirSync(directory);
+    const hour = '2024-07-20T10';
+    writeFileSync(
+      join(directory, 'ESAME.2024-07-20-10.first.gz'),
+      cloudFrontFile(cloudFrontRows('2024-07-20', '10', 3, 'same.example.com')),
+    );
+    await seedSource(store, sourceOf(pipeline.environment), directory);
+    const window = { from: hour, to: '2024-07-20T11' };
+    const first = await runWindow(pipeline, window, 'e2e-same-id');
+    expect(first.report?.hours).toEqual([{ hour, requests: 3, bytes: 3000 }]);
+
+    writeFileSync(
+      join(directory, 'ESAME.2024-07-20-10.second.gz'),
+      cloudFrontFile(cloudFrontRows('2024-07-20', '10', 4, 'same.example.com')),
+    );
+    await seedSource(store, sourceOf(pipeline.environment), directory);
+    const second = await runWindow(pipeline, window, 'e2e-same-id');
+    expect(second.status).toBe('SUCCEEDED');
+    expect(second.report?.hours).toEqual([{ hour, requests: 7, bytes: 7000 }]);
+    expect(sumBy(await warehouseRows(pipeline), hour)).toBe(7);
+  }, 180_000);
+
+  it('keeps files of the same name in different folders apart', async () => {
+    const directory = join(work, 'same-names');
+    for (const [folder, count] of [
+      ['site-a', 2],
+      ['site-b', 6],
+    ] as const) {
+      mkdirSync(join(directory, folder), { recursive: true });
+      writeFileSync(
+        join(directory, folder, 'access.log.gz'),
+        cloudFrontFile(cloudFrontRows('2024-07-21', '08', count, `${folder}.example.com`)),
+      );
+    }
+    await seedSource(store, sourceOf(pipeline.environment), directory);
+    const outcome = await runWindow(
+      pipeline,
+      { from: '2024-07-21T08', to: '2024-07-21T09' },
+      'e2e-same-names',
+    );
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(outcome.report?.files).toEqual({ total: 2, transformed: 2, quarantined: 0 });
+    expect(outcome.report?.hours).toEqual([{ hour: '2024-07-21T08', requests: 8, bytes: 8000 }]);
   }, 180_000);
 });

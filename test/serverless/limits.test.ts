@@ -38,6 +38,18 @@ describe('AWS limit checks at package time', () => {
     expect(problems).toEqual([expect.stringMatching(/leaving 99 unreserved/)]);
   });
 
+  it('rejects an hours group whose worst-case polling could near the 25,000-event history cap', () => {
+    const shipped = { athenaQueryTimeoutSeconds: 600, athenaPollSeconds: 5, hoursPerExecution: 16 };
+    const base = { athenaConcurrency: 10, reservedConcurrency: {}, accountConcurrencyLimit: 1000 };
+    expect(checkLimits({ ...base, ...shipped })).toEqual([]);
+    expect(checkLimits({ ...base, ...shipped, athenaPollSeconds: 1 })).toEqual([
+      expect.stringMatching(/hoursPerExecution 16 with a 600 s query budget polled every 1 s/),
+    ]);
+    expect(checkLimits({ ...base, batchMaxFiles: 1_001 })).toEqual([
+      expect.stringMatching(/batchMaxFiles is 1001/),
+    ]);
+  });
+
   it('fails `sls package` for a stage parameter that breaks a limit', async () => {
     const attempt = run(
       process.execPath,

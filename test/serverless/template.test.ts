@@ -27,7 +27,7 @@ function statements(template: CloudFormationTemplate): { Action: Json; Resource?
 /**
  * A state machine's definition as deployed: the plugin renders it into `Fn::Sub` with `${hash}`
  * placeholders for intrinsics. Placeholders that stand for a Lambda function's ARN are replaced by
- * `lambda:<LogicalId>` so tests can tell Lambda tasks apart.
+ * `lambda:<LogicalId>` so tests can tell Lambda tasks apart, and a `Ref` by `ref:<LogicalId>`.
  */
 function definitionOf(template: CloudFormationTemplate, logicalId: string): Record<string, Json> {
   const raw = template.Resources[logicalId]?.Properties?.DefinitionString as {
@@ -35,9 +35,10 @@ function definitionOf(template: CloudFormationTemplate, logicalId: string): Reco
   };
   const [text, substitutions] = raw['Fn::Sub'];
   const resolved = text.replace(/\$\{(\w+)\}/g, (placeholder, name: string) => {
-    const value = substitutions[name] as { 'Fn::GetAtt'?: [string, string] } | undefined;
+    const value = substitutions[name] as { 'Fn::GetAtt'?: [string, string]; Ref?: string } | undefined;
     const target = value?.['Fn::GetAtt']?.[0];
-    return target?.endsWith('LambdaFunction') ? `lambda:${target}` : placeholder;
+    if (target?.endsWith('LambdaFunction')) return `lambda:${target}`;
+    return value?.Ref === undefined ? placeholder : `ref:${value.Ref}`;
   });
   return JSON.parse(resolved) as Record<string, Json>;
 }
@@ -134,19 +135,22 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
     expect(stdout.trim()).toBe('loaded');
   });
 
-  it('has both state machines, the parent starting the child through startExecution.sync:2', () => {
+  it('has the parent and its two children, started through startExecution.sync:2', () => {
     const machines = resourcesOfType(template, 'AWS::StepFunctions::StateMachine')
       .map(([id]) => id)
       .sort();
-    expect(machines).toEqual(['BatchStateMachine', 'RunStateMachine']);
+    expect(machines).toEqual(['BatchStateMachine', 'HoursStateMachine', 'RunStateMachine']);
     const run = allStates(definitionOf(template, 'RunStateMachine'));
-    expect(run.some(([, state]) => state.Resource === 'arn:aws:states:::states:startExecution.sync:2')).toBe(
-      true,
-    );
+    const started = run
+      .filter(([, state]) => state.Resource === 'arn:aws:states:::states:startExecution.sync:2')
+      .map(([, state]) => JSON.stringify((state.Parameters as Record<string, Json>).StateMachineArn));
+    expect(started).toHaveLength(2);
+    expect(started.join()).toMatch(/BatchStateMachine/);
+    expect(started.join()).toMatch(/HoursStateMachine/);
   });
 
   it('retries every Lambda task with the tuned policy (2 s, 7 attempts, 1.85, capped, full jitter)', () => {
-    for (const id of ['RunStateMachine', 'BatchStateMachine']) {
+    for (const id of ['RunStateMachine', 'BatchStateMachine', 'HoursStateMachine']) {
       const tasks = allStates(definitionOf(template, id)).filter(
         ([, state]) => state.Type === 'Task' && String(state.Resource).startsWith('lambda:'),
       );
@@ -158,18 +162,22 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
   });
 
   it('caps every Map, the Athena one at 20 or less', () => {
-    const maps = [
-      ...allStates(definitionOf(template, 'RunStateMachine')),
-      ...allStates(definitionOf(template, 'BatchStateMachine')),
-    ].filter(([, state]) => state.Type === 'Map');
+    const maps = ['RunStateMachine', 'BatchStateMachine', 'HoursStateMachine'].flatMap((id) =>
+      allStates(definitionOf(template, id))
+        .filter(([, state]) => state.Type === 'Map')
+        .map(([name, state]) => [`${id}.${name}`, state] as const),
+    );
     expect(maps.map(([name]) => name).sort()).toEqual([
-      'AggregateHours',
-      'TransformBatches',
-      'TransformFiles',
+      'BatchStateMachine.TransformFiles',
+      'HoursStateMachine.AggregateHours',
+      'RunStateMachine.AggregateHours',
+      'RunStateMachine.TransformBatches',
     ]);
     for (const [, state] of maps) expect(state.MaxConcurrency).toBeGreaterThan(0);
-    const athena = maps.find(([name]) => name === 'AggregateHours')?.[1];
+    const athena = maps.find(([name]) => name === 'HoursStateMachine.AggregateHours')?.[1];
     expect(athena?.MaxConcurrency).toBeLessThanOrEqual(20);
+    // Hour groups run one at a time, so the quota holds across the children too.
+    expect(maps.find(([name]) => name === 'RunStateMachine.AggregateHours')?.[1].MaxConcurrency).toBe(1);
   });
 
   it('catches failures into the failure report', () => {
@@ -235,6 +243,16 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
     for (const statement of all) {
       for (const action of [statement.Action].flat()) expect(String(action)).not.toMatch(/(^\*$|:\*$|\*)/);
     }
+  });
+
+  it('lets ingest list the data bucket, so a HEAD of a raw key not yet copied is a 404, not a 403', () => {
+    const role = template.Resources.IngestRole?.Properties as Json;
+    const listing = statements({
+      Resources: { IngestRole: { Type: 'AWS::IAM::Role', Properties: role } },
+    } as never)
+      .filter((statement) => [statement.Action].flat().includes('s3:ListBucket'))
+      .map((statement) => JSON.stringify(statement.Resource));
+    expect(listing.some((resource) => /cf-etl-.+-data"$/.test(resource))).toBe(true);
   });
 
   it('points no function at a local endpoints file', () => {

@@ -185,6 +185,7 @@ describe('the aggregate SQL on the local Athena, checked against the rows themse
       glueDatabase: database,
       athenaWorkGroup: 'wg',
       athenaQueryTimeoutSeconds: 60,
+      hoursPerExecution: 16,
       sqlDirectory: join(__dirname, '..', '..', 'sql'),
       table: cloudfront.table.table,
     };
