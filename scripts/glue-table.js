@@ -1,19 +1,22 @@
 /**
  * Renders the Glue table of serverless.yml from the dataset's one table definition
- * (shared/datasets/<dataset>/table.json), so the template, the parser and the Parquet schema cannot
+ * (shared/datasets/<param:dataset>/table.json), so the template, the parser and the Parquet schema cannot
  * drift apart. The local stack creates the same table from the packaged template (local/provision.ts).
  *
  * Partition projection on dt (dates) and hour (00-23): Athena computes partitions from the query's
  * predicates, so there is no MSCK REPAIR TABLE and no crawler. Without
  * `storage.location.template`, projection uses the Hive layout under LOCATION (dt=…/hour=…/).
  */
-const definition = require('../shared/datasets/cloudfront/table.json');
+const { join } = require('node:path');
 
 const glueName = (name) => name.toLowerCase().replace(/[^a-z0-9_]/g, '_');
 
 module.exports = async ({ resolveVariable }) => {
   const dataBucket = await resolveVariable('param:dataBucket');
   const projectionStart = await resolveVariable('param:projectionStartDate');
+  const dataset = await resolveVariable('param:dataset');
+  if (!/^[a-z0-9_-]+$/.test(dataset)) throw new Error(`param dataset '${dataset}' is not a dataset folder name`);
+  const definition = require(join(__dirname, '..', 'shared', 'datasets', dataset, 'table.json'));
   return {
     databaseName: glueName(`${await resolveVariable('self:service')}_${await resolveVariable('sls:stage')}`),
     tableInput: {

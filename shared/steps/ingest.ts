@@ -65,6 +65,8 @@ export interface IngestSettings {
   windowHours: number;
   batchMaxFiles: number;
   batchMaxBytes: number;
+  /** Batches one run may hold (default MAX_BATCHES). */
+  maxBatches?: number;
 }
 
 export const BatchSchema = z.object({
@@ -75,6 +77,8 @@ export const BatchSchema = z.object({
 export type Batch = z.infer<typeof BatchSchema>;
 
 const SOURCE_ETAG = 'source-etag';
+/** Each batch costs the parent ≈ 8 history events (Map iteration + startExecution.sync task). */
+export const MAX_BATCHES = 2_500;
 /** Server-side copies in flight at once. */
 const COPY_CONCURRENCY = 16;
 
@@ -130,6 +134,12 @@ export async function ingest(
   log.info('ingest: manifest written', { manifestKey, files: files.length, copied, bytes });
 
   const planned = planBatches(files, { maxFiles: settings.batchMaxFiles, maxBytes: settings.batchMaxBytes });
+  const maxBatches = settings.maxBatches ?? MAX_BATCHES;
+  if (planned.length > maxBatches) {
+    throw new IngestError(
+      `window ${input.window.from}..${input.window.to} needs ${planned.length} batches of ${files.length} files; one run holds at most ${maxBatches} (the parent's 25,000-event history): run the backfill as several shorter windows`,
+    );
+  }
   const batches: BatchRef[] = await mapWithLimit(planned, COPY_CONCURRENCY, async (batchFiles, index) => {
     const batchId = String(index + 1).padStart(4, '0');
     const batch: Batch = { runId: input.runId, batchId, files: batchFiles };

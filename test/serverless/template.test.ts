@@ -182,7 +182,14 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
 
   it('catches failures into the failure report', () => {
     const run = Object.fromEntries(allStates(definitionOf(template, 'RunStateMachine')));
-    for (const name of ['Ingest', 'TransformBatches', 'PlanHours', 'AggregateHours', 'WriteWarehouse']) {
+    for (const name of [
+      'Ingest',
+      'TransformBatches',
+      'PlanHours',
+      'AggregateHours',
+      'WriteWarehouse',
+      'Report',
+    ]) {
       expect(run[name]?.Catch).toEqual([
         { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'ReportFailure' },
       ]);

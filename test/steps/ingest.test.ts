@@ -1,0 +1,87 @@
+import { keys } from '#shared/core/run-files';
+import { IngestError, type IngestSettings, ingest, MAX_BATCHES, ManifestSchema } from '#shared/steps/ingest';
+import { localS3, silentLog } from '../support/s3';
+
+const SOURCE = 'cf-logs';
+const DATA = 'data';
+const settings: IngestSettings = {
+  sourceBucket: SOURCE,
+  sourcePrefix: 'cf/',
+  dataBucket: DATA,
+  lookbackHours: 1,
+  windowHours: 1,
+  batchMaxFiles: 2,
+  batchMaxBytes: 1_000_000,
+};
+const window = { from: '2024-07-13T00', to: '2024-07-13T02' };
+
+describe('ingest (real local S3)', () => {
+  let s3: Awaited<ReturnType<typeof localS3>>;
+
+  beforeAll(async () => {
+    s3 = await localS3([SOURCE, DATA]);
+    for (const name of [
+      'E1.2024-07-12-22.old.gz', // before the lookback
+      'E1.2024-07-12-23.late.gz', // in the lookback
+      'E1.2024-07-13-00.a.gz',
+      'E1.2024-07-13-01.b.gz',
+      'E1.2024-07-13-02.after.gz', // after the window
+      'site-a/access.log',
+      'site-b/access.log',
+    ]) {
+      await s3.store.put(SOURCE, `cf/${name}`, `contents of ${name}`);
+    }
+  });
+  afterAll(async () => s3?.stop());
+
+  it('copies the window (plus lookback) server-side, writes the manifest and the planned batches', async () => {
+    const output = await ingest(
+      { input: { runId: 'r1', window }, executionName: 'x1' },
+      settings,
+      s3.store,
+      silentLog,
+    );
+    expect(output).toMatchObject({ runId: 'r1', files: 5, copied: 5, alreadyPresent: 0 });
+    const manifest = ManifestSchema.parse(await s3.store.getJson(DATA, keys.manifest('r1')));
+    expect(manifest.files.map((file) => file.key).sort()).toEqual([
+      'raw/E1.2024-07-12-23.late.gz',
+      'raw/E1.2024-07-13-00.a.gz',
+      'raw/E1.2024-07-13-01.b.gz',
+      'raw/site-a/access.log',
+      'raw/site-b/access.log',
+    ]);
+    expect(new Set(manifest.files.map((file) => file.fileId)).size).toBe(5);
+    expect(output.batches.map((batch) => batch.files).reduce((a, b) => a + b, 0)).toBe(5);
+    for (const batch of output.batches) {
+      expect(batch.files).toBeLessThanOrEqual(2);
+      const stored = (await s3.store.getJson(DATA, keys.batch('r1', batch.batchId))) as { files: unknown[] };
+      expect(stored.files).toHaveLength(batch.files);
+    }
+    const copy = await s3.store.getStream(DATA, 'raw/site-b/access.log');
+    expect(Buffer.concat(await copy.toArray()).toString()).toBe('contents of site-b/access.log');
+  });
+
+  it('copies nothing twice on a re-run', async () => {
+    const output = await ingest(
+      { input: { runId: 'r2', window }, executionName: 'x2' },
+      settings,
+      s3.store,
+      silentLog,
+    );
+    expect(output).toMatchObject({ files: 5, copied: 0, alreadyPresent: 5 });
+  });
+
+  it('refuses a window that would need more batches than one run can hold, naming the fix', async () => {
+    const attempt = ingest(
+      { input: { runId: 'r3', window }, executionName: 'x3' },
+      { ...settings, batchMaxFiles: 1, maxBatches: 4 },
+      s3.store,
+      silentLog,
+    );
+    await expect(attempt).rejects.toBeInstanceOf(IngestError);
+    await expect(attempt).rejects.toThrow(
+      /needs 5 batches of 5 files; one run holds at most 4 .* several shorter windows/,
+    );
+    expect(MAX_BATCHES * 8).toBeLessThan(25_000);
+  });
+});
