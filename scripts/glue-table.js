@@ -15,7 +15,8 @@ module.exports = async ({ resolveVariable }) => {
   const dataBucket = await resolveVariable('param:dataBucket');
   const projectionStart = await resolveVariable('param:projectionStartDate');
   const dataset = await resolveVariable('param:dataset');
-  if (!/^[a-z0-9_-]+$/.test(dataset)) throw new Error(`param dataset '${dataset}' is not a dataset folder name`);
+  if (!/^[a-z0-9_-]+$/.test(dataset))
+    throw new Error(`param dataset '${dataset}' is not a dataset folder name`);
   const definition = require(join(__dirname, '..', 'shared', 'datasets', dataset, 'table.json'));
   return {
     databaseName: glueName(`${await resolveVariable('self:service')}_${await resolveVariable('sls:stage')}`),
