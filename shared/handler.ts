@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { S3ObjectStore } from '#shared/adapters/object-store';
 import { AwsClients } from '#shared/aws/clients';
 import { config, type EtlConfig } from '#shared/config';
@@ -27,17 +27,26 @@ export function disposeHandlerClients(): void {
 }
 
 /** The run an event belongs to, wherever the state machine put it (for log keys and timings). */
+const RunKeysSchema = z.object({
+  runId: z.string().optional().catch(undefined),
+  input: z
+    .object({
+      runId: z.string().optional().catch(undefined),
+      run: z
+        .object({ runId: z.string().optional().catch(undefined) })
+        .optional()
+        .catch(undefined),
+    })
+    .optional()
+    .catch(undefined),
+  executionName: z.string().optional().catch(undefined),
+});
+
 function runIdOf(event: unknown): string | undefined {
-  if (typeof event !== 'object' || event === null) return undefined;
-  if ('runId' in event && typeof event.runId === 'string') return event.runId;
-  if ('input' in event && typeof event.input === 'object' && event.input !== null) {
-    const input = event.input as Record<string, unknown>;
-    if (typeof input.runId === 'string') return input.runId;
-    const run = input.run as Record<string, unknown> | undefined;
-    if (typeof run?.runId === 'string') return run.runId;
-  }
-  if ('executionName' in event && typeof event.executionName === 'string') return event.executionName;
-  return undefined;
+  const parsed = RunKeysSchema.safeParse(event);
+  if (!parsed.success) return undefined;
+  const { runId, input, executionName } = parsed.data;
+  return runId ?? input?.runId ?? input?.run?.runId ?? executionName;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
   DeleteObjectsCommand,
@@ -146,8 +146,9 @@ export class S3ObjectStore implements ObjectStore {
 
   async getStream(bucket: string, key: string): Promise<Readable> {
     const object = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    if (object.Body === undefined) throw new Error(`s3://${bucket}/${key} has no body`);
-    return object.Body as Readable;
+    // In Node the SDK's body is the HTTP response, a Readable; anything else is a wrong runtime.
+    if (!(object.Body instanceof Readable)) throw new Error(`s3://${bucket}/${key}: no readable body`);
+    return object.Body;
   }
 }
 

@@ -32,7 +32,10 @@ export class AthenaQueryCancelledError extends EtlError {
 /** The query ran past its time budget and was stopped. */
 export class AthenaQueryTimeoutError extends EtlError {}
 
-export type QueryState = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+const QUERY_STATES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
+export type QueryState = (typeof QUERY_STATES)[number];
+const isQueryState = (state: string | undefined): state is QueryState =>
+  QUERY_STATES.includes(state as QueryState);
 
 export interface QueryStatus {
   queryExecutionId: string;
@@ -99,8 +102,10 @@ export class AthenaQueryRunner implements QueryRunner {
     const { QueryExecution } = await this.athena.send(
       new GetQueryExecutionCommand({ QueryExecutionId: queryExecutionId }),
     );
-    const state = QueryExecution?.Status?.State as QueryState | undefined;
-    if (state === undefined) throw new EtlError(`GetQueryExecution ${queryExecutionId} returned no state`);
+    const state = QueryExecution?.Status?.State;
+    if (!isQueryState(state)) {
+      throw new EtlError(`GetQueryExecution ${queryExecutionId} returned state ${String(state)}`);
+    }
     return {
       queryExecutionId,
       state,
