@@ -6,6 +6,7 @@ const { checkLimits } = require('./limits');
  *    Lambda and CloudFormation accept it (Node 20 reached end of life in April 2026).
  * 2. Before packaging, rejects settings that would break AWS limits at run time (scripts/limits.js),
  *    so a bad stage parameter fails `sls package`, not a 3 a.m. run.
+ * 3. Before deploying, rejects placeholders that only fail at run time (the secret's ARN).
  */
 class EtlPlugin {
   constructor(serverless) {
@@ -14,8 +15,24 @@ class EtlPlugin {
     if (Array.isArray(runtimes) && !runtimes.includes('nodejs22.x')) runtimes.push('nodejs22.x');
     this.hooks = {
       'before:package:initialize': () => this.check(),
-      'before:deploy:deploy': () => this.check(),
+      'before:deploy:deploy': () => {
+        this.check();
+        this.checkDeploySettings();
+      },
     };
+  }
+
+  /**
+   * Placeholders that package fine but cannot work once deployed: the default secret ARN names the
+   * documentation account 123456789012. Checked at deploy only, so `sls package` stays offline.
+   */
+  checkDeploySettings() {
+    const secret = String(this.serverless.service.provider?.environment?.DB_SECRET_ID ?? '');
+    if (secret.includes(':123456789012:')) {
+      throw new this.serverless.classes.Error(
+        `dbSecretId is the placeholder ${secret}: deploy with --param="dbSecretId=<your secret's ARN>"`,
+      );
+    }
   }
 
   check() {

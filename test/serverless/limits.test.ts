@@ -50,6 +50,23 @@ describe('AWS limit checks at package time', () => {
     ]);
   });
 
+  it('refuses to deploy with the placeholder secret ARN, and accepts a real one', () => {
+    const EtlPlugin = require('../../scripts/serverless-etl-plugin.js');
+    const pluginWith = (secret: string) =>
+      new EtlPlugin({
+        service: { provider: { environment: { DB_SECRET_ID: secret } } },
+        classes: { Error },
+      }) as { checkDeploySettings(): void };
+    expect(() =>
+      pluginWith(
+        'arn:aws:secretsmanager:us-east-1:123456789012:secret:cf-etl/dev/mysql',
+      ).checkDeploySettings(),
+    ).toThrow(/dbSecretId is the placeholder .* --param="dbSecretId=/);
+    expect(() =>
+      pluginWith('arn:aws:secretsmanager:eu-west-1:210987654321:secret:rds-etl-AbCdEf').checkDeploySettings(),
+    ).not.toThrow();
+  });
+
   it('fails `sls package` for a stage parameter that breaks a limit', async () => {
     const attempt = run(
       process.execPath,
