@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import type { ObjectStore } from '#shared/adapters/object-store';
-import { decompressed, textLines } from '#shared/core/lines';
+import { decompressed } from '#shared/core/lines';
 import type { Logger } from '#shared/core/log';
 import { keys, type TransformResult } from '#shared/core/run-files';
 import type { Dataset } from '#shared/datasets/index';
+import { openSource } from '#shared/datasets/source';
 import { RecordBatchBuilder } from '#shared/parquet/arrow-batch';
 import { DEFAULT_ROW_GROUP_ROWS, ParquetStreamWriter } from '#shared/parquet/parquet-writer';
 import { ManifestFileSchema } from './ingest';
@@ -45,7 +46,6 @@ export async function transformFile(
   const { file, runId } = input;
   const bucket = settings.dataBucket;
   const rowGroupRows = settings.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS;
-  const parser = dataset.createParser(file.fileId);
   const outputs = new Map<string, HourOutput>();
   const abort = new AbortController();
   const quarantined: string[] = [];
@@ -70,7 +70,10 @@ export async function transformFile(
   let problem: string | undefined;
   try {
     const source = await store.getStream(bucket, file.key);
-    for await (const line of textLines(decompressed(source))) {
+    // Format dispatch: the dataset recognises the (gunzipped) content, e.g. W3C text, JSON lines or
+    // Parquet, and gives its records as lines with their parser; a record number is a line number.
+    const { lines, parser } = await openSource(dataset, decompressed(source), file.fileId);
+    for await (const line of lines) {
       lineNumber++;
       const result = parser.parse(line);
       if (result.kind === 'skip') continue;

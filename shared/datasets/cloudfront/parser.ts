@@ -175,3 +175,17 @@ export function parseTimestamp(date: string, time: string): number | undefined {
 function truncate(value: string, max = 60): string {
   return value.length > max ? `${value.slice(0, max)}…` : value;
 }
+
+/**
+ * The rule `parse` applies to one column's raw text, for the readers of the other formats (JSON
+ * lines, Parquet), so every format stores a value the same way: `-` (and an empty non-string) is
+ * null; undefined means the text is not a valid value of the column's type.
+ */
+export function textConverter(column: Column): (raw: string) => CellValue | undefined {
+  const convert = converterFor(column);
+  return (raw) => {
+    if (raw === '-' || (raw === '' && column.type !== 'string')) return null;
+    const value = convert(raw);
+    return value === INVALID ? undefined : value;
+  };
+}

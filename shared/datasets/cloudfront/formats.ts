@@ -1,0 +1,128 @@
+import { textLines } from '#shared/core/lines';
+import type { SourceReader } from '../dataset';
+import { recordsAsLines } from '../source';
+import type { TableDefinition } from '../table';
+import { FieldMap } from './fields';
+import { JsonLinesParser } from './json-lines';
+import { parquetRecords } from './parquet-rows';
+import { CloudFrontLineParser } from './parser';
+import { W3cLogParser } from './w3c';
+
+/** The formats a CloudFront log file can arrive in (legacy standard logging, or v2 to S3). */
+export type CloudFrontFormat = 'w3c' | 'json-lines' | 'parquet';
+
+/**
+ * A Parquet file is read whole (its footer is at the end), so it must fit in memory beside its
+ * decoded batches. CloudFront delivers v2 files several times an hour per distribution, far below
+ * this; a larger file is quarantined whole with this reason instead of exhausting the Lambda.
+ */
+export const MAX_PARQUET_BYTES = 256 * 1024 * 1024;
+
+/** Leading bytes looked at for a `{` before deciding the file is not JSON lines. */
+const MAX_LEADING_WHITESPACE = 64 * 1024;
+
+/**
+ * The format of a (decompressed) file from its first bytes, never from its name: `PAR1` is
+ * Parquet; `{` as the first character (after a byte-order mark and whitespace) is JSON lines;
+ * anything else is W3C text (`#Version`/`#Fields` headers, legacy or v2), whose parser quarantines
+ * rows it cannot read.
+ */
+export function detectFormat(head: Uint8Array): CloudFrontFormat {
+  if (head[0] === 0x50 && head[1] === 0x41 && head[2] === 0x52 && head[3] === 0x31) return 'parquet';
+  let index = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
+  while (index < head.length && isWhitespace(head[index]!)) index++;
+  return head[index] === 0x7b /* { */ ? 'json-lines' : 'w3c';
+}
+
+function isWhitespace(byte: number): boolean {
+  return byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
+}
+
+/**
+ * Opens a raw CloudFront file (already gunzipped when it was gzip, see `decompressed`) as the
+ * reader for its format.
+ */
+export async function openCloudFrontSource(
+  bytes: AsyncIterable<Buffer>,
+  table: TableDefinition,
+  sourceFileId: string,
+): Promise<SourceReader> {
+  const { head, all } = await peek(bytes);
+  const fields = new FieldMap(table);
+  switch (detectFormat(head)) {
+    case 'parquet': {
+      const whole = await collect(all, MAX_PARQUET_BYTES);
+      return recordsAsLines('parquet', parquetRecords(whole, table, sourceFileId, fields));
+    }
+    case 'json-lines':
+      return {
+        format: 'json-lines',
+        lines: textLines(all),
+        parser: new JsonLinesParser(table, sourceFileId, fields),
+      };
+    case 'w3c':
+      return {
+        format: 'w3c',
+        lines: textLines(all),
+        parser: new W3cLogParser(new CloudFrontLineParser(table, sourceFileId), fields),
+      };
+  }
+}
+
+/**
+ * The first bytes of a stream (enough to see a magic number, or past leading whitespace to the
+ * first character), and the whole stream again, those bytes included.
+ */
+async function peek(bytes: AsyncIterable<Buffer>): Promise<{ head: Buffer; all: AsyncIterable<Buffer> }> {
+  const iterator = bytes[Symbol.asyncIterator]();
+  const taken: Buffer[] = [];
+  let size = 0;
+  let done = false;
+  while (!done) {
+    const next = await iterator.next();
+    if (next.done) {
+      done = true;
+      break;
+    }
+    taken.push(next.value);
+    size += next.value.length;
+    const head = Buffer.concat(taken);
+    if (size >= 4 && (size >= MAX_LEADING_WHITESPACE || !head.every(isWhitespaceOrMark))) break;
+  }
+  const head = Buffer.concat(taken);
+  async function* all(): AsyncGenerator<Buffer> {
+    let ended = done;
+    try {
+      yield* taken;
+      for (
+        let next = ended ? undefined : await iterator.next();
+        next && !next.done;
+        next = await iterator.next()
+      ) {
+        yield next.value;
+      }
+      ended = true;
+    } finally {
+      // A reader that stops early (a fatal header, an error) releases the source stream.
+      if (!ended) await iterator.return?.();
+    }
+  }
+  return { head, all: all() };
+}
+
+function isWhitespaceOrMark(byte: number): boolean {
+  return isWhitespace(byte) || byte === 0xef || byte === 0xbb || byte === 0xbf;
+}
+
+async function collect(bytes: AsyncIterable<Buffer>, limit: number): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of bytes) {
+    size += chunk.length;
+    if (size > limit) {
+      throw new Error(`Parquet file larger than ${limit / 1024 / 1024} MiB is not read (it is read whole)`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
