@@ -5,7 +5,7 @@
  * Bundled by esbuild first (as for Lambda), so no TypeScript loader sits in the measured process.
  */
 import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { sourceFileId } from '#shared/core/ingest';
 import type { Logger } from '#shared/core/log';
 import { cloudfront } from '#shared/datasets/cloudfront/index';
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   rmSync(work, { recursive: true, force: true });
   const key = `raw/${basename(input)}`;
   mkdirSync(join(work, 'data', 'raw'), { recursive: true });
-  symlinkSync(input, join(work, 'data', key));
+  symlinkSync(resolve(input), join(work, 'data', key));
   const store = new FileObjectStore(work);
   const fileId = sourceFileId(key);
   const started = performance.now();

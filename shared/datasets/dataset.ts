@@ -1,4 +1,4 @@
-import type { CellValue, TableDefinition } from './table';
+import type { CellValue, RowSink, TableDefinition } from './table';
 
 /** What a line parser makes of one line of a raw file. */
 export type LineResult =
@@ -13,6 +13,31 @@ export type LineResult =
 
 export interface LineParser {
   parse(line: string): LineResult;
+}
+
+/**
+ * What a byte-reading parser makes of one line: a row waiting in the parser (its values are
+ * written by `appendPending`, straight into column buffers), or any other `LineResult` kind.
+ */
+export type ByteLineResult = { kind: 'pending'; timeMs: number } | Exclude<LineResult, { kind: 'row' }>;
+
+/**
+ * An optional fast path beside `parse`: the line as UTF-8 bytes, no string per line or field. The
+ * transform uses it when the parser also says it reads the file's first bytes exactly as `parse`
+ * would (`readsHead`); results are the same as `parse`'s, line for line.
+ */
+export interface ByteLineParser extends LineParser {
+  /** Whether this file, from its first bytes (a whole line or more), is one `parseBytes` reads. */
+  readsHead(head: Uint8Array): boolean;
+  /** Parses `bytes[start, end)`, one line without its `\n`. */
+  parseBytes(bytes: Uint8Array, start: number, end: number): ByteLineResult;
+  /** Writes the row of the last `pending` result into `sink` (before the next `parseBytes`). */
+  appendPending(sink: RowSink): void;
+}
+
+export function readsBytes(parser: LineParser): parser is ByteLineParser {
+  const candidate = parser as Partial<ByteLineParser>;
+  return typeof candidate.parseBytes === 'function' && typeof candidate.readsHead === 'function';
 }
 
 /**

@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import type { ObjectStore } from '#shared/adapters/object-store';
-import { decompressed } from '#shared/core/lines';
+import { decompressed, lineBlocks, MAX_LINE_BYTES, peekBytes } from '#shared/core/lines';
 import type { Logger } from '#shared/core/log';
 import { keys, type TransformResult } from '#shared/core/run-files';
+import { type ByteLineParser, readsBytes, type SourceReader } from '#shared/datasets/dataset';
 import type { Dataset } from '#shared/datasets/index';
 import { openSource } from '#shared/datasets/source';
-import { RecordBatchBuilder } from '#shared/parquet/arrow-batch';
-import { DEFAULT_ROW_GROUP_ROWS, ParquetStreamWriter } from '#shared/parquet/parquet-writer';
+import { timeBoundsAt, timeOutOfBounds } from '#shared/datasets/table';
 import { ManifestFileSchema } from './ingest';
+import { DEFAULT_OUTPUT_LIMITS, HourOutputs, type OutputLimits, QuarantineLog } from './transform-outputs';
 
 export const TransformInputSchema = z.object({
   runId: z.string().min(1),
@@ -18,84 +19,144 @@ export type TransformInput = z.infer<typeof TransformInputSchema>;
 
 /** Longest raw line kept in a quarantine record (a fuzzed "line" can be megabytes). */
 const MAX_QUARANTINED_TEXT = 4_096;
-
-/** One open curated output: the rows of one hour from this file. */
-interface HourOutput {
-  builder: RecordBatchBuilder;
-  writer: ParquetStreamWriter;
-  uploaded: Promise<void>;
-}
+const HOUR_MS = 3_600_000;
 
 /** Raised inside the transform when the file is unreadable as a whole; never leaves this module. */
 class WholeFileProblem extends Error {}
 
+export interface TransformSettings {
+  dataBucket: string;
+  /** Rows per Parquet row group (tests use tiny ones). */
+  rowGroupRows?: number;
+  /** Bounds on what is held per file: see `OutputLimits`. */
+  limits?: Partial<OutputLimits>;
+}
+
 /**
  * One raw file → Parquet files in `curated/dt=…/hour=…/<fileId>.parquet`, one per hour its rows
  * fall in (by each row's own timestamp), streamed in row groups so memory stays flat in the file's
- * size. Bad rows go to `quarantine/rows/<fileId>.jsonl` with line number and reason. A file that
- * cannot be read to its end publishes nothing: its uploads are aborted and it is recorded in
- * `quarantine/files/<fileId>.json`. Keys are deterministic, so a re-run replaces, never duplicates.
+ * size and in its number of hours (`HourOutputs`). Bad rows go to `quarantine/rows/<fileId>.jsonl`
+ * with line number and reason, streamed as they come. A file that cannot be read to its end
+ * publishes nothing: its uploads are aborted and it is recorded in `quarantine/files/<fileId>.json`.
+ * Keys are deterministic, so a re-run replaces, never duplicates.
+ *
+ * Legacy CloudFront text (the common case) goes through the parser's byte path: lines as UTF-8
+ * bytes straight into column buffers. Other formats go through `openSource`'s lines and parser.
  */
 export async function transformFile(
   input: TransformInput,
-  settings: { dataBucket: string; rowGroupRows?: number },
+  settings: TransformSettings,
   dataset: Dataset,
   store: ObjectStore,
   log: Logger,
 ): Promise<TransformResult> {
   const { file, runId } = input;
   const bucket = settings.dataBucket;
-  const rowGroupRows = settings.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS;
-  const outputs = new Map<string, HourOutput>();
-  const abort = new AbortController();
-  const quarantined: string[] = [];
+  const limits: OutputLimits = {
+    ...DEFAULT_OUTPUT_LIMITS,
+    ...(settings.rowGroupRows !== undefined && { rowGroupRows: settings.rowGroupRows }),
+    ...settings.limits,
+  };
+  const bounds = timeBoundsAt(Date.now());
+  const outputs = new HourOutputs(dataset.table, store, bucket, file.fileId, limits);
+  const quarantine = new QuarantineLog(store, bucket, file.fileId);
   const rows = { read: 0, accepted: 0, quarantined: 0 };
+  let lineNumber = 0;
 
-  const outputFor = (hour: string): HourOutput => {
-    let output = outputs.get(hour);
-    if (output === undefined) {
-      const writer = new ParquetStreamWriter(rowGroupRows);
-      const uploaded = store.putStream(bucket, keys.curated(hour, file.fileId), writer.output, {
-        contentType: 'application/vnd.apache.parquet',
-        signal: abort.signal,
-      });
-      uploaded.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
-      output = { builder: new RecordBatchBuilder(dataset.table), writer, uploaded };
-      outputs.set(hour, output);
+  const reject = (reason: string, text: string) => {
+    rows.quarantined++;
+    return quarantine.add({
+      file: file.sourceKey,
+      line: lineNumber,
+      reason,
+      text: text.slice(0, MAX_QUARANTINED_TEXT),
+    });
+  };
+  // The hour of consecutive rows rarely changes: format its key once per hour, not per row.
+  let lastHourIndex = Number.NaN;
+  let lastHour = '';
+  const hourOf = (timeMs: number): string => {
+    const index = Math.floor(timeMs / HOUR_MS);
+    if (index !== lastHourIndex) {
+      lastHourIndex = index;
+      lastHour = new Date(index * HOUR_MS).toISOString().slice(0, 13);
     }
-    return output;
+    return lastHour;
   };
 
-  let lineNumber = 0;
-  let problem: string | undefined;
-  try {
-    const source = await store.getStream(bucket, file.key);
-    // Format dispatch: the dataset recognises the (gunzipped) content, e.g. W3C text, JSON lines or
-    // Parquet, and gives its records as lines with their parser; a record number is a line number.
-    const { lines, parser } = await openSource(dataset, decompressed(source), file.fileId);
-    for await (const line of lines) {
+  /** Legacy CloudFront text: blocks of byte lines, parsed straight into the hour's columns. */
+  const readBytes = async (parser: ByteLineParser, bytes: AsyncIterable<Buffer>) => {
+    for await (const block of lineBlocks(bytes)) {
+      const data = block.bytes;
+      if (block.cut) {
+        lineNumber++;
+        rows.read++;
+        await reject(
+          `line longer than ${MAX_LINE_BYTES} bytes`,
+          data.toString('utf8', 0, MAX_QUARANTINED_TEXT),
+        );
+        continue;
+      }
+      const end = data.length;
+      let position = 0;
+      while (position < end) {
+        let lineEnd = data.indexOf(10, position);
+        if (lineEnd < 0) lineEnd = end;
+        lineNumber++;
+        const result = parser.parseBytes(data, position, lineEnd);
+        if (result.kind === 'pending') {
+          rows.read++;
+          rows.accepted++;
+          const target = outputs.builderFor(hourOf(result.timeMs));
+          const { builder, output } = 'then' in target ? await target : target;
+          parser.appendPending(builder);
+          if (outputs.full(output)) await outputs.writeRowGroup(output);
+        } else if (result.kind === 'reject') {
+          rows.read++;
+          await reject(result.reason, data.toString('utf8', position, lineEnd));
+        } else if (result.kind === 'fatal') {
+          throw new WholeFileProblem(`line ${lineNumber}: ${result.reason}`);
+        }
+        position = lineEnd + 1;
+      }
+    }
+  };
+
+  /** Any other format: the dataset's reader gives lines (records) and their parser. */
+  const readLines = async (reader: SourceReader) => {
+    for await (const line of reader.lines) {
       lineNumber++;
-      const result = parser.parse(line);
+      const result = reader.parser.parse(line);
       if (result.kind === 'skip') continue;
       if (result.kind === 'fatal') throw new WholeFileProblem(`line ${lineNumber}: ${result.reason}`);
       rows.read++;
       if (result.kind === 'reject') {
-        rows.quarantined++;
-        quarantined.push(
-          JSON.stringify({
-            file: file.sourceKey,
-            line: lineNumber,
-            reason: result.reason,
-            text: line.slice(0, MAX_QUARANTINED_TEXT),
-          }),
-        );
+        await reject(result.reason, line);
+        continue;
+      }
+      const outside = timeOutOfBounds(result.timeMs, bounds);
+      if (outside !== undefined) {
+        await reject(outside, line);
         continue;
       }
       rows.accepted++;
-      const output = outputFor(new Date(result.timeMs).toISOString().slice(0, 13));
-      output.builder.append(result.values);
-      if (output.builder.length >= rowGroupRows) await output.writer.write(output.builder.flush());
+      const target = outputs.builderFor(hourOf(result.timeMs));
+      const { builder, output } = 'then' in target ? await target : target;
+      builder.append(result.values);
+      if (outputs.full(output)) await outputs.writeRowGroup(output);
     }
+  };
+
+  let problem: string | undefined;
+  try {
+    const source = await store.getStream(bucket, file.key);
+    const { head, all } = await peekBytes(decompressed(source));
+    const parser = dataset.createParser(file.fileId);
+    // Format dispatch: legacy CloudFront text takes the byte path; otherwise the dataset recognises
+    // the (gunzipped) content, e.g. W3C v2, JSON lines or Parquet, and gives its records as lines
+    // with their parser; a record number is a line number.
+    if (readsBytes(parser) && parser.readsHead(head)) await readBytes(parser, all);
+    else await readLines(await openSource(dataset, all, file.fileId));
   } catch (error) {
     problem =
       error instanceof WholeFileProblem
@@ -105,9 +166,8 @@ export async function transformFile(
 
   const resultKey = keys.fileResult(runId, file.fileId);
   if (problem !== undefined) {
-    abort.abort();
-    for (const output of outputs.values()) output.writer.fail(new Error('file quarantined'));
-    await Promise.allSettled([...outputs.values()].map((output) => output.uploaded));
+    await outputs.abandon();
+    await quarantine.abandon();
     const result: TransformResult = {
       fileId: file.fileId,
       key: file.key,
@@ -129,28 +189,14 @@ export async function transformFile(
     return result;
   }
 
-  for (const output of outputs.values()) {
-    await output.writer.write(output.builder.flush());
-    output.writer.close();
-  }
-  await Promise.all([...outputs.values()].map((output) => output.uploaded));
-  if (quarantined.length > 0) {
-    await store.put(
-      bucket,
-      keys.quarantinedRows(file.fileId),
-      `${quarantined.join('\n')}\n`,
-      'application/x-ndjson',
-    );
-  } else {
-    // A re-run of a file whose bad rows were fixed must not leave the old quarantine record behind.
-    await store.delete(bucket, [keys.quarantinedRows(file.fileId)]);
-  }
+  await outputs.finish();
+  await quarantine.finish();
   const result: TransformResult = {
     fileId: file.fileId,
     key: file.key,
     status: 'transformed',
     rows,
-    hours: [...outputs.keys()].sort(),
+    hours: outputs.hours,
     resultKey,
   };
   await store.putJson(bucket, resultKey, result);
