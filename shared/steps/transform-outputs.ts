@@ -26,8 +26,8 @@ export interface OutputLimits {
 
 export const DEFAULT_OUTPUT_LIMITS: OutputLimits = {
   rowGroupRows: 64_000,
-  rowGroupBytes: 24 * 1024 * 1024,
-  openBuilders: 3,
+  rowGroupBytes: 6 * 1024 * 1024,
+  openBuilders: 2,
   streamedHours: 2,
 };
 
@@ -40,6 +40,8 @@ export interface HourOutput {
   /** Streamed hours: the upload to the final key. Spooled hours: the local file being written. */
   done: Promise<void>;
   spoolPath?: string;
+  /** Spooled hours: earlier segments of this hour, closed when the hour was evicted. */
+  segments: Array<{ path: string; done: Promise<void> }>;
 }
 
 export interface BuilderTarget {
@@ -102,7 +104,15 @@ export class HourOutputs {
       await this.writeRowGroup(evicted);
       this.idleBuilders.push(evicted.builder!);
       evicted.builder = undefined;
+      // An idle Parquet writer keeps its unfinished row group: a spooled hour's file is closed
+      // instead (its segment is done, on disk), and a new segment opens if the hour comes back.
+      if (evicted.spoolPath !== undefined) {
+        evicted.writer.close();
+        evicted.segments.push({ path: evicted.spoolPath, done: evicted.done });
+        evicted.spoolPath = undefined;
+      }
     }
+    if (output.spoolPath === undefined && output.segments.length > 0) this.spool(output);
     output.builder = this.idleBuilders.pop() ?? new RecordBatchBuilder(this.table);
     this.active.push(output);
     return { builder: output.builder, output };
@@ -132,18 +142,27 @@ export class HourOutputs {
         contentType: 'application/vnd.apache.parquet',
         signal: this.abort.signal,
       });
-      output = { hour, writer, builder: undefined, done };
+      output = { hour, writer, builder: undefined, done, segments: [] };
+      output.done.catch(() => undefined); // awaited in finish/abandon; never an unhandled rejection
     } else {
-      this.spoolFolder ??= mkdtempSync(join(tmpdir(), 'cf-etl-spool-'));
-      const spoolPath = join(this.spoolFolder, `${hour}.parquet`);
-      const file = createWriteStream(spoolPath);
-      writer.output.pipe(file);
-      writer.output.on('error', (error) => file.destroy(error));
-      output = { hour, writer, builder: undefined, done: finished(file), spoolPath };
+      output = { hour, writer, builder: undefined, done: Promise.resolve(), segments: [] };
+      this.spool(output);
     }
-    output.done.catch(() => undefined); // awaited in finish/abandon; never an unhandled rejection
     this.outputs.set(hour, output);
     return output;
+  }
+
+  /** Starts the hour's next spool segment: a local Parquet file of its own. */
+  private spool(output: HourOutput): void {
+    this.spoolFolder ??= mkdtempSync(join(tmpdir(), 'cf-etl-spool-'));
+    const path = join(this.spoolFolder, `${output.hour}.${output.segments.length}.parquet`);
+    if (output.segments.length > 0) output.writer = new ParquetStreamWriter(this.limits.rowGroupRows);
+    const file = createWriteStream(path);
+    output.writer.output.pipe(file);
+    output.writer.output.on('error', (error) => file.destroy(error));
+    output.spoolPath = path;
+    output.done = finished(file);
+    output.done.catch(() => undefined);
   }
 
   /** Writes what is left, ends every file and publishes them all (the raw file was read to its end). */
@@ -151,20 +170,34 @@ export class HourOutputs {
     try {
       for (const output of this.outputs.values()) {
         await this.writeRowGroup(output);
-        output.writer.close();
+        // A spooled hour evicted last time has its writer closed already, and no open segment.
+        const open = output.segments.length === 0 || output.spoolPath !== undefined;
+        if (open) output.writer.close();
+        if (output.spoolPath !== undefined)
+          output.segments.push({ path: output.spoolPath, done: output.done });
+        output.spoolPath = undefined;
       }
-      await Promise.all([...this.outputs.values()].map((output) => output.done));
+      await Promise.all(
+        [...this.outputs.values()].flatMap((output) => [
+          output.done,
+          ...output.segments.map((segment) => segment.done),
+        ]),
+      );
       for (const output of this.outputs.values()) {
-        if (output.spoolPath === undefined) continue;
-        await this.store.putStream(
-          this.bucket,
-          keys.curated(output.hour, this.fileId),
-          createReadStream(output.spoolPath),
-          {
-            contentType: 'application/vnd.apache.parquet',
-          },
-        );
-        rmSync(output.spoolPath, { force: true });
+        // Segment 0 is `<fileId>.parquet`; an hour that came back after eviction has more, each its
+        // own object `<fileId>.<n>.parquet` (deterministic for the same file and limits).
+        for (const [index, segment] of output.segments.entries()) {
+          const id = index === 0 ? this.fileId : `${this.fileId}.${index}`;
+          await this.store.putStream(
+            this.bucket,
+            keys.curated(output.hour, id),
+            createReadStream(segment.path),
+            {
+              contentType: 'application/vnd.apache.parquet',
+            },
+          );
+          rmSync(segment.path, { force: true });
+        }
       }
     } finally {
       this.removeSpool();
@@ -175,7 +208,12 @@ export class HourOutputs {
   async abandon(): Promise<void> {
     this.abort.abort();
     for (const output of this.outputs.values()) output.writer.fail(new Error('file quarantined'));
-    await Promise.allSettled([...this.outputs.values()].map((output) => output.done));
+    await Promise.allSettled(
+      [...this.outputs.values()].flatMap((output) => [
+        output.done,
+        ...output.segments.map((segment) => segment.done),
+      ]),
+    );
     this.removeSpool();
   }
 
