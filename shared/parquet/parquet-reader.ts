@@ -17,7 +17,7 @@ export interface ParquetBatch {
   readonly columns: readonly ParquetColumn[];
 }
 
-/** Rows decoded at a time: bounds the decoded data in memory whatever the file's row groups. */
+/** Rows per batch handed to JavaScript (a row group is decoded whole in WebAssembly memory first). */
 const BATCH_ROWS = 8_192;
 
 /** The top-level column names of a Parquet file (its footer only), or an error for a file that is not Parquet. */
@@ -28,33 +28,35 @@ export function parquetColumnNames(bytes: Uint8Array): string[] {
 
 /**
  * Reads a whole Parquet file held in memory as batches of at most `BATCH_ROWS` rows of the chosen
- * columns (parquet-wasm decodes, apache-arrow gives the values). A corrupt or truncated file fails
- * with parquet-wasm's error, at the footer or at the first batch that cannot be decoded.
+ * columns, one row group decoded at a time (parquet-wasm decodes, apache-arrow gives the values),
+ * so memory is bounded by the largest row group, not by the file. A corrupt or truncated file fails with parquet-wasm's error, at the footer or at the row group
+ * that cannot be decoded. Row groups are read synchronously: parquet-wasm's async stream was seen
+ * to hang on a corrupt page (its panic inside a future never reaches the stream's reader), where
+ * the synchronous read of the same file throws.
  */
 export async function* readParquetBatches(
   bytes: Uint8Array,
   columns: readonly string[],
 ): AsyncGenerator<ParquetBatch> {
   if (columns.length === 0) return;
+  const wanted = new Set(columns);
   const file = await parquet.ParquetFile.fromFile(new Blob([bytes]));
-  try {
-    const stream = (await file.stream({
-      batchSize: BATCH_ROWS,
-      columns: [...columns],
-    })) as ReadableStream<parquet.RecordBatch>;
-    for await (const wasmBatch of stream) {
-      const table = tableFromIPC(wasmBatch.intoIPCStream());
-      yield {
-        numRows: table.numRows,
-        columns: table.schema.fields.map((field, index) => {
-          // One pass over the column (the iterator walks the buffers; `get(row)` seeks per call).
-          const values = Array.from(table.getChildAt(index) ?? [], plain);
-          return { name: field.name, value: (row: number) => values[row] ?? null };
-        }),
-      };
+  const rowGroups = file.metadata().numRowGroups();
+  file.free();
+  for (let rowGroup = 0; rowGroup < rowGroups; rowGroup++) {
+    // The synchronous reader decodes every column (its `columns` option is not applied there):
+    // only the chosen ones are turned into JavaScript values below.
+    const decoded = parquet.readParquet(bytes, { rowGroups: [rowGroup], batchSize: BATCH_ROWS });
+    for (const batch of tableFromIPC(decoded.intoIPCStream()).batches) {
+      const chosen: ParquetColumn[] = [];
+      batch.schema.fields.forEach((field, index) => {
+        if (!wanted.has(field.name)) return;
+        // One pass over the column (the iterator walks the buffers; `get(row)` seeks per call).
+        const values = Array.from(batch.getChildAt(index) ?? [], plain);
+        chosen.push({ name: field.name, value: (row: number) => values[row] ?? null });
+      });
+      yield { numRows: batch.numRows, columns: chosen };
     }
-  } finally {
-    file.free();
   }
 }
 

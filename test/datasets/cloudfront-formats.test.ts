@@ -361,6 +361,17 @@ describe('CloudFront formats through the transform (local S3, curated Parquet re
       expect(run.result.hours).toEqual([]);
     });
 
+    it('quarantines a Parquet file with a corrupt data page whole (invalid UTF-8 in a string column)', async () => {
+      const parquet = await parquetBytes(records, V2_FIELDS, { uncompressed: true });
+      const at = parquet.indexOf('r2-Bb3cD1e==');
+      expect(at).toBeGreaterThan(0);
+      parquet.fill(0xff, at, at + 4);
+      const run = await harness.run('corrupt-page.parquet', parquet);
+      expect(run.result.status).toBe('quarantined');
+      expect(run.result.reason).toMatch(/UTF-8/);
+      expect(run.result.hours).toEqual([]);
+    });
+
     it('quarantines a Parquet row whose value does not fit, with its row number and values', async () => {
       const bad = records.map((record, index) => (index === 1 ? { ...record, 'sc-bytes': 'many' } : record));
       const run = await harness.run('bad-row.parquet', await parquetBytes(bad, V2_FIELDS));

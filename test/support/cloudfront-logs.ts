@@ -141,7 +141,7 @@ const TYPED: Record<string, string> = {
 export async function parquetBytes(
   records: readonly LogRecord[],
   fields: readonly string[],
-  options: { typed?: boolean; rowGroupRows?: number } = {},
+  options: { typed?: boolean; rowGroupRows?: number; uncompressed?: boolean } = {},
 ): Promise<Buffer> {
   const work = mkdtempSync(join(tmpdir(), 'etl-v2-parquet-'));
   try {
@@ -165,7 +165,7 @@ export async function parquetBytes(
       .map((field, i) => (options.typed && TYPED[field] ? `${TYPED[field]} AS ${names[i]}` : names[i]))
       .join(', ');
     await duckQuery(
-      `COPY (SELECT ${select} FROM read_json('${json}', format = 'newline_delimited', columns = {${columns}})) TO '${parquet}' (FORMAT parquet, ROW_GROUP_SIZE ${options.rowGroupRows ?? 122_880})`,
+      `COPY (SELECT ${select} FROM read_json('${json}', format = 'newline_delimited', columns = {${columns}})) TO '${parquet}' (FORMAT parquet, ROW_GROUP_SIZE ${options.rowGroupRows ?? 122_880}${options.uncompressed ? ", COMPRESSION 'uncompressed'" : ''})`,
     );
     return readFileSync(parquet);
   } finally {
