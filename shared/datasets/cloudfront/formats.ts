@@ -1,4 +1,4 @@
-import { textLines } from '#shared/core/lines';
+import { peekBytes, textLines } from '#shared/core/lines';
 import type { SourceReader } from '../dataset';
 import { recordsAsLines } from '../source';
 import type { TableDefinition } from '../table';
@@ -12,14 +12,15 @@ import { W3cLogParser } from './w3c';
 export type CloudFrontFormat = 'w3c' | 'json-lines' | 'parquet';
 
 /**
- * A Parquet file is read whole (its footer is at the end), so it must fit in memory beside its
- * decoded batches. CloudFront delivers v2 files several times an hour per distribution, far below
- * this; a larger file is quarantined whole with this reason instead of exhausting the Lambda.
+ * A Parquet file is read whole (its footer is at the end): its bytes, a passing copy for the footer
+ * and one decoded row group must fit in the transform's memory (512 MB Lambdas). CloudFront
+ * delivers v2 files several times an hour per distribution, far smaller; a larger file is
+ * quarantined whole with a reason instead of exhausting the Lambda.
  */
-export const MAX_PARQUET_BYTES = 256 * 1024 * 1024;
+export const MAX_PARQUET_BYTES = 128 * 1024 * 1024;
 
-/** Leading bytes looked at for a `{` before deciding the file is not JSON lines. */
-const MAX_LEADING_WHITESPACE = 64 * 1024;
+/** Leading bytes looked at (for a magic number, or past whitespace for a `{`). */
+const HEAD_BYTES = 64 * 1024;
 
 /**
  * The format of a (decompressed) file from its first bytes, never from its name: `PAR1` is
@@ -47,7 +48,7 @@ export async function openCloudFrontSource(
   table: TableDefinition,
   sourceFileId: string,
 ): Promise<SourceReader> {
-  const { head, all } = await peek(bytes);
+  const { head, all } = await peekBytes(bytes, HEAD_BYTES);
   const fields = new FieldMap(table);
   switch (detectFormat(head)) {
     case 'parquet': {
@@ -67,51 +68,6 @@ export async function openCloudFrontSource(
         parser: new W3cLogParser(new CloudFrontLineParser(table, sourceFileId), fields),
       };
   }
-}
-
-/**
- * The first bytes of a stream (enough to see a magic number, or past leading whitespace to the
- * first character), and the whole stream again, those bytes included.
- */
-async function peek(bytes: AsyncIterable<Buffer>): Promise<{ head: Buffer; all: AsyncIterable<Buffer> }> {
-  const iterator = bytes[Symbol.asyncIterator]();
-  const taken: Buffer[] = [];
-  let size = 0;
-  let done = false;
-  while (!done) {
-    const next = await iterator.next();
-    if (next.done) {
-      done = true;
-      break;
-    }
-    taken.push(next.value);
-    size += next.value.length;
-    const head = Buffer.concat(taken);
-    if (size >= 4 && (size >= MAX_LEADING_WHITESPACE || !head.every(isWhitespaceOrMark))) break;
-  }
-  const head = Buffer.concat(taken);
-  async function* all(): AsyncGenerator<Buffer> {
-    let ended = done;
-    try {
-      yield* taken;
-      for (
-        let next = ended ? undefined : await iterator.next();
-        next && !next.done;
-        next = await iterator.next()
-      ) {
-        yield next.value;
-      }
-      ended = true;
-    } finally {
-      // A reader that stops early (a fatal header, an error) releases the source stream.
-      if (!ended) await iterator.return?.();
-    }
-  }
-  return { head, all: all() };
-}
-
-function isWhitespaceOrMark(byte: number): boolean {
-  return isWhitespace(byte) || byte === 0xef || byte === 0xbb || byte === 0xbf;
 }
 
 async function collect(bytes: AsyncIterable<Buffer>, limit: number): Promise<Uint8Array> {
