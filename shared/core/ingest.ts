@@ -10,25 +10,61 @@ export interface SourceObject {
   etag: string;
 }
 
-/** The hour (`YYYY-MM-DDTHH`) a file name carries, or undefined when it carries none. */
+/**
+ * CloudFront standard logging v2 may deliver into partitioned folders instead of (or besides)
+ * hour-named files: with Hive-compatible paths `…/DistributionId=E123/year=2025/month=01/day=02/
+ * hour=03/…` (keys in any order and case, other keys such as `aws-account-id=` beside them), or
+ * plain `…/{DistributionId}/{yyyy}/{MM}/{dd}/{HH}/…` (four folders in a row).
+ */
+const HIVE_KEY = /^(year|month|day|hour)=(\d+)$/i;
+const FOLDER_HOUR = /(?:^|\/)(\d{4})\/(\d{2})\/(\d{2})\/(\d{2})(?=\/)/g;
+
+/**
+ * The hour (`YYYY-MM-DDTHH`) a file's key carries, or undefined when it carries none: the hour in
+ * its name (legacy CloudFront names), else the hour of the v2 partition folders it sits in.
+ */
 export function hourInFileName(key: string): string | undefined {
-  const name = key.slice(key.lastIndexOf('/') + 1);
-  const match = FILE_HOUR.exec(name);
-  if (!match) return undefined;
-  const hour = `${match[1]}-${match[2]}-${match[3]}T${match[4]}`;
+  const slash = key.lastIndexOf('/');
+  const match = FILE_HOUR.exec(key.slice(slash + 1));
+  if (match) return validHour(match[1]!, match[2]!, match[3]!, match[4]!);
+  return slash < 0 ? undefined : hourInFolders(key.slice(0, slash + 1));
+}
+
+function hourInFolders(folders: string): string | undefined {
+  const hive: Record<string, string> = {};
+  for (const segment of folders.split('/')) {
+    const pair = HIVE_KEY.exec(segment);
+    if (pair) hive[pair[1]!.toLowerCase()] = pair[2]!;
+  }
+  if (
+    hive.year !== undefined &&
+    hive.month !== undefined &&
+    hive.day !== undefined &&
+    hive.hour !== undefined
+  ) {
+    return validHour(hive.year, hive.month, hive.day, hive.hour);
+  }
+  const plain = [...folders.matchAll(FOLDER_HOUR)].at(-1); // the innermost, nearest the file
+  return plain ? validHour(plain[1]!, plain[2]!, plain[3]!, plain[4]!) : undefined;
+}
+
+function validHour(year: string, month: string, day: string, hour: string): string | undefined {
+  if (year.length !== 4 || month.length > 2 || day.length > 2 || hour.length > 2) return undefined;
+  const text = `${year}-${month.padStart(2, '0')}-${day.padStart(2, '0')}T${hour.padStart(2, '0')}`;
   try {
-    hourStart(hour);
-    return hour;
+    hourStart(text);
+    return text;
   } catch {
     return undefined;
   }
 }
 
 /**
- * Files of the window: those whose name's hour lies in `[from - lookback, to)`. CloudFront delivers
- * late (up to hours), so a file named for an earlier hour may hold rows of this window; the
- * lookback takes it in, and the transform routes each row by its own timestamp. Files whose names
- * carry no hour (hand-made exports) are always taken: their rows' timestamps decide.
+ * Files of the window: those whose hour (in their name, or in their v2 partition folders, see
+ * `hourInFileName`) lies in `[from - lookback, to)`. CloudFront delivers late (up to hours), so a
+ * file of an earlier hour may hold rows of this window; the lookback takes it in, and the transform
+ * routes each row by its own timestamp. Files whose keys carry no hour (hand-made exports) are
+ * always taken: their rows' timestamps decide.
  */
 export function selectWindowFiles(
   objects: Iterable<SourceObject>,

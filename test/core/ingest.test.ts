@@ -10,6 +10,53 @@ describe('window and file selection', () => {
     expect(hourInFileName('export-from-sales.log')).toBeUndefined();
   });
 
+  it('reads the hour from CloudFront v2 partition folders when the name has none', () => {
+    const hive = 'cf/DistributionId=E123/year=2025/month=01/day=02/hour=03/part-0001.parquet';
+    expect(hourInFileName(hive)).toBe('2025-01-02T03');
+    expect(
+      hourInFileName(
+        'AWSLogs/aws-account-id=111122223333/CloudFront/distributionid=E3/year=2025/month=02/day=16/hour=10/a.json.gz',
+      ),
+    ).toBe('2025-02-16T10');
+    expect(hourInFileName('cf/YEAR=2025/MONTH=12/DAY=31/HOUR=23/DistributionId=E1/a.log.gz')).toBe(
+      '2025-12-31T23',
+    );
+    expect(hourInFileName('cf/E123/2025/01/02/03/abcdef.parquet')).toBe('2025-01-02T03');
+    expect(hourInFileName('2025/01/02/03/E123/abcdef.gz')).toBe('2025-01-02T03');
+    // The name's own hour wins over its folders'.
+    expect(hourInFileName('cf/E1/2025/01/02/03/E1.2025-01-02-04.abc.gz')).toBe('2025-01-02T04');
+    for (const key of [
+      'cf/E1/year=2025/month=13/day=02/hour=03/a.parquet',
+      'cf/E1/year=2025/month=01/day=02/a.parquet',
+      'cf/E1/2025/01/02/a.gz',
+      'cf/E1/2025/02/30/05/a.gz',
+      'cf/year=25/month=01/day=02/hour=03/a.gz',
+      'cf/E1/2025/01/02/03',
+    ]) {
+      expect(hourInFileName(key)).toBeUndefined();
+    }
+  });
+
+  it('selects v2 partitioned files by the hour of their folders, with the same lookback', () => {
+    const hive = (hour: string) =>
+      object(
+        `cf/DistributionId=E1/year=2024/month=07/day=${hour.slice(0, 2)}/hour=${hour.slice(3)}/f.parquet`,
+      );
+    const objects = [
+      hive('12T21'),
+      hive('12T22'),
+      hive('13T23'),
+      hive('14T00'),
+      object('cf/E1/2024/07/13/05/g.json.gz'),
+    ];
+    const selected = selectWindowFiles(objects, { from: '2024-07-13T00', to: '2024-07-14T00' }, 2);
+    expect(selected.map((item) => item.key)).toEqual([
+      'cf/DistributionId=E1/year=2024/month=07/day=12/hour=22/f.parquet',
+      'cf/DistributionId=E1/year=2024/month=07/day=13/hour=23/f.parquet',
+      'cf/E1/2024/07/13/05/g.json.gz',
+    ]);
+  });
+
   it('selects [from - lookback, to) and always takes files without an hour in their name', () => {
     const objects = [
       object('E1.2024-07-12-21.a.gz'),
