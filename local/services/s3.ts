@@ -12,7 +12,10 @@ export interface S3Options {
 
 /**
  * S3 through s3rver. Clients must use path-style addressing and `WHEN_REQUIRED` checksums
- * (see shared/aws/clients.ts): s3rver silently stores `aws-chunked` framing otherwise.
+ * (see shared/aws/clients.ts): s3rver silently stores `aws-chunked` framing otherwise. One s3rver
+ * bug is mended in front of it: it reads `x-amz-copy-source` with `decodeURI`, so a copy of a key
+ * holding `=`, `+`, `&`, … (Hive partitions such as `year=2025/`) fails with NoSuchKey, although
+ * the header is URL-encoded as S3 requires. The header is re-encoded so `decodeURI` gives the key.
  */
 export async function startS3(options: S3Options): Promise<RunningService> {
   mkdirSync(options.directory, { recursive: true });
@@ -22,6 +25,12 @@ export async function startS3(options: S3Options): Promise<RunningService> {
     directory: options.directory,
     silent: true,
     configureBuckets: (options.buckets ?? []).map((name) => ({ name })),
+  });
+  // Koa composes its middleware when it starts listening: this one runs before s3rver's own.
+  server.middleware.unshift(async (ctx, next) => {
+    const source = ctx.get('x-amz-copy-source');
+    if (source) ctx.request.headers['x-amz-copy-source'] = encodeURI(decodeURIComponent(source));
+    await next();
   });
   const { port } = await server.run();
   return {

@@ -6,6 +6,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { Upload } from '@aws-sdk/lib-storage';
 import { startS3 } from '#local/services/s3';
 import type { RunningService } from '#local/services/service';
+import { S3ObjectStore } from '#shared/adapters/object-store';
 import { AwsClients, LOCAL_CREDENTIALS, localAwsSettings } from '#shared/aws/clients';
 
 const BUCKET = 'roundtrip';
@@ -91,6 +92,15 @@ describe('local S3 (s3rver) through the client factory', () => {
     });
     await upload.done();
     expect((await readBack('multipart.bin')).equals(body)).toBe(true);
+  });
+
+  it('copies keys holding =, +, spaces and % (the URL-encoded CopySource S3 expects)', async () => {
+    const store = new S3ObjectStore(clients.s3);
+    for (const key of ['cf/DistributionId=E1/year=2025/month=01/a.parquet', 'odd/a+b c%20d&e.gz']) {
+      await store.put(BUCKET, key, `body of ${key}`);
+      await store.copy({ bucket: BUCKET, key }, { bucket: BUCKET, key: `copy/${key}` }, { source: 'test' });
+      expect((await readBack(`copy/${key}`)).toString()).toBe(`body of ${key}`);
+    }
   });
 
   it('catches the corruption that SDK-default checksums cause on s3rver', async () => {
