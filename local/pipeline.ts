@@ -135,12 +135,16 @@ function splitHandler(handler: string): [string, string] {
   return [`${handler.slice(0, dot)}.ts`, handler.slice(dot + 1)];
 }
 
-/** Files a log folder may hold besides logs (READMEs, the sample's expected.json) are not uploaded. */
-const LOG_FILE = /\.(gz|log|txt|tsv)$|^[^.]+$|\.\d{4}-\d{2}-\d{2}-\d{2}\.[^.]+$/i;
+/**
+ * Files a log folder may hold besides logs (READMEs, the sample's expected.json) are not uploaded.
+ * Logs: legacy CloudFront names and text, and standard logging v2 JSON lines and Parquet.
+ */
+const LOG_FILE = /\.(gz|log|txt|tsv|jsonl|parquet)$|^[^.]+$|\.\d{4}-\d{2}-\d{2}-\d{2}\.[^.]+$/i;
 
 /**
  * Empties the local source bucket and uploads the log files of `directory` (recursively) into it:
- * names ending in .gz, .log, .txt or .tsv, names without an extension, and CloudFront names.
+ * names ending in .gz, .log, .txt, .tsv, .jsonl or .parquet, names without an extension, and
+ * CloudFront names.
  */
 export async function seedSource(
   store: ObjectStore,
