@@ -62,6 +62,7 @@ describe('the aggregate SQL on the local Athena, checked against the rows themse
         ({
           'param:dataBucket': BUCKET,
           'param:projectionStartDate': '2008-01-01',
+          'param:dataset': 'cloudfront',
           'self:service': 'cf-etl',
           'sls:stage': 'test',
         })[name] ?? '',
