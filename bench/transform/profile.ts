@@ -1,17 +1,22 @@
 /**
  * Where the transform's time goes: the same input read through the pipeline's stages one more at a
- * time (gunzip; + lines; + parse; + column building; + Arrow batches; + Parquet), each stage's
- * share being the difference to the one before. `npx tsx bench/transform/profile.ts <input.gz>`
- * (the input `npm run bench:transform` generated under .local/bench/transform/).
+ * time (gunzip; + line blocks; + parse the bytes; + append to the column buffers; + Parquet), each
+ * stage's share being the difference to the one before. The stages are the transform's own byte
+ * path (`lineBlocks`, `parseBytes`, `appendPending`, `ParquetStreamWriter`), without the hour
+ * routing and the upload. `npx tsx bench/transform/profile.ts <input.gz>` (the input
+ * `npm run bench:transform` generated under .local/bench/transform/).
  */
 import { createReadStream } from 'node:fs';
-import { decompressed, textLines } from '#shared/core/lines';
+import { decompressed, lineBlocks } from '#shared/core/lines';
 import { cloudfront } from '#shared/datasets/cloudfront/index';
-import { RecordBatchBuilder } from '#shared/parquet/arrow-batch';
+import { readsBytes } from '#shared/datasets/dataset';
+import { ColumnBatchBuilder } from '#shared/parquet/column-batch';
 import { DEFAULT_ROW_GROUP_ROWS, ParquetStreamWriter } from '#shared/parquet/parquet-writer';
 
-type Stage = 'gunzip' | 'lines' | 'parse' | 'append' | 'arrow' | 'parquet';
-const STAGES: Stage[] = ['gunzip', 'lines', 'parse', 'append', 'arrow', 'parquet'];
+type Stage = 'gunzip' | 'lines' | 'parse' | 'columns' | 'parquet';
+const STAGES: Stage[] = ['gunzip', 'lines', 'parse', 'columns', 'parquet'];
+/** The transform's byte bound per batch (`DEFAULT_OUTPUT_LIMITS.rowGroupBytes`). */
+const BATCH_BYTES = 6 * 1024 * 1024;
 
 async function run(input: string, upTo: Stage): Promise<{ ms: number; rows: number }> {
   const level = STAGES.indexOf(upTo);
@@ -23,33 +28,39 @@ async function run(input: string, upTo: Stage): Promise<{ ms: number; rows: numb
     return { ms: performance.now() - started, rows };
   }
   const parser = cloudfront.createParser('profile');
-  let builder = new RecordBatchBuilder(cloudfront.table);
-  const writer = level >= 5 ? new ParquetStreamWriter() : undefined;
+  if (!readsBytes(parser)) throw new Error('the CloudFront parser has no byte path');
+  const builder = new ColumnBatchBuilder(cloudfront.table);
+  const writer = level >= 4 ? new ParquetStreamWriter(cloudfront.table) : undefined;
   const drained = writer
     ? (async () => {
         for await (const _ of writer.output) void _;
       })()
     : undefined;
-  for await (const line of textLines(decompressed(source))) {
-    if (level < 2) {
-      rows++;
-      continue;
-    }
-    const result = parser.parse(line);
-    if (result.kind !== 'row') continue;
-    rows++;
-    if (level < 3) continue;
-    builder.append(result.values);
-    if (builder.length >= DEFAULT_ROW_GROUP_ROWS) {
-      if (level === 3) builder = new RecordBatchBuilder(cloudfront.table);
-      else {
-        const batch = builder.flush();
-        if (writer) await writer.write(batch);
+  for await (const block of lineBlocks(decompressed(source))) {
+    const data = block.bytes;
+    let position = 0;
+    while (position < data.length) {
+      let end = data.indexOf(10, position);
+      if (end < 0) end = data.length;
+      if (level < 2) rows++;
+      else if (parser.parseBytes(data, position, end).kind === 'pending') {
+        rows++;
+        if (level >= 3) {
+          parser.appendPending(builder);
+          if (
+            builder.length >= DEFAULT_ROW_GROUP_ROWS ||
+            ((builder.length & 1023) === 0 && builder.byteSize >= BATCH_BYTES)
+          ) {
+            if (writer) await writer.write(builder);
+            builder.clear();
+          }
+        }
       }
+      position = end + 1;
     }
   }
   if (writer) {
-    await writer.write(builder.flush());
+    await writer.write(builder);
     writer.close();
     await drained;
   }

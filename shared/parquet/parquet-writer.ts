@@ -1,96 +1,219 @@
 import { Readable } from 'node:stream';
-import { type RecordBatch, Table, tableToIPC } from 'apache-arrow';
-import * as parquet from 'parquet-wasm';
+import type { TableDefinition } from '#shared/datasets/table';
+import { type ColumnBatch, NumberColumn, StringListColumn, Utf8Column } from './column-batch';
+import { type ChunkOptions, NumberChunkWriter, StringChunkWriter } from './column-chunk';
+import {
+  type ColumnChunkMetadata,
+  fileMetadataBytes,
+  leafColumns,
+  MAGIC,
+  PhysicalType,
+  type RowGroupMetadata,
+} from './format';
 
 /** Rows per Parquet row group: bounds the writer's memory and keeps row groups a useful size for scans. */
 export const DEFAULT_ROW_GROUP_ROWS = 64_000;
 
-function writerProperties(rowGroupRows: number): parquet.WriterProperties {
-  return new parquet.WriterPropertiesBuilder()
-    .setCompression(parquet.Compression.ZSTD)
-    .setMaxRowGroupSize(rowGroupRows)
-    .build();
+export interface ParquetWriterOptions extends ChunkOptions {
+  /** A row group ends at this many rows. */
+  rowGroupRows: number;
+  /**
+   * …or once its column chunks hold this many bytes (compressed pages plus open pages), whichever
+   * comes first: what bounds the writer's memory when rows are wide.
+   */
+  rowGroupBytes: number;
+}
+
+export const DEFAULT_WRITER_OPTIONS: ParquetWriterOptions = {
+  rowGroupRows: DEFAULT_ROW_GROUP_ROWS,
+  rowGroupBytes: 16 * 1024 * 1024,
+  // 1 MiB pages and a 1 MiB dictionary bound, as other writers default to (parquet-rs, parquet-mr).
+  pageBytes: 1024 * 1024,
+  dictionaryBytes: 1024 * 1024,
+  zstdLevel: 1,
+};
+
+/** `created_by` in the footer: "<application> version <version>", the form readers parse. */
+const CREATED_BY = 'cf-etl version 1.0.0 (TypeScript Parquet writer)';
+
+/**
+ * Encodes rows of a table into a Parquet file (zstd pages, dictionary-encoded strings, statistics),
+ * handing the file's bytes to `emit` in order as each row group completes, then the footer at
+ * `finish`. Memory: the current row group's compressed pages, its open pages and dictionaries.
+ */
+export class ParquetEncoder {
+  private readonly options: ParquetWriterOptions;
+  private readonly writers: Array<NumberChunkWriter | StringChunkWriter>;
+  private readonly rowGroups: RowGroupMetadata[] = [];
+  private position = 0;
+  private groupRows = 0;
+  private totalRows = 0;
+  private finished = false;
+
+  constructor(
+    private readonly table: TableDefinition,
+    private readonly emit: (bytes: Buffer) => void,
+    options: Partial<ParquetWriterOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_WRITER_OPTIONS, ...options };
+    this.writers = leafColumns(table).map((leaf) =>
+      leaf.physicalType === PhysicalType.BYTE_ARRAY
+        ? new StringChunkWriter(leaf, this.options)
+        : new NumberChunkWriter(leaf, this.options),
+    );
+  }
+
+  get rowCount(): number {
+    return this.totalRows;
+  }
+
+  /** Encodes the batch's rows; a row group that fills is written out (through `emit`) at once. */
+  append(batch: ColumnBatch): void {
+    if (this.finished) throw new Error('Parquet file already finished');
+    if (batch.columns.length !== this.writers.length) {
+      throw new Error(`batch has ${batch.columns.length} columns, the table ${this.writers.length}`);
+    }
+    let from = 0;
+    while (from < batch.length) {
+      const to = Math.min(batch.length, from + this.options.rowGroupRows - this.groupRows);
+      for (let index = 0; index < this.writers.length; index++) {
+        const writer = this.writers[index]!;
+        const column = batch.columns[index]!;
+        if (writer instanceof NumberChunkWriter && column instanceof NumberColumn) {
+          writer.add(column, from, to);
+        } else if (writer instanceof StringChunkWriter && column instanceof Utf8Column) {
+          writer.addStrings(column, from, to);
+        } else if (writer instanceof StringChunkWriter && column instanceof StringListColumn) {
+          writer.addLists(column, from, to);
+        } else throw new Error(`column ${index} does not match the table's type`);
+      }
+      this.groupRows += to - from;
+      this.totalRows += to - from;
+      from = to;
+      if (this.groupRows >= this.options.rowGroupRows || this.bufferedBytes() >= this.options.rowGroupBytes) {
+        this.endRowGroup();
+      }
+    }
+  }
+
+  private bufferedBytes(): number {
+    let bytes = 0;
+    for (const writer of this.writers) bytes += writer.bufferedBytes;
+    return bytes;
+  }
+
+  /** Writes the rows encoded so far as a row group (none when there are none). */
+  endRowGroup(): void {
+    if (this.groupRows === 0) return;
+    if (this.position === 0) this.write(MAGIC);
+    const fileOffset = this.position;
+    const columns: ColumnChunkMetadata[] = [];
+    for (const writer of this.writers) {
+      const chunk = writer.finish();
+      const start = this.position;
+      for (const part of chunk.parts) this.write(part);
+      columns.push({
+        ...chunk.metadata,
+        dataPageOffset: start + chunk.dictionaryBytes,
+        ...(chunk.dictionaryBytes > 0 && { dictionaryPageOffset: start }),
+      });
+    }
+    this.rowGroups.push({ rows: this.groupRows, columns, fileOffset });
+    this.groupRows = 0;
+  }
+
+  /** Writes the last row group and the footer. */
+  finish(): void {
+    this.endRowGroup();
+    if (this.position === 0) this.write(MAGIC);
+    const footer = fileMetadataBytes({
+      table: this.table,
+      rows: this.totalRows,
+      rowGroups: this.rowGroups,
+      createdBy: CREATED_BY,
+    });
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(footer.length);
+    this.write(Buffer.concat([footer, length, MAGIC]));
+    this.finished = true;
+  }
+
+  private write(bytes: Buffer): void {
+    this.position += bytes.length;
+    this.emit(bytes);
+  }
 }
 
 /**
- * A streaming Parquet (zstd) writer: each Arrow record batch handed to `write` becomes a row group
- * as soon as it is written, and `output` is the Parquet file's bytes as a Node stream, so a file
- * of any size passes through in bounded memory (parquet-wasm's `transformParquetStream`).
+ * A streaming Parquet (zstd) writer: rows handed to `write` are encoded at once, each row group is
+ * written out as soon as it fills, and `output` is the file's bytes as a Node stream, so a file of
+ * any size passes through in bounded memory. `write` waits while the consumer (the S3 upload, a
+ * spool file) is behind, so a slow consumer slows the parser instead of queueing row groups.
  */
 export class ParquetStreamWriter {
   readonly output: Readable;
-  private controller!: ReadableStreamDefaultController<parquet.RecordBatch>;
-  private rows = 0;
-  private pulled: PromiseWithResolvers<void> = Promise.withResolvers<void>();
+  private readonly encoder: ParquetEncoder;
+  private wanted: PromiseWithResolvers<void> | undefined;
+  private ended = false;
 
-  constructor(rowGroupRows = DEFAULT_ROW_GROUP_ROWS) {
-    // High-water mark of one batch: `write` waits until the encoder has taken the previous one,
-    // so a slow consumer (the S3 upload) slows the parser instead of queueing row groups in memory.
-    const batches = new ReadableStream<parquet.RecordBatch>(
-      {
-        start: (controller) => {
-          this.controller = controller;
-        },
-        pull: () => {
-          this.pulled.resolve();
-        },
+  constructor(table: TableDefinition, options: Partial<ParquetWriterOptions> = {}) {
+    this.output = new Readable({
+      // About one row group may wait for the consumer; `write` then waits for it to read.
+      highWaterMark: 1024 * 1024,
+      read: () => this.wanted?.resolve(),
+      destroy: (error, callback) => {
+        this.wanted?.resolve();
+        callback(error);
       },
-      { highWaterMark: 1 },
-    );
-    const transformed = parquet.transformParquetStream(batches, writerProperties(rowGroupRows));
-    this.output = Readable.from(
-      (async function* () {
-        const stream = (await transformed) as AsyncIterable<Uint8Array>;
-        for await (const chunk of stream) yield chunk;
-      })(),
-    );
+    });
+    this.encoder = new ParquetEncoder(table, (bytes) => this.output.push(bytes), options);
     // The consumer sees failures through its own reads; without a listener, a destroyed output
     // that nobody is reading at that moment would crash the process with an unhandled 'error'.
     this.output.on('error', () => undefined);
   }
 
   get rowCount(): number {
-    return this.rows;
-  }
-
-  /** Queues one batch (one row group); resolves once the encoder is ready for the next. */
-  async write(batch: RecordBatch): Promise<void> {
-    if (batch.numRows === 0) return;
-    const ipc = tableToIPC(new Table(batch), 'stream');
-    const table = parquet.Table.fromIPCStream(ipc);
-    for (const wasmBatch of table.recordBatches()) this.controller.enqueue(wasmBatch);
-    this.rows += batch.numRows;
-    while ((this.controller.desiredSize ?? 1) <= 0) {
-      this.pulled = Promise.withResolvers<void>();
-      await this.pulled.promise;
-    }
-  }
-
-  close(): void {
-    this.controller.close();
+    return this.encoder.rowCount;
   }
 
   /**
-   * Abandons the file: ends the batch stream (erroring it would hand the encoder a non-batch,
-   * which it rejects as a "Dyn casting error") and destroys the output with `error`, so the
-   * consumer (the S3 upload) fails and publishes nothing.
+   * Encodes the batch's rows (the caller may reuse the batch's buffers once this returns; a row
+   * group may span several batches), then waits until the consumer has taken what was written.
    */
-  fail(error: Error): void {
-    try {
-      this.controller.close();
-    } catch {
-      // already closed
+  async write(batch: ColumnBatch): Promise<void> {
+    if (this.output.destroyed) throw new Error('Parquet output closed before the file was complete');
+    if (batch.length === 0) return;
+    this.encoder.append(batch);
+    while (this.output.readableLength >= this.output.readableHighWaterMark && !this.output.destroyed) {
+      this.wanted = Promise.withResolvers<void>();
+      await this.wanted.promise;
     }
+  }
+
+  /** Writes the last row group and the footer, and ends the output. */
+  close(): void {
+    if (this.ended || this.output.destroyed) return;
+    this.ended = true;
+    this.encoder.finish();
+    this.output.push(null);
+  }
+
+  /** Abandons the file: destroys the output with `error`, so the consumer fails and publishes nothing. */
+  fail(error: Error): void {
+    this.ended = true;
     this.output.destroy(error);
   }
 }
 
-/** Writes whole Arrow batches to one Parquet buffer (small outputs and tests). */
+/** Writes whole batches to one Parquet file in memory (small outputs and tests). */
 export function writeParquetBuffer(
-  batches: RecordBatch[],
-  rowGroupRows = DEFAULT_ROW_GROUP_ROWS,
-): Uint8Array {
-  const ipc = tableToIPC(new Table(batches), 'stream');
-  const table = parquet.Table.fromIPCStream(ipc);
-  return parquet.writeParquet(table, writerProperties(rowGroupRows));
+  table: TableDefinition,
+  batches: readonly ColumnBatch[],
+  options: Partial<ParquetWriterOptions> = {},
+): Buffer {
+  const parts: Buffer[] = [];
+  const encoder = new ParquetEncoder(table, (bytes) => parts.push(bytes), options);
+  for (const batch of batches) encoder.append(batch);
+  encoder.finish();
+  return Buffer.concat(parts);
 }

@@ -6,12 +6,12 @@ import { finished } from 'node:stream/promises';
 import type { ObjectStore } from '#shared/adapters/object-store';
 import { keys } from '#shared/core/run-files';
 import type { TableDefinition } from '#shared/datasets/table';
-import { RecordBatchBuilder } from '#shared/parquet/arrow-batch';
+import { ColumnBatchBuilder } from '#shared/parquet/column-batch';
 import { ParquetStreamWriter } from '#shared/parquet/parquet-writer';
 
 /** How the curated outputs of one raw file are bounded. */
 export interface OutputLimits {
-  /** Rows per row group (and per Arrow batch handed to the writer). */
+  /** Rows per row group (and at most per batch of rows handed to the writer). */
   rowGroupRows: number;
   /** A builder is flushed as a row group once its rows hold this many bytes, whatever their count. */
   rowGroupBytes: number;
@@ -36,7 +36,7 @@ export interface HourOutput {
   hour: string;
   writer: ParquetStreamWriter;
   /** Rows waiting for the next row group, or undefined while its builder serves another hour. */
-  builder: RecordBatchBuilder | undefined;
+  builder: ColumnBatchBuilder | undefined;
   /** Streamed hours: the upload to the final key. Spooled hours: the local file being written. */
   done: Promise<void>;
   spoolPath?: string;
@@ -45,7 +45,7 @@ export interface HourOutput {
 }
 
 export interface BuilderTarget {
-  builder: RecordBatchBuilder;
+  builder: ColumnBatchBuilder;
   output: HourOutput;
 }
 
@@ -62,7 +62,7 @@ export class HourOutputs {
   private readonly outputs = new Map<string, HourOutput>();
   /** Builders in use, most recently used last. */
   private readonly active: HourOutput[] = [];
-  private readonly idleBuilders: RecordBatchBuilder[] = [];
+  private readonly idleBuilders: ColumnBatchBuilder[] = [];
   private readonly abort = new AbortController();
   private spoolFolder: string | undefined;
 
@@ -113,7 +113,7 @@ export class HourOutputs {
       }
     }
     if (output.spoolPath === undefined && output.segments.length > 0) this.spool(output);
-    output.builder = this.idleBuilders.pop() ?? new RecordBatchBuilder(this.table);
+    output.builder = this.idleBuilders.pop() ?? new ColumnBatchBuilder(this.table);
     this.active.push(output);
     return { builder: output.builder, output };
   }
@@ -127,14 +127,15 @@ export class HourOutputs {
     );
   }
 
-  /** Writes the hour's rows built so far as one row group. */
+  /** Hands the hour's rows built so far to its Parquet writer (row groups end at `rowGroupRows`). */
   async writeRowGroup(output: HourOutput): Promise<void> {
     if (output.builder === undefined || output.builder.length === 0) return;
-    await output.writer.write(output.builder.flush());
+    await output.writer.write(output.builder);
+    output.builder.clear();
   }
 
   private open(hour: string): HourOutput {
-    const writer = new ParquetStreamWriter(this.limits.rowGroupRows);
+    const writer = this.newWriter();
     const key = keys.curated(hour, this.fileId);
     let output: HourOutput;
     if (this.outputs.size < this.limits.streamedHours) {
@@ -152,11 +153,15 @@ export class HourOutputs {
     return output;
   }
 
+  private newWriter(): ParquetStreamWriter {
+    return new ParquetStreamWriter(this.table, { rowGroupRows: this.limits.rowGroupRows });
+  }
+
   /** Starts the hour's next spool segment: a local Parquet file of its own. */
   private spool(output: HourOutput): void {
     this.spoolFolder ??= mkdtempSync(join(tmpdir(), 'cf-etl-spool-'));
     const path = join(this.spoolFolder, `${output.hour}.${output.segments.length}.parquet`);
-    if (output.segments.length > 0) output.writer = new ParquetStreamWriter(this.limits.rowGroupRows);
+    if (output.segments.length > 0) output.writer = this.newWriter();
     const file = createWriteStream(path);
     output.writer.output.pipe(file);
     output.writer.output.on('error', (error) => file.destroy(error));

@@ -1,0 +1,575 @@
+import { constants, type ZstdOptions, zstdCompressSync } from 'node:zlib';
+import { ByteWriter } from './byte-writer';
+import type { NumberColumn, StringListColumn, Utf8Column } from './column-batch';
+import { ByteDictionary } from './dictionary';
+import {
+  type ColumnChunkMetadata,
+  type ColumnStatistics,
+  Encoding,
+  type LeafColumn,
+  PageType,
+  pageHeaderBytes,
+} from './format';
+import { bitWidthOf, writeHybrid } from './rle-hybrid';
+import { CompactWriter } from './thrift-compact';
+
+/** How a column chunk is cut into pages and how its strings are encoded. */
+export interface ChunkOptions {
+  /** A data page is closed once its values take this many bytes (before compression). */
+  pageBytes: number;
+  /** A string column chunk falls back to PLAIN once its dictionary page would exceed this. */
+  dictionaryBytes: number;
+  /** zstd level of every page (1: fastest; the zstd library's default is 3). */
+  zstdLevel: number;
+}
+
+/**
+ * Non-null values looked up before a chunk's dictionary is judged: when nearly every one was new
+ * (request ids, session cookies), the column is written PLAIN from the start instead of hashing the
+ * rest of it into a dictionary that would not pay for itself.
+ */
+const CARDINALITY_SAMPLE = 2_048;
+const MAX_DISTINCT_SHARE = 0.9;
+/** Longest min/max of a string column kept whole; longer ones are truncated (and marked inexact). */
+const MAX_STRING_STATISTIC = 64;
+
+/** One column chunk, encoded: its pages in file order and what the footer records of it. */
+export interface EncodedChunk {
+  /** Page headers and (compressed) bodies, the dictionary page first when there is one. */
+  parts: Buffer[];
+  /** Bytes of the dictionary page (header and body) at the chunk's start; 0 without one. */
+  dictionaryBytes: number;
+  metadata: Omit<ColumnChunkMetadata, 'dataPageOffset' | 'dictionaryPageOffset'>;
+}
+
+/**
+ * Encodes one leaf column into the pages of a column chunk, row range by row range (a row group's
+ * rows may come in several batches), holding only the compressed pages closed so far and the
+ * current page's values. `finish` returns the chunk and starts the next one.
+ */
+abstract class ChunkWriter {
+  protected parts: Buffer[] = [];
+  protected compressedBytes = 0;
+  protected uncompressedBytes = 0;
+  /** Definition levels of the current page (and repetition levels for a list's elements). */
+  protected definitions = new Uint8Array(1024);
+  protected repetitions: Uint8Array | undefined;
+  protected levelCount = 0;
+  /** Levels below the maximum (nulls, null and empty lists) in the current page and in the chunk. */
+  protected pageNulls = 0;
+  protected chunkNulls = 0;
+  protected chunkValues = 0;
+  private readonly encodings = new Set<Encoding>([Encoding.RLE]);
+  private readonly pageEncodings = new Map<number, [PageType, Encoding, number]>();
+  protected readonly body = new ByteWriter(64 * 1024);
+  private readonly thrift = new CompactWriter();
+  private readonly zstd: ZstdOptions;
+
+  constructor(
+    readonly column: LeafColumn,
+    protected readonly options: ChunkOptions,
+  ) {
+    this.zstd = { params: { [constants.ZSTD_c_compressionLevel]: options.zstdLevel } };
+    if (column.maxRepetitionLevel > 0) this.repetitions = new Uint8Array(1024);
+  }
+
+  /** Bytes this chunk holds: compressed pages plus the current page's values (before compression). */
+  abstract get bufferedBytes(): number;
+
+  abstract finish(): EncodedChunk;
+
+  /** Makes room for `count` more levels in the current page. */
+  protected reserveLevels(count: number): void {
+    const needed = this.levelCount + count;
+    if (needed <= this.definitions.length) return;
+    const size = Math.max(this.definitions.length * 2, needed);
+    const definitions = new Uint8Array(size);
+    definitions.set(this.definitions.subarray(0, this.levelCount));
+    this.definitions = definitions;
+    if (this.repetitions !== undefined) {
+      const repetitions = new Uint8Array(size);
+      repetitions.set(this.repetitions.subarray(0, this.levelCount));
+      this.repetitions = repetitions;
+    }
+  }
+
+  /**
+   * Starts the current page's body: repetition then definition levels, each as a 4-byte length and
+   * the RLE/bit-packed hybrid (data page v1). A page without nulls is one RLE run.
+   */
+  protected beginBody(): void {
+    const body = this.body;
+    body.reset();
+    const { maxRepetitionLevel, maxDefinitionLevel } = this.column;
+    if (maxRepetitionLevel > 0) this.levelsSection(this.repetitions!, maxRepetitionLevel, false);
+    this.levelsSection(this.definitions, maxDefinitionLevel, this.pageNulls === 0);
+  }
+
+  private levelsSection(levels: Uint8Array, max: number, allMax: boolean): void {
+    const body = this.body;
+    const lengthAt = body.length;
+    body.uint32(0);
+    const bitWidth = bitWidthOf(max);
+    if (allMax) {
+      body.varint(this.levelCount * 2);
+      body.byte(max);
+    } else writeHybrid(body, levels, this.levelCount, bitWidth);
+    body.bytes.writeUInt32LE(body.length - lengthAt - 4, lengthAt);
+  }
+
+  /** Compresses `body` as one page and appends it (header, then body) to the chunk. */
+  protected emitPage(type: PageType, encoding: Encoding, valueCount: number, body: Buffer): void {
+    const compressed = zstdCompressSync(body, this.zstd);
+    const header = pageHeaderBytes(this.thrift, {
+      type,
+      uncompressedSize: body.length,
+      compressedSize: compressed.length,
+      valueCount,
+      encoding,
+    });
+    if (type === PageType.DICTIONARY_PAGE) this.parts.unshift(header, compressed);
+    else this.parts.push(header, compressed);
+    this.compressedBytes += header.length + compressed.length;
+    this.uncompressedBytes += header.length + body.length;
+    this.encodings.add(encoding);
+    const key = type * 16 + encoding;
+    const seen = this.pageEncodings.get(key);
+    if (seen === undefined) this.pageEncodings.set(key, [type, encoding, 1]);
+    else seen[2]++;
+  }
+
+  /** Ends the current page's level bookkeeping after it was emitted. */
+  protected pageDone(): void {
+    this.chunkValues += this.levelCount;
+    this.chunkNulls += this.pageNulls;
+    this.levelCount = 0;
+    this.pageNulls = 0;
+  }
+
+  /** The chunk as encoded so far, and a clean slate for the next one. */
+  protected takeChunk(statistics: ColumnStatistics, dictionaryBytes: number): EncodedChunk {
+    const chunk: EncodedChunk = {
+      parts: this.parts,
+      dictionaryBytes,
+      metadata: {
+        column: this.column,
+        encodings: [...this.encodings].sort((a, b) => a - b),
+        pageEncodings: [...this.pageEncodings.values()],
+        valueCount: this.chunkValues,
+        uncompressedBytes: this.uncompressedBytes,
+        compressedBytes: this.compressedBytes,
+        statistics,
+      },
+    };
+    this.parts = [];
+    this.compressedBytes = 0;
+    this.uncompressedBytes = 0;
+    this.chunkNulls = 0;
+    this.chunkValues = 0;
+    this.encodings.clear();
+    this.encodings.add(Encoding.RLE);
+    this.pageEncodings.clear();
+    return chunk;
+  }
+}
+
+/**
+ * INT32, INT64 (bigint, timestamp) and DOUBLE columns: PLAIN (the builder's buffer bytes are
+ * already little-endian PLAIN values; nulls are left out), with min/max statistics.
+ */
+export class NumberChunkWriter extends ChunkWriter {
+  private readonly values = new ByteWriter(64 * 1024);
+  private min = Number.POSITIVE_INFINITY;
+  private max = Number.NEGATIVE_INFINITY;
+
+  get bufferedBytes(): number {
+    return this.compressedBytes + this.values.length + this.levelCount;
+  }
+
+  add(column: NumberColumn, from: number, to: number): void {
+    const width = column.width;
+    let row = from;
+    while (row < to) {
+      const room = Math.max(1, Math.floor((this.options.pageBytes - this.values.length) / width));
+      const end = Math.min(to, row + room);
+      this.addRows(column, row, end);
+      row = end;
+      if (this.values.length >= this.options.pageBytes) this.closePage();
+    }
+  }
+
+  private addRows(column: NumberColumn, from: number, to: number): void {
+    this.reserveLevels(to - from);
+    const width = column.width;
+    const raw = new Uint8Array(column.values.buffer, column.values.byteOffset);
+    const bits = column.validity.bits;
+    const definitions = this.definitions;
+    if (column.validity.nulls === 0) {
+      definitions.fill(1, this.levelCount, this.levelCount + (to - from));
+      this.levelCount += to - from;
+      this.values.append(raw, from * width, to * width);
+    } else {
+      let levels = this.levelCount;
+      for (let row = from; row < to; row++) {
+        if ((bits[row >> 3]! >> (row & 7)) & 1) {
+          definitions[levels++] = 1;
+          this.values.append(raw, row * width, row * width + width);
+        } else {
+          definitions[levels++] = 0;
+          this.pageNulls++;
+        }
+      }
+      this.levelCount = levels;
+    }
+    this.track(column, from, to);
+  }
+
+  /** Min and max of the non-null values (64-bit integers from their halves, exact for safe integers). */
+  private track(column: NumberColumn, from: number, to: number): void {
+    const bits = column.validity.bits;
+    const anyNull = column.validity.nulls > 0;
+    let min = this.min;
+    let max = this.max;
+    if (column.type === 'bigint' || column.type === 'timestamp') {
+      const halves = column.values as Int32Array;
+      for (let row = from; row < to; row++) {
+        if (anyNull && ((bits[row >> 3]! >> (row & 7)) & 1) === 0) continue;
+        const value = halves[row * 2 + 1]! * 4_294_967_296 + (halves[row * 2]! >>> 0);
+        if (value < min) min = value;
+        if (value > max) max = value;
+      }
+    } else {
+      const values = column.values;
+      for (let row = from; row < to; row++) {
+        if (anyNull && ((bits[row >> 3]! >> (row & 7)) & 1) === 0) continue;
+        const value = values[row]!;
+        // NaN compares false both ways: it never becomes min or max.
+        if (value < min) min = value;
+        if (value > max) max = value;
+      }
+    }
+    this.min = min;
+    this.max = max;
+  }
+
+  private closePage(): void {
+    if (this.levelCount === 0) return;
+    this.beginBody();
+    this.body.append(this.values.bytes, 0, this.values.length);
+    this.emitPage(PageType.DATA_PAGE, Encoding.PLAIN, this.levelCount, this.body.view());
+    this.values.reset();
+    this.pageDone();
+  }
+
+  finish(): EncodedChunk {
+    this.closePage();
+    const statistics: ColumnStatistics = {
+      nullCount: this.chunkNulls,
+      minExact: true,
+      maxExact: true,
+      legacyMinMax: true,
+    };
+    if (this.min <= this.max) {
+      statistics.min = this.plainValue(this.min === 0 ? -0 : this.min);
+      statistics.max = this.plainValue(this.max === 0 ? 0 : this.max);
+    }
+    this.min = Number.POSITIVE_INFINITY;
+    this.max = Number.NEGATIVE_INFINITY;
+    return this.takeChunk(statistics, 0);
+  }
+
+  /** A statistic as PLAIN bytes of the column's physical type. */
+  private plainValue(value: number): Buffer {
+    switch (this.column.type) {
+      case 'int': {
+        const bytes = Buffer.alloc(4);
+        bytes.writeInt32LE(value);
+        return bytes;
+      }
+      case 'double': {
+        const bytes = Buffer.alloc(8);
+        bytes.writeDoubleLE(value);
+        return bytes;
+      }
+      default: {
+        const bytes = Buffer.alloc(8);
+        const high = Math.floor(value / 4_294_967_296);
+        bytes.writeUInt32LE(value - high * 4_294_967_296, 0);
+        bytes.writeInt32LE(high, 4);
+        return bytes;
+      }
+    }
+  }
+}
+
+/**
+ * BYTE_ARRAY (UTF-8) columns, top-level or a list's elements. Dictionary encoded while it pays:
+ * the distinct values go to a PLAIN dictionary page, data pages hold RLE_DICTIONARY indices. Falls
+ * back to PLAIN for the rest of the chunk when the dictionary would pass `dictionaryBytes`, or from
+ * the start when the first values are nearly all distinct. Min/max by unsigned bytes.
+ */
+export class StringChunkWriter extends ChunkWriter {
+  private dictionaryMode = true;
+  private readonly dictionary = new ByteDictionary();
+  private indices = new Int32Array(1024);
+  private indexCount = 0;
+  /** Data pages of this chunk written with the dictionary: it must then be written too. */
+  private dictionaryPages = 0;
+  private lookups = 0;
+  private judged = false;
+  private readonly plain = new ByteWriter(64 * 1024);
+  private readonly range = new StringRange();
+
+  get bufferedBytes(): number {
+    return (
+      this.compressedBytes +
+      this.plain.length +
+      this.indexCount * 4 +
+      this.dictionary.byteLength +
+      this.levelCount
+    );
+  }
+
+  /** Rows `[from, to)` of a string column. */
+  addStrings(column: Utf8Column, from: number, to: number): void {
+    this.reserveLevels(to - from);
+    const { offsets, bytes } = column;
+    const bits = column.validity.bits;
+    const anyNull = column.validity.nulls > 0;
+    for (let row = from; row < to; row++) {
+      if (anyNull && ((bits[row >> 3]! >> (row & 7)) & 1) === 0) {
+        this.definitions[this.levelCount++] = 0;
+        this.pageNulls++;
+      } else {
+        this.definitions[this.levelCount++] = 1;
+        this.value(bytes, offsets[row]!, offsets[row + 1]!);
+      }
+      this.rowDone();
+    }
+  }
+
+  /**
+   * Rows `[from, to)` of a list column: per row, a null list (definition 0), an empty list (1), or
+   * its elements (null 2, present 3), the first at repetition level 0 and the others at 1.
+   */
+  addLists(column: StringListColumn, from: number, to: number): void {
+    const { offsets, items } = column;
+    const bits = column.validity.bits;
+    const itemBits = items.validity.bits;
+    const anyItemNull = items.validity.nulls > 0;
+    for (let row = from; row < to; row++) {
+      const first = offsets[row]!;
+      const end = offsets[row + 1]!;
+      this.reserveLevels(Math.max(1, end - first));
+      const definitions = this.definitions;
+      const repetitions = this.repetitions!;
+      if (((bits[row >> 3]! >> (row & 7)) & 1) === 0 || first === end) {
+        repetitions[this.levelCount] = 0;
+        definitions[this.levelCount++] = first === end && ((bits[row >> 3]! >> (row & 7)) & 1) === 1 ? 1 : 0;
+        this.pageNulls++;
+      } else {
+        for (let item = first; item < end; item++) {
+          repetitions[this.levelCount] = item === first ? 0 : 1;
+          if (anyItemNull && ((itemBits[item >> 3]! >> (item & 7)) & 1) === 0) {
+            definitions[this.levelCount++] = 2;
+            this.pageNulls++;
+          } else {
+            definitions[this.levelCount++] = 3;
+            this.value(items.bytes, items.offsets[item]!, items.offsets[item + 1]!);
+          }
+        }
+      }
+      this.rowDone();
+    }
+  }
+
+  private value(bytes: Uint8Array, start: number, end: number): void {
+    if (this.dictionaryMode) {
+      if (this.indexCount === this.indices.length) {
+        const next = new Int32Array(this.indices.length * 2);
+        next.set(this.indices);
+        this.indices = next;
+      }
+      this.indices[this.indexCount++] = this.dictionary.indexOf(bytes, start, end);
+      this.lookups++;
+    } else {
+      this.plain.uint32(end - start);
+      this.plain.append(bytes, start, end);
+      this.range.update(bytes, start, end);
+    }
+  }
+
+  /** After each row (pages end at row boundaries, as readers of lists expect). */
+  private rowDone(): void {
+    if (this.dictionaryMode) {
+      if (this.dictionary.byteLength > this.options.dictionaryBytes) this.fallBack();
+      else if (!this.judged && this.lookups >= CARDINALITY_SAMPLE) {
+        this.judged = true;
+        if (this.dictionary.size > this.lookups * MAX_DISTINCT_SHARE) this.fallBack();
+      } else if (this.indexCount * bitWidthOf(this.dictionary.size) >= this.options.pageBytes * 8) {
+        this.closePage();
+      }
+    } else if (this.plain.length >= this.options.pageBytes) this.closePage();
+  }
+
+  /**
+   * Switches the rest of the chunk to PLAIN. Before any page was written with the dictionary, the
+   * current page's values are rewritten PLAIN and the dictionary dropped (no dictionary page);
+   * otherwise the current page is closed with the dictionary, which is kept for the chunk's
+   * dictionary page.
+   */
+  private fallBack(): void {
+    if (this.dictionaryPages === 0) {
+      const dictionary = this.dictionary;
+      const entries = dictionary.entries.bytes;
+      for (let index = 0; index < this.indexCount; index++) {
+        const entry = this.indices[index]!;
+        const start = dictionary.entryStart(entry);
+        const end = start + dictionary.entryLength(entry);
+        this.plain.uint32(end - start);
+        this.plain.append(entries, start, end);
+      }
+      this.rangeOfDictionary();
+      this.indexCount = 0;
+      dictionary.reset();
+    } else this.closePage();
+    this.dictionaryMode = false;
+  }
+
+  private rangeOfDictionary(): void {
+    const dictionary = this.dictionary;
+    const entries = dictionary.entries.bytes;
+    for (let entry = 0; entry < dictionary.size; entry++) {
+      const start = dictionary.entryStart(entry);
+      this.range.update(entries, start, start + dictionary.entryLength(entry));
+    }
+  }
+
+  private closePage(): void {
+    if (this.levelCount === 0) return;
+    this.beginBody();
+    const body = this.body;
+    // A chunk without a single value has no dictionary to point into: its pages are PLAIN (empty).
+    if (this.dictionaryMode && this.dictionary.size > 0) {
+      const bitWidth = bitWidthOf(this.dictionary.size - 1);
+      body.byte(bitWidth);
+      writeHybrid(body, this.indices, this.indexCount, bitWidth);
+      this.emitPage(PageType.DATA_PAGE, Encoding.RLE_DICTIONARY, this.levelCount, body.view());
+      this.dictionaryPages++;
+    } else {
+      body.append(this.plain.bytes, 0, this.plain.length);
+      this.emitPage(PageType.DATA_PAGE, Encoding.PLAIN, this.levelCount, body.view());
+    }
+    this.indexCount = 0;
+    this.plain.reset();
+    this.pageDone();
+  }
+
+  finish(): EncodedChunk {
+    this.closePage();
+    let dictionaryBytes = 0;
+    if (this.dictionaryPages > 0) {
+      const before = this.compressedBytes;
+      this.emitPage(
+        PageType.DICTIONARY_PAGE,
+        Encoding.PLAIN,
+        this.dictionary.size,
+        this.dictionary.entries.view(),
+      );
+      dictionaryBytes = this.compressedBytes - before;
+      this.rangeOfDictionary();
+    }
+    const statistics = this.range.statistics(this.chunkNulls);
+    this.dictionary.reset();
+    this.dictionaryMode = true;
+    this.dictionaryPages = 0;
+    this.lookups = 0;
+    this.judged = false;
+    this.range.reset();
+    return this.takeChunk(statistics, dictionaryBytes);
+  }
+}
+
+/** The least and greatest byte strings seen (unsigned byte order: UTF-8's code point order). */
+class StringRange {
+  private readonly min = new ByteWriter(64);
+  private readonly max = new ByteWriter(64);
+  private empty = true;
+
+  update(bytes: Uint8Array, start: number, end: number): void {
+    if (this.empty) {
+      this.empty = false;
+      this.min.append(bytes, start, end);
+      this.max.append(bytes, start, end);
+    } else if (compareBytes(bytes, start, end, this.min.bytes, this.min.length) < 0) {
+      this.min.reset();
+      this.min.append(bytes, start, end);
+    } else if (compareBytes(bytes, start, end, this.max.bytes, this.max.length) > 0) {
+      this.max.reset();
+      this.max.append(bytes, start, end);
+    }
+  }
+
+  /**
+   * Statistics of the chunk. A min longer than 64 bytes is cut at a character boundary (still ≤
+   * every value); a longer max is cut after its last ASCII character below 0x7f, which is then
+   * raised by one (still ≥ every value, still UTF-8); without one, no min/max is written.
+   */
+  statistics(nullCount: number): ColumnStatistics {
+    const statistics: ColumnStatistics = {
+      nullCount,
+      minExact: true,
+      maxExact: true,
+      legacyMinMax: false,
+    };
+    if (this.empty) return statistics;
+    const min = this.min.view();
+    const max = this.max.view();
+    const upper = max.length <= MAX_STRING_STATISTIC ? Buffer.from(max) : raisedPrefix(max);
+    if (upper === undefined) return statistics;
+    statistics.max = upper;
+    statistics.maxExact = max.length <= MAX_STRING_STATISTIC;
+    statistics.min =
+      min.length <= MAX_STRING_STATISTIC
+        ? Buffer.from(min)
+        : Buffer.from(min.subarray(0, characterBoundary(min, MAX_STRING_STATISTIC)));
+    statistics.minExact = min.length <= MAX_STRING_STATISTIC;
+    return statistics;
+  }
+
+  reset(): void {
+    this.empty = true;
+    this.min.reset();
+    this.max.reset();
+  }
+}
+
+/** The largest length ≤ `limit` that does not cut a UTF-8 character. */
+function characterBoundary(bytes: Uint8Array, limit: number): number {
+  let end = limit;
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return end;
+}
+
+/** A short string greater than every string starting with `bytes`' first 64 bytes, if there is one. */
+function raisedPrefix(bytes: Uint8Array): Buffer | undefined {
+  for (let index = MAX_STRING_STATISTIC - 1; index >= 0; index--) {
+    const byte = bytes[index]!;
+    if (byte < 0x7f) {
+      const raised = Buffer.from(bytes.subarray(0, index + 1));
+      raised[index] = byte + 1;
+      return raised;
+    }
+  }
+  return undefined;
+}
+
+/** Unsigned byte order of `a[start, end)` and `b[0, bLength)`. */
+function compareBytes(a: Uint8Array, start: number, end: number, b: Uint8Array, bLength: number): number {
+  const length = Math.min(end - start, bLength);
+  for (let index = 0; index < length; index++) {
+    const difference = a[start + index]! - b[index]!;
+    if (difference !== 0) return difference;
+  }
+  return end - start - bLength;
+}

@@ -1,0 +1,117 @@
+import { ByteWriter } from './byte-writer';
+
+const INITIAL_SLOTS = 1024;
+
+/**
+ * The distinct byte strings of one column chunk, in order of first appearance, kept as the
+ * dictionary page's PLAIN body (a 4-byte little-endian length before each value), with an
+ * open-addressing hash table over them. `indexOf` gives a value's index, adding it when new.
+ * No JavaScript string per value: values are hashed and compared as bytes where they lie.
+ */
+export class ByteDictionary {
+  /** The dictionary page body: PLAIN-encoded entries. */
+  readonly entries = new ByteWriter(64 * 1024);
+  size = 0;
+  /** Where each entry's bytes start in `entries` (after its length), and their length. */
+  private starts = new Int32Array(INITIAL_SLOTS);
+  private lengths = new Int32Array(INITIAL_SLOTS);
+  private hashes = new Int32Array(INITIAL_SLOTS);
+  /** Entry index + 1 per slot (0: empty); a power of two, at most half full. */
+  private slots = new Int32Array(INITIAL_SLOTS * 2);
+
+  /** The index of `source[start, end)`, added as a new entry if absent. */
+  indexOf(source: Uint8Array, start: number, end: number): number {
+    const length = end - start;
+    const hash = hashBytes(source, start, end);
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    let slot = hash & mask;
+    for (;;) {
+      const found = slots[slot]!;
+      if (found === 0) break;
+      const entry = found - 1;
+      if (this.hashes[entry] === hash && this.lengths[entry] === length) {
+        const bytes = this.entries.bytes;
+        let at = this.starts[entry]!;
+        let index = start;
+        while (index < end && bytes[at] === source[index]) {
+          at++;
+          index++;
+        }
+        if (index === end) return entry;
+      }
+      slot = (slot + 1) & mask;
+    }
+    return this.add(source, start, end, hash, slot);
+  }
+
+  private add(source: Uint8Array, start: number, end: number, hash: number, slot: number): number {
+    const entry = this.size++;
+    if (entry === this.starts.length) this.growEntries();
+    this.entries.uint32(end - start);
+    this.starts[entry] = this.entries.length;
+    this.lengths[entry] = end - start;
+    this.hashes[entry] = hash;
+    this.entries.append(source, start, end);
+    this.slots[slot] = entry + 1;
+    if (this.size * 2 > this.slots.length) this.rehash();
+    return entry;
+  }
+
+  /** Entry `index`'s bytes: `[start, start + length)` of `entries.bytes`. */
+  entryStart(index: number): number {
+    return this.starts[index]!;
+  }
+
+  entryLength(index: number): number {
+    return this.lengths[index]!;
+  }
+
+  /** Bytes of the dictionary page body. */
+  get byteLength(): number {
+    return this.entries.length;
+  }
+
+  private growEntries(): void {
+    const grow = (array: Int32Array) => {
+      const next = new Int32Array(array.length * 2);
+      next.set(array);
+      return next;
+    };
+    this.starts = grow(this.starts);
+    this.lengths = grow(this.lengths);
+    this.hashes = grow(this.hashes);
+  }
+
+  private rehash(): void {
+    const slots = new Int32Array(this.slots.length * 2);
+    const mask = slots.length - 1;
+    for (let entry = 0; entry < this.size; entry++) {
+      let slot = this.hashes[entry]! & mask;
+      while (slots[slot] !== 0) slot = (slot + 1) & mask;
+      slots[slot] = entry + 1;
+    }
+    this.slots = slots;
+  }
+
+  /** Empties the dictionary for the next column chunk, keeping its memory. */
+  reset(): void {
+    if (this.size === 0) return;
+    this.slots.fill(0);
+    this.size = 0;
+    this.entries.reset();
+  }
+}
+
+/**
+ * A 32-bit hash of bytes (FNV-1a's xor-multiply per byte, then a final mix so the low bits, which
+ * pick the slot, depend on every byte).
+ */
+export function hashBytes(source: Uint8Array, start: number, end: number): number {
+  let hash = 0x811c9dc5 ^ (end - start);
+  for (let index = start; index < end; index++) hash = Math.imul(hash ^ source[index]!, 0x01000193);
+  hash ^= hash >>> 15;
+  hash = Math.imul(hash, 0x2c1b3c6d);
+  hash ^= hash >>> 12;
+  return hash;
+}
