@@ -126,12 +126,22 @@ export class RecordBatchBuilder extends ColumnBatchBuilder {
     this.schema = arrowSchema(table);
   }
 
-  /** Builds a batch of the rows appended so far (copying out of the builder) and starts afresh. */
-  flush(): RecordBatch {
-    const length = this.count;
+  /** A batch of the rows appended so far, copied out of the builder. */
+  toRecordBatch(): RecordBatch {
     const children = this.columns.map(columnData);
-    this.clear();
-    const struct = makeData({ type: new Struct(this.schema.fields), length, nullCount: 0, children });
+    const struct = makeData({
+      type: new Struct(this.schema.fields),
+      length: this.count,
+      nullCount: 0,
+      children,
+    });
     return new RecordBatch(this.schema, struct);
+  }
+
+  /** Builds a batch of the rows appended so far and starts afresh. */
+  flush(): RecordBatch {
+    const batch = this.toRecordBatch();
+    this.clear();
+    return batch;
   }
 }

@@ -8,7 +8,7 @@ import {
   Encoding,
   type LeafColumn,
   PageType,
-  pageHeaderBytes,
+  writePageHeader,
 } from './format';
 import { bitWidthOf, writeHybrid } from './rle-hybrid';
 import { CompactWriter } from './thrift-compact';
@@ -33,12 +33,21 @@ const MAX_DISTINCT_SHARE = 0.9;
 /** Longest min/max of a string column kept whole; longer ones are truncated (and marked inexact). */
 const MAX_STRING_STATISTIC = 64;
 
-/** One column chunk, encoded: its pages in file order and what the footer records of it. */
+/**
+ * zstd's output arrives in buffers of this size (concatenated when a page needs more): most pages
+ * compress to less, and a buffer the size of the page would be allocated for every page.
+ */
+const ZSTD_OUTPUT_CHUNK = 64 * 1024;
+
+/**
+ * One column chunk, encoded: its pages in file order and what the footer records of it. The
+ * buffers are views of the writer's own, valid until it is used again.
+ */
 export interface EncodedChunk {
-  /** Page headers and (compressed) bodies, the dictionary page first when there is one. */
-  parts: Buffer[];
-  /** Bytes of the dictionary page (header and body) at the chunk's start; 0 without one. */
-  dictionaryBytes: number;
+  /** The dictionary page (header and compressed body), when the chunk has one: it comes first. */
+  dictionary: Buffer | undefined;
+  /** The data pages (header and compressed body each), in order. */
+  pages: Buffer;
   metadata: Omit<ColumnChunkMetadata, 'dataPageOffset' | 'dictionaryPageOffset'>;
 }
 
@@ -48,8 +57,11 @@ export interface EncodedChunk {
  * current page's values. `finish` returns the chunk and starts the next one.
  */
 abstract class ChunkWriter {
-  protected parts: Buffer[] = [];
-  protected compressedBytes = 0;
+  /** The chunk's data pages so far, header and compressed body each; the dictionary page apart. */
+  private readonly pages = new ByteWriter(64 * 1024);
+  private readonly dictionaryPage = new ByteWriter(1024);
+  private readonly pageThrift = new CompactWriter(this.pages);
+  private readonly dictionaryThrift = new CompactWriter(this.dictionaryPage);
   protected uncompressedBytes = 0;
   /** Definition levels of the current page (and repetition levels for a list's elements). */
   protected definitions = new Uint8Array(1024);
@@ -61,16 +73,27 @@ abstract class ChunkWriter {
   protected chunkValues = 0;
   private readonly encodings = new Set<Encoding>([Encoding.RLE]);
   private readonly pageEncodings = new Map<number, [PageType, Encoding, number]>();
-  protected readonly body = new ByteWriter(64 * 1024);
-  private readonly thrift = new CompactWriter();
   private readonly zstd: ZstdOptions;
 
+  /**
+   * @param body scratch for one page's uncompressed body at a time (shared by a file's columns:
+   * pages are encoded and compressed one at a time)
+   */
   constructor(
     readonly column: LeafColumn,
     protected readonly options: ChunkOptions,
+    protected readonly body: ByteWriter,
   ) {
-    this.zstd = { params: { [constants.ZSTD_c_compressionLevel]: options.zstdLevel } };
+    this.zstd = {
+      chunkSize: ZSTD_OUTPUT_CHUNK,
+      params: { [constants.ZSTD_c_compressionLevel]: options.zstdLevel },
+    };
     if (column.maxRepetitionLevel > 0) this.repetitions = new Uint8Array(1024);
+  }
+
+  /** Bytes of the chunk's compressed pages so far. */
+  protected get compressedBytes(): number {
+    return this.pages.length + this.dictionaryPage.length;
   }
 
   /** Bytes this chunk holds: compressed pages plus the current page's values (before compression). */
@@ -120,17 +143,18 @@ abstract class ChunkWriter {
   /** Compresses `body` as one page and appends it (header, then body) to the chunk. */
   protected emitPage(type: PageType, encoding: Encoding, valueCount: number, body: Buffer): void {
     const compressed = zstdCompressSync(body, this.zstd);
-    const header = pageHeaderBytes(this.thrift, {
+    const dictionary = type === PageType.DICTIONARY_PAGE;
+    const out = dictionary ? this.dictionaryPage : this.pages;
+    const before = out.length;
+    writePageHeader(dictionary ? this.dictionaryThrift : this.pageThrift, {
       type,
       uncompressedSize: body.length,
       compressedSize: compressed.length,
       valueCount,
       encoding,
     });
-    if (type === PageType.DICTIONARY_PAGE) this.parts.unshift(header, compressed);
-    else this.parts.push(header, compressed);
-    this.compressedBytes += header.length + compressed.length;
-    this.uncompressedBytes += header.length + body.length;
+    this.uncompressedBytes += out.length - before + body.length;
+    out.append(compressed);
     this.encodings.add(encoding);
     const key = type * 16 + encoding;
     const seen = this.pageEncodings.get(key);
@@ -146,11 +170,14 @@ abstract class ChunkWriter {
     this.pageNulls = 0;
   }
 
-  /** The chunk as encoded so far, and a clean slate for the next one. */
-  protected takeChunk(statistics: ColumnStatistics, dictionaryBytes: number): EncodedChunk {
+  /**
+   * The chunk as encoded so far (views of this writer's buffers, valid until it is used again),
+   * and a clean slate for the next one.
+   */
+  protected takeChunk(statistics: ColumnStatistics): EncodedChunk {
     const chunk: EncodedChunk = {
-      parts: this.parts,
-      dictionaryBytes,
+      dictionary: this.dictionaryPage.length > 0 ? this.dictionaryPage.view() : undefined,
+      pages: this.pages.view(),
       metadata: {
         column: this.column,
         encodings: [...this.encodings].sort((a, b) => a - b),
@@ -161,8 +188,8 @@ abstract class ChunkWriter {
         statistics,
       },
     };
-    this.parts = [];
-    this.compressedBytes = 0;
+    this.pages.reset();
+    this.dictionaryPage.reset();
     this.uncompressedBytes = 0;
     this.chunkNulls = 0;
     this.chunkValues = 0;
@@ -275,7 +302,7 @@ export class NumberChunkWriter extends ChunkWriter {
     }
     this.min = Number.POSITIVE_INFINITY;
     this.max = Number.NEGATIVE_INFINITY;
-    return this.takeChunk(statistics, 0);
+    return this.takeChunk(statistics);
   }
 
   /** A statistic as PLAIN bytes of the column's physical type. */
@@ -333,19 +360,112 @@ export class StringChunkWriter extends ChunkWriter {
   /** Rows `[from, to)` of a string column. */
   addStrings(column: Utf8Column, from: number, to: number): void {
     this.reserveLevels(to - from);
+    const view = new DataView(column.bytes.buffer, column.bytes.byteOffset, column.bytes.length);
+    let row = from;
+    while (row < to) {
+      row = this.dictionaryMode
+        ? this.dictionaryRows(column, view, row, to)
+        : this.plainRows(column, row, to);
+    }
+  }
+
+  /**
+   * Rows from `from` through the dictionary, until `to` or until a page fills or the dictionary
+   * stops paying (then the page is closed or the chunk falls back): returns the next row.
+   */
+  private dictionaryRows(column: Utf8Column, view: DataView, from: number, to: number): number {
+    this.reserveIndices(to - from);
     const { offsets, bytes } = column;
     const bits = column.validity.bits;
     const anyNull = column.validity.nulls > 0;
-    for (let row = from; row < to; row++) {
+    const dictionary = this.dictionary;
+    const definitions = this.definitions;
+    const indices = this.indices;
+    let levels = this.levelCount;
+    let count = this.indexCount;
+    let nulls = this.pageNulls;
+    let lookups = this.lookups;
+    let size = dictionary.size;
+    let pageLimit = this.indexLimit(size);
+    let stop: 'page' | 'fallBack' | undefined;
+    let row = from;
+    while (row < to) {
       if (anyNull && ((bits[row >> 3]! >> (row & 7)) & 1) === 0) {
-        this.definitions[this.levelCount++] = 0;
-        this.pageNulls++;
-      } else {
-        this.definitions[this.levelCount++] = 1;
-        this.value(bytes, offsets[row]!, offsets[row + 1]!);
+        definitions[levels++] = 0;
+        nulls++;
+        row++;
+        continue;
       }
-      this.rowDone();
+      definitions[levels++] = 1;
+      indices[count++] = dictionary.indexOf(bytes, view, offsets[row]!, offsets[row + 1]!);
+      lookups++;
+      row++;
+      if (dictionary.size !== size) {
+        size = dictionary.size;
+        pageLimit = this.indexLimit(size);
+        if (dictionary.byteLength > this.options.dictionaryBytes) stop = 'fallBack';
+        else if (!this.judged && lookups >= CARDINALITY_SAMPLE) {
+          this.judged = true;
+          if (size > lookups * MAX_DISTINCT_SHARE) stop = 'fallBack';
+        }
+        if (stop !== undefined) break;
+      }
+      if (count >= pageLimit) {
+        stop = 'page';
+        break;
+      }
     }
+    this.levelCount = levels;
+    this.indexCount = count;
+    this.pageNulls = nulls;
+    this.lookups = lookups;
+    if (stop === 'fallBack') this.fallBack();
+    else if (stop === 'page') this.closePage();
+    return row;
+  }
+
+  /** Rows from `from` as PLAIN values, until `to` or until the page fills: returns the next row. */
+  private plainRows(column: Utf8Column, from: number, to: number): number {
+    const { offsets, bytes } = column;
+    const bits = column.validity.bits;
+    const anyNull = column.validity.nulls > 0;
+    const definitions = this.definitions;
+    const plain = this.plain;
+    const pageBytes = this.options.pageBytes;
+    let row = from;
+    while (row < to) {
+      if (anyNull && ((bits[row >> 3]! >> (row & 7)) & 1) === 0) {
+        definitions[this.levelCount++] = 0;
+        this.pageNulls++;
+        row++;
+        continue;
+      }
+      definitions[this.levelCount++] = 1;
+      const start = offsets[row]!;
+      const end = offsets[row + 1]!;
+      plain.uint32(end - start);
+      plain.append(bytes, start, end);
+      this.range.update(bytes, start, end);
+      row++;
+      if (plain.length >= pageBytes) {
+        this.closePage();
+        break;
+      }
+    }
+    return row;
+  }
+
+  /** Indices per page: a page closes once its bit-packed indices would pass `pageBytes`. */
+  private indexLimit(dictionarySize: number): number {
+    return Math.floor((this.options.pageBytes * 8) / bitWidthOf(dictionarySize));
+  }
+
+  private reserveIndices(count: number): void {
+    const needed = this.indexCount + count;
+    if (needed <= this.indices.length) return;
+    const next = new Int32Array(Math.max(this.indices.length * 2, needed));
+    next.set(this.indices.subarray(0, this.indexCount));
+    this.indices = next;
   }
 
   /**
@@ -357,15 +477,18 @@ export class StringChunkWriter extends ChunkWriter {
     const bits = column.validity.bits;
     const itemBits = items.validity.bits;
     const anyItemNull = items.validity.nulls > 0;
+    const view = new DataView(items.bytes.buffer, items.bytes.byteOffset, items.bytes.length);
     for (let row = from; row < to; row++) {
       const first = offsets[row]!;
       const end = offsets[row + 1]!;
       this.reserveLevels(Math.max(1, end - first));
+      this.reserveIndices(end - first);
       const definitions = this.definitions;
       const repetitions = this.repetitions!;
-      if (((bits[row >> 3]! >> (row & 7)) & 1) === 0 || first === end) {
+      const present = ((bits[row >> 3]! >> (row & 7)) & 1) === 1;
+      if (!present || first === end) {
         repetitions[this.levelCount] = 0;
-        definitions[this.levelCount++] = first === end && ((bits[row >> 3]! >> (row & 7)) & 1) === 1 ? 1 : 0;
+        definitions[this.levelCount++] = present ? 1 : 0;
         this.pageNulls++;
       } else {
         for (let item = first; item < end; item++) {
@@ -375,22 +498,17 @@ export class StringChunkWriter extends ChunkWriter {
             this.pageNulls++;
           } else {
             definitions[this.levelCount++] = 3;
-            this.value(items.bytes, items.offsets[item]!, items.offsets[item + 1]!);
+            this.value(items.bytes, view, items.offsets[item]!, items.offsets[item + 1]!);
           }
         }
       }
-      this.rowDone();
+      this.listRowDone();
     }
   }
 
-  private value(bytes: Uint8Array, start: number, end: number): void {
+  private value(bytes: Uint8Array, view: DataView, start: number, end: number): void {
     if (this.dictionaryMode) {
-      if (this.indexCount === this.indices.length) {
-        const next = new Int32Array(this.indices.length * 2);
-        next.set(this.indices);
-        this.indices = next;
-      }
-      this.indices[this.indexCount++] = this.dictionary.indexOf(bytes, start, end);
+      this.indices[this.indexCount++] = this.dictionary.indexOf(bytes, view, start, end);
       this.lookups++;
     } else {
       this.plain.uint32(end - start);
@@ -399,16 +517,14 @@ export class StringChunkWriter extends ChunkWriter {
     }
   }
 
-  /** After each row (pages end at row boundaries, as readers of lists expect). */
-  private rowDone(): void {
+  /** After each list: pages end at row boundaries (a list never spans two pages). */
+  private listRowDone(): void {
     if (this.dictionaryMode) {
       if (this.dictionary.byteLength > this.options.dictionaryBytes) this.fallBack();
       else if (!this.judged && this.lookups >= CARDINALITY_SAMPLE) {
         this.judged = true;
         if (this.dictionary.size > this.lookups * MAX_DISTINCT_SHARE) this.fallBack();
-      } else if (this.indexCount * bitWidthOf(this.dictionary.size) >= this.options.pageBytes * 8) {
-        this.closePage();
-      }
+      } else if (this.indexCount >= this.indexLimit(this.dictionary.size)) this.closePage();
     } else if (this.plain.length >= this.options.pageBytes) this.closePage();
   }
 
@@ -467,16 +583,13 @@ export class StringChunkWriter extends ChunkWriter {
 
   finish(): EncodedChunk {
     this.closePage();
-    let dictionaryBytes = 0;
     if (this.dictionaryPages > 0) {
-      const before = this.compressedBytes;
       this.emitPage(
         PageType.DICTIONARY_PAGE,
         Encoding.PLAIN,
         this.dictionary.size,
         this.dictionary.entries.view(),
       );
-      dictionaryBytes = this.compressedBytes - before;
       this.rangeOfDictionary();
     }
     const statistics = this.range.statistics(this.chunkNulls);
@@ -486,7 +599,7 @@ export class StringChunkWriter extends ChunkWriter {
     this.lookups = 0;
     this.judged = false;
     this.range.reset();
-    return this.takeChunk(statistics, dictionaryBytes);
+    return this.takeChunk(statistics);
   }
 }
 

@@ -1,6 +1,8 @@
 import { ByteWriter } from './byte-writer';
 
 const INITIAL_SLOTS = 1024;
+/** The cache has 2^(32 − 20) = 4,096 slots, picked by the top bits of a multiplicative hash. */
+const CACHE_SHIFT = 20;
 
 /**
  * The distinct byte strings of one column chunk, in order of first appearance, kept as the
@@ -18,11 +20,38 @@ export class ByteDictionary {
   private hashes = new Int32Array(INITIAL_SLOTS);
   /** Entry index + 1 per slot (0: empty); a power of two, at most half full. */
   private slots = new Int32Array(INITIAL_SLOTS * 2);
+  /** Entry index + 1 of a recently seen value per slot (see `indexOf`). */
+  private readonly cache = new Int32Array(1 << (32 - CACHE_SHIFT));
+  private entriesView = new DataView(this.entries.bytes.buffer);
 
-  /** The index of `source[start, end)`, added as a new entry if absent. */
-  indexOf(source: Uint8Array, start: number, end: number): number {
+  /**
+   * The index of `source[start, end)`, added as a new entry if absent. `view` is a DataView over
+   * `source` (words are read four bytes at a time through it).
+   */
+  indexOf(source: Uint8Array, view: DataView, start: number, end: number): number {
     const length = end - start;
-    const hash = hashBytes(source, start, end);
+    // Most columns repeat a few values: a small direct-mapped cache keyed by the value's length and
+    // its first and last four bytes finds them without hashing every byte. A wrong guess costs one
+    // comparison and the hash below; the cache never decides alone.
+    let head = 0;
+    let tail = 0;
+    if (length >= 4) {
+      head = view.getInt32(start, true);
+      tail = view.getInt32(end - 4, true);
+    } else for (let index = start; index < end; index++) head = (head << 8) | source[index]!;
+    const cacheSlot = Math.imul(head ^ Math.imul(tail, 0x9e3779b1) ^ length, 0x85ebca6b) >>> CACHE_SHIFT;
+    const cached = this.cache[cacheSlot]! - 1;
+    if (cached >= 0 && this.lengths[cached] === length && this.equals(cached, source, view, start, end)) {
+      return cached;
+    }
+    const entry = this.lookup(source, view, start, end);
+    this.cache[cacheSlot] = entry + 1;
+    return entry;
+  }
+
+  private lookup(source: Uint8Array, view: DataView, start: number, end: number): number {
+    const length = end - start;
+    const hash = hashBytes(source, view, start, end);
     const slots = this.slots;
     const mask = slots.length - 1;
     let slot = hash & mask;
@@ -30,19 +59,38 @@ export class ByteDictionary {
       const found = slots[slot]!;
       if (found === 0) break;
       const entry = found - 1;
-      if (this.hashes[entry] === hash && this.lengths[entry] === length) {
-        const bytes = this.entries.bytes;
-        let at = this.starts[entry]!;
-        let index = start;
-        while (index < end && bytes[at] === source[index]) {
-          at++;
-          index++;
-        }
-        if (index === end) return entry;
+      if (
+        this.hashes[entry] === hash &&
+        this.lengths[entry] === length &&
+        this.equals(entry, source, view, start, end)
+      ) {
+        return entry;
       }
       slot = (slot + 1) & mask;
     }
     return this.add(source, start, end, hash, slot);
+  }
+
+  /** Whether entry `entry` (of the same length) holds `source[start, end)`. */
+  private equals(entry: number, source: Uint8Array, view: DataView, start: number, end: number): boolean {
+    const bytes = this.entries.bytes;
+    if (this.entriesView.buffer !== bytes.buffer) {
+      this.entriesView = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    }
+    const entries = this.entriesView;
+    let at = this.starts[entry]!;
+    let index = start;
+    const words = end - 3;
+    while (index < words && entries.getInt32(at, true) === view.getInt32(index, true)) {
+      at += 4;
+      index += 4;
+    }
+    if (index < words) return false;
+    while (index < end && bytes[at] === source[index]) {
+      at++;
+      index++;
+    }
+    return index === end;
   }
 
   private add(source: Uint8Array, start: number, end: number, hash: number, slot: number): number {
@@ -98,18 +146,25 @@ export class ByteDictionary {
   reset(): void {
     if (this.size === 0) return;
     this.slots.fill(0);
+    this.cache.fill(0);
     this.size = 0;
     this.entries.reset();
   }
 }
 
 /**
- * A 32-bit hash of bytes (FNV-1a's xor-multiply per byte, then a final mix so the low bits, which
- * pick the slot, depend on every byte).
+ * A 32-bit hash of bytes: four at a time (a multiply-xorshift step per word, so a 100-byte user
+ * agent is 25 dependent multiplies, not 100), the last 0–3 one at a time, then a final mix so the
+ * low bits, which pick the slot, depend on every byte.
  */
-export function hashBytes(source: Uint8Array, start: number, end: number): number {
+export function hashBytes(source: Uint8Array, view: DataView, start: number, end: number): number {
   let hash = 0x811c9dc5 ^ (end - start);
-  for (let index = start; index < end; index++) hash = Math.imul(hash ^ source[index]!, 0x01000193);
+  let index = start;
+  for (const words = end - 3; index < words; index += 4) {
+    hash = Math.imul(hash ^ view.getInt32(index, true), 0x5bd1e995);
+    hash ^= hash >>> 15;
+  }
+  for (; index < end; index++) hash = Math.imul(hash ^ source[index]!, 0x01000193);
   hash ^= hash >>> 15;
   hash = Math.imul(hash, 0x2c1b3c6d);
   hash ^= hash >>> 12;

@@ -169,9 +169,11 @@ export interface PageHeader {
   encoding: Encoding;
 }
 
-/** A data page (v1: levels RLE-encoded inside the compressed body) or a dictionary page header. */
-export function pageHeaderBytes(thrift: CompactWriter, header: PageHeader): Buffer {
-  thrift.out.reset();
+/**
+ * Appends a page header to `thrift`'s buffer: a data page (v1: levels RLE-encoded inside the
+ * compressed body) or a dictionary page.
+ */
+export function writePageHeader(thrift: CompactWriter, header: PageHeader): void {
   thrift.beginStruct();
   thrift.i32Field(1, header.type);
   thrift.i32Field(2, header.uncompressedSize);
@@ -190,7 +192,6 @@ export function pageHeaderBytes(thrift: CompactWriter, header: PageHeader): Buff
     thrift.endStruct();
   }
   thrift.endStruct();
-  return thrift.out.copy();
 }
 
 /** What the footer records of one column chunk; offsets are the file's. */

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { TableDefinition } from '#shared/datasets/table';
+import { ByteWriter } from './byte-writer';
 import { type ColumnBatch, NumberColumn, StringListColumn, Utf8Column } from './column-batch';
 import { type ChunkOptions, NumberChunkWriter, StringChunkWriter } from './column-chunk';
 import {
@@ -56,10 +57,11 @@ export class ParquetEncoder {
     options: Partial<ParquetWriterOptions> = {},
   ) {
     this.options = { ...DEFAULT_WRITER_OPTIONS, ...options };
+    const body = new ByteWriter(64 * 1024);
     this.writers = leafColumns(table).map((leaf) =>
       leaf.physicalType === PhysicalType.BYTE_ARRAY
-        ? new StringChunkWriter(leaf, this.options)
-        : new NumberChunkWriter(leaf, this.options),
+        ? new StringChunkWriter(leaf, this.options, body)
+        : new NumberChunkWriter(leaf, this.options, body),
     );
   }
 
@@ -102,22 +104,35 @@ export class ParquetEncoder {
     return bytes;
   }
 
-  /** Writes the rows encoded so far as a row group (none when there are none). */
+  /**
+   * Writes the rows encoded so far as a row group (none when there are none): its column chunks,
+   * each the dictionary page (if any) then the data pages, in one buffer.
+   */
   endRowGroup(): void {
     if (this.groupRows === 0) return;
     if (this.position === 0) this.write(MAGIC);
     const fileOffset = this.position;
+    const chunks = this.writers.map((writer) => writer.finish());
+    let size = 0;
+    for (const chunk of chunks) size += (chunk.dictionary?.length ?? 0) + chunk.pages.length;
+    const bytes = Buffer.allocUnsafeSlow(size);
     const columns: ColumnChunkMetadata[] = [];
-    for (const writer of this.writers) {
-      const chunk = writer.finish();
-      const start = this.position;
-      for (const part of chunk.parts) this.write(part);
+    let at = 0;
+    for (const chunk of chunks) {
+      const start = fileOffset + at;
+      if (chunk.dictionary !== undefined) {
+        bytes.set(chunk.dictionary, at);
+        at += chunk.dictionary.length;
+      }
+      bytes.set(chunk.pages, at);
+      at += chunk.pages.length;
       columns.push({
         ...chunk.metadata,
-        dataPageOffset: start + chunk.dictionaryBytes,
-        ...(chunk.dictionaryBytes > 0 && { dictionaryPageOffset: start }),
+        dataPageOffset: start + (chunk.dictionary?.length ?? 0),
+        ...(chunk.dictionary !== undefined && { dictionaryPageOffset: start }),
       });
     }
+    this.write(bytes);
     this.rowGroups.push({ rows: this.groupRows, columns, fileOffset });
     this.groupRows = 0;
   }

@@ -74,10 +74,19 @@ function writePacked(
     let accumulator = 0;
     let bits = 0;
     const end = at + groups * 8;
-    for (let index = at; index < end; index++) {
-      // Values past `to` are padding (zeros); bitWidth ≤ 24 keeps the accumulator within 32 bits.
-      const value = index < to ? values[index]! : 0;
-      accumulator |= value << bits;
+    // Whole values first; the padding of a last partial group after. bitWidth ≤ 24 keeps the
+    // accumulator within 32 bits.
+    const full = Math.min(end, to);
+    for (let index = at; index < full; index++) {
+      accumulator |= values[index]! << bits;
+      bits += bitWidth;
+      while (bits >= 8) {
+        bytes[position++] = accumulator & 0xff;
+        accumulator >>>= 8;
+        bits -= 8;
+      }
+    }
+    for (let index = full; index < end; index++) {
       bits += bitWidth;
       while (bits >= 8) {
         bytes[position++] = accumulator & 0xff;
