@@ -1,4 +1,4 @@
-import { textLines } from '#shared/core/lines';
+import { lineBlocks, MAX_LINE_BYTES } from '#shared/core/lines';
 import type { Dataset, LineParser, LineResult, SourceReader } from './dataset';
 
 /**
@@ -11,11 +11,40 @@ export function openSource(
   sourceFileId: string,
 ): Promise<SourceReader> {
   if (dataset.openSource !== undefined) return dataset.openSource(bytes, sourceFileId);
-  return Promise.resolve({
-    format: 'lines',
-    lines: textLines(bytes),
-    parser: dataset.createParser(sourceFileId),
-  });
+  return Promise.resolve(textSource('lines', bytes, dataset.createParser(sourceFileId)));
+}
+
+/**
+ * Text lines for a line parser, with the byte path's bound on memory: a line longer than
+ * `MAX_LINE_BYTES` is not held whole but quarantined (`lineBlocks` gives its start, skips the
+ * rest). Invalid UTF-8 becomes U+FFFD; a missing final newline still ends the last line.
+ */
+export function textSource(format: string, bytes: AsyncIterable<Buffer>, parser: LineParser): SourceReader {
+  let cut = false;
+  async function* lines(): AsyncGenerator<string> {
+    for await (const block of lineBlocks(bytes)) {
+      const text = block.bytes.toString('utf8');
+      if (block.cut) {
+        cut = true;
+        yield text;
+        continue;
+      }
+      let start = 0;
+      for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
+        yield text.slice(start, end);
+        start = end + 1;
+      }
+      if (start < text.length) yield text.slice(start);
+    }
+  }
+  const capped: LineParser = {
+    parse(line) {
+      if (!cut) return parser.parse(line);
+      cut = false;
+      return { kind: 'reject', reason: `line longer than ${MAX_LINE_BYTES} bytes` };
+    },
+  };
+  return { format, lines: lines(), parser: capped };
 }
 
 /** A record a columnar reader has already parsed, and its text for a quarantine record. */

@@ -29,10 +29,11 @@ export function parquetColumnNames(bytes: Uint8Array): string[] {
 /**
  * Reads a whole Parquet file held in memory as batches of at most `BATCH_ROWS` rows of the chosen
  * columns, one row group decoded at a time (parquet-wasm decodes, apache-arrow gives the values),
- * so memory is bounded by the largest row group, not by the file. A corrupt or truncated file fails with parquet-wasm's error, at the footer or at the row group
- * that cannot be decoded. Row groups are read synchronously: parquet-wasm's async stream was seen
- * to hang on a corrupt page (its panic inside a future never reaches the stream's reader), where
- * the synchronous read of the same file throws.
+ * so memory is bounded by the largest row group, not by the file. A corrupt or truncated file
+ * fails with parquet-wasm's error, at the footer or at the row group that cannot be decoded. Row
+ * groups are read synchronously: parquet-wasm's async stream was seen to hang on a corrupt page
+ * (its panic inside a future never reaches the stream's reader), where the synchronous read of the
+ * same file throws.
  */
 export async function* readParquetBatches(
   bytes: Uint8Array,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { MAX_LINE_BYTES } from '#shared/core/lines';
 import {
   FIXTURES,
   jsonLinesText,
@@ -380,6 +381,25 @@ describe('CloudFront formats through the transform (local S3, curated Parquet re
       expect(record?.line).toBe(2);
       expect(record?.reason).toBe("sc_bytes: not a valid bigint: 'many'");
       expect(JSON.parse(record?.text ?? '{}')).toMatchObject({ sc_bytes: 'many', c_ip: '2001:db8::1' });
+    });
+
+    it('quarantines a line over the line bound in JSON lines and v2 W3C, and reads on after it', async () => {
+      const huge = 'x'.repeat(MAX_LINE_BYTES + 10);
+      const json = jsonLinesText(records, V2_FIELDS).split('\n');
+      json.splice(1, 0, JSON.stringify({ ...records[0], 'cs(User-Agent)': huge }));
+      const w3c = fixture('v2-w3c.log').toString().split('\n');
+      w3c.splice(3, 0, `${huge}\t${huge}`);
+      for (const [name, body] of [
+        ['long.jsonl', json.join('\n')],
+        ['long.log', w3c.join('\n')],
+      ] as const) {
+        const run = await harness.run(name, body);
+        expect(run.result.rows).toEqual({ read: 4, accepted: 3, quarantined: 1 });
+        const [record] = await run.quarantine();
+        expect(record?.reason).toBe(`line longer than ${MAX_LINE_BYTES} bytes`);
+        expect(record?.line).toBe(name === 'long.jsonl' ? 2 : 4);
+        expect((await run.rows()).map(withoutSource)).toEqual(EXPECTED);
+      }
     });
 
     it('quarantines JSON lines that are not objects, do not parse, do not fit or have no time', async () => {

@@ -1,6 +1,6 @@
-import { peekBytes, textLines } from '#shared/core/lines';
+import { peekBytes } from '#shared/core/lines';
 import type { SourceReader } from '../dataset';
-import { recordsAsLines } from '../source';
+import { recordsAsLines, textSource } from '../source';
 import type { TableDefinition } from '../table';
 import { FieldMap } from './fields';
 import { JsonLinesParser } from './json-lines';
@@ -56,17 +56,9 @@ export async function openCloudFrontSource(
       return recordsAsLines('parquet', parquetRecords(whole, table, sourceFileId, fields));
     }
     case 'json-lines':
-      return {
-        format: 'json-lines',
-        lines: textLines(all),
-        parser: new JsonLinesParser(table, sourceFileId, fields),
-      };
+      return textSource('json-lines', all, new JsonLinesParser(table, sourceFileId, fields));
     case 'w3c':
-      return {
-        format: 'w3c',
-        lines: textLines(all),
-        parser: new W3cLogParser(new CloudFrontLineParser(table, sourceFileId), fields),
-      };
+      return textSource('w3c', all, new W3cLogParser(new CloudFrontLineParser(table, sourceFileId), fields));
   }
 }
 
