@@ -1,9 +1,8 @@
 import { gzipSync } from 'node:zlib';
 import { generateLogLines } from '#local/sample/index';
 import { chance, integerBetween, pick, type Random, randomFor } from '#local/sample/random';
-import { FIELD_NAMES } from '#local/sample/world';
 import { keys } from '#shared/core/run-files';
-import { type LogRecord, parquetBytes } from '../support/cloudfront-logs';
+import { LEGACY_FIELDS, type LogRecord, parquetBytes } from '../support/cloudfront-logs';
 import { BUCKET, type TransformRun, transformHarness } from '../support/transform-harness';
 
 const SEED = 20240713;
@@ -65,7 +64,7 @@ function validW3c(seed: number, rows: number): string[] {
 function recordsOf(lines: readonly string[]): LogRecord[] {
   return lines
     .filter((line) => !line.startsWith('#'))
-    .map((line) => Object.fromEntries(line.split('\t').map((value, index) => [FIELD_NAMES[index], value])));
+    .map((line) => Object.fromEntries(line.split('\t').map((value, index) => [LEGACY_FIELDS[index], value])));
 }
 
 const ODD_TEXT = [
@@ -185,7 +184,7 @@ async function fuzzCases(): Promise<FuzzCase[]> {
       .join(pick(random, ['\n', '\r\n']));
     cases.push({ name: `mutated JSON lines ${index}`, body: Buffer.from(text), oracle: 'json-lines' });
   }
-  const parquet = await parquetBytes(records, FIELD_NAMES);
+  const parquet = await parquetBytes(records, LEGACY_FIELDS);
   for (let index = 0; index < 5; index++) {
     const mutated = Buffer.from(parquet);
     const flips = integerBetween(random, 1, 20);

@@ -1,47 +1,14 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FIELD_NAMES } from '#local/sample/world';
 import { duckQuery } from './duckdb';
 
 export const FIXTURES = join(__dirname, '..', 'fixtures', 'cloudfront');
 export const CONFORMANCE = join(__dirname, '..', '..', '..', 'shared', 'conformance');
 
 /** The 33 fields of the current legacy format, in their order; older generations have the first 24 or 26. */
-export const LEGACY_FIELDS = [
-  'date',
-  'time',
-  'x-edge-location',
-  'sc-bytes',
-  'c-ip',
-  'cs-method',
-  'cs(Host)',
-  'cs-uri-stem',
-  'sc-status',
-  'cs(Referer)',
-  'cs(User-Agent)',
-  'cs-uri-query',
-  'cs(Cookie)',
-  'x-edge-result-type',
-  'x-edge-request-id',
-  'x-host-header',
-  'cs-protocol',
-  'cs-bytes',
-  'time-taken',
-  'x-forwarded-for',
-  'ssl-protocol',
-  'ssl-cipher',
-  'x-edge-response-result-type',
-  'cs-protocol-version',
-  'fle-status',
-  'fle-encrypted-fields',
-  'c-port',
-  'time-to-first-byte',
-  'x-edge-detailed-result-type',
-  'sc-content-type',
-  'sc-content-len',
-  'sc-range-start',
-  'sc-range-end',
-] as const;
+export const LEGACY_FIELDS = FIELD_NAMES;
 
 /**
  * Column names of CloudFront standard logging v2 Parquet output (the field names in snake case, as
