@@ -30,7 +30,7 @@ type RowMode =
 export class W3cLogParser implements LineParser {
   private mode: RowMode = { kind: 'as-is' };
   private fieldCount = 0;
-  /** Index of the v2 timestamp field `date` and `time` are made from, when the header lacks them. */
+  /** The v2 timestamp field (its index, name and reader) `date` and `time` are made from, if needed. */
   private epoch: { field: number; name: string; read: (raw: string) => number | undefined } | undefined;
   private first = true;
 
