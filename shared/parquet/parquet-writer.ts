@@ -44,8 +44,9 @@ const CREATED_BY = 'cf-etl version 1.0.0 (TypeScript Parquet writer)';
  */
 export class ParquetEncoder {
   private readonly options: ParquetWriterOptions;
-  private readonly writers: Array<NumberChunkWriter | StringChunkWriter>;
-  private readonly rowGroups: RowGroupMetadata[] = [];
+  /** One per leaf column; made at the first rows, let go when paused or finished. */
+  private writers: Array<NumberChunkWriter | StringChunkWriter> | undefined;
+  private rowGroups: RowGroupMetadata[] = [];
   private position = 0;
   private groupRows = 0;
   private totalRows = 0;
@@ -57,12 +58,18 @@ export class ParquetEncoder {
     options: Partial<ParquetWriterOptions> = {},
   ) {
     this.options = { ...DEFAULT_WRITER_OPTIONS, ...options };
-    const body = new ByteWriter(64 * 1024);
-    this.writers = leafColumns(table).map((leaf) =>
-      leaf.physicalType === PhysicalType.BYTE_ARRAY
-        ? new StringChunkWriter(leaf, this.options, body)
-        : new NumberChunkWriter(leaf, this.options, body),
-    );
+  }
+
+  private columnWriters(): Array<NumberChunkWriter | StringChunkWriter> {
+    if (this.writers === undefined) {
+      const body = new ByteWriter(64 * 1024);
+      this.writers = leafColumns(this.table).map((leaf) =>
+        leaf.physicalType === PhysicalType.BYTE_ARRAY
+          ? new StringChunkWriter(leaf, this.options, body)
+          : new NumberChunkWriter(leaf, this.options, body),
+      );
+    }
+    return this.writers;
   }
 
   get rowCount(): number {
@@ -72,14 +79,15 @@ export class ParquetEncoder {
   /** Encodes the batch's rows; a row group that fills is written out (through `emit`) at once. */
   append(batch: ColumnBatch): void {
     if (this.finished) throw new Error('Parquet file already finished');
-    if (batch.columns.length !== this.writers.length) {
-      throw new Error(`batch has ${batch.columns.length} columns, the table ${this.writers.length}`);
+    const writers = this.columnWriters();
+    if (batch.columns.length !== writers.length) {
+      throw new Error(`batch has ${batch.columns.length} columns, the table ${writers.length}`);
     }
     let from = 0;
     while (from < batch.length) {
       const to = Math.min(batch.length, from + this.options.rowGroupRows - this.groupRows);
-      for (let index = 0; index < this.writers.length; index++) {
-        const writer = this.writers[index]!;
+      for (let index = 0; index < writers.length; index++) {
+        const writer = writers[index]!;
         const column = batch.columns[index]!;
         if (writer instanceof NumberChunkWriter && column instanceof NumberColumn) {
           writer.add(column, from, to);
@@ -100,7 +108,7 @@ export class ParquetEncoder {
 
   private bufferedBytes(): number {
     let bytes = 0;
-    for (const writer of this.writers) bytes += writer.bufferedBytes;
+    for (const writer of this.writers ?? []) bytes += writer.bufferedBytes;
     return bytes;
   }
 
@@ -109,7 +117,7 @@ export class ParquetEncoder {
    * each the dictionary page (if any) then the data pages, in one buffer.
    */
   endRowGroup(): void {
-    if (this.groupRows === 0) return;
+    if (this.groupRows === 0 || this.writers === undefined) return;
     if (this.position === 0) this.write(MAGIC);
     const fileOffset = this.position;
     const chunks = this.writers.map((writer) => writer.finish());
@@ -137,6 +145,16 @@ export class ParquetEncoder {
     this.groupRows = 0;
   }
 
+  /**
+   * Writes the rows so far as a row group and lets the column writers' buffers go, for a file that
+   * may get no rows for a while (an hour evicted from the builders): an idle file then costs its
+   * row group metadata only. Rows may follow, in a new row group.
+   */
+  pause(): void {
+    this.endRowGroup();
+    this.writers = undefined;
+  }
+
   /** Writes the last row group and the footer. */
   finish(): void {
     this.endRowGroup();
@@ -150,7 +168,17 @@ export class ParquetEncoder {
     const length = Buffer.alloc(4);
     length.writeUInt32LE(footer.length);
     this.write(Buffer.concat([footer, length, MAGIC]));
+    this.release();
+  }
+
+  /**
+   * Lets the column writers' buffers and dictionaries go (a finished or abandoned file's writer may
+   * stay referenced, as an hour's last segment, until the raw file is done). No more rows after.
+   */
+  release(): void {
     this.finished = true;
+    this.writers = undefined;
+    this.rowGroups = [];
   }
 
   private write(bytes: Buffer): void {
@@ -205,6 +233,12 @@ export class ParquetStreamWriter {
     }
   }
 
+  /** Writes the rows so far as a row group and lets the column buffers go (see `ParquetEncoder.pause`). */
+  pause(): void {
+    if (this.ended || this.output.destroyed) return;
+    this.encoder.pause();
+  }
+
   /** Writes the last row group and the footer, and ends the output. */
   close(): void {
     if (this.ended || this.output.destroyed) return;
@@ -216,6 +250,7 @@ export class ParquetStreamWriter {
   /** Abandons the file: destroys the output with `error`, so the consumer fails and publishes nothing. */
   fail(error: Error): void {
     this.ended = true;
+    this.encoder.release();
     this.output.destroy(error);
   }
 }

@@ -104,13 +104,14 @@ export class HourOutputs {
       await this.writeRowGroup(evicted);
       this.idleBuilders.push(evicted.builder!);
       evicted.builder = undefined;
-      // An idle Parquet writer keeps its unfinished row group: a spooled hour's file is closed
-      // instead (its segment is done, on disk), and a new segment opens if the hour comes back.
+      // An idle Parquet writer would keep its unfinished row group and column buffers: a spooled
+      // hour's file is closed instead (its segment is done, on disk), and a new segment opens if
+      // the hour comes back; a streamed hour's row group is written and its buffers let go.
       if (evicted.spoolPath !== undefined) {
         evicted.writer.close();
         evicted.segments.push({ path: evicted.spoolPath, done: evicted.done });
         evicted.spoolPath = undefined;
-      }
+      } else evicted.writer.pause();
     }
     if (output.spoolPath === undefined && output.segments.length > 0) this.spool(output);
     output.builder = this.idleBuilders.pop() ?? new ColumnBatchBuilder(this.table);

@@ -412,6 +412,26 @@ describe('ParquetStreamWriter', () => {
     expect(writer.rowCount).toBe(3_000);
   });
 
+  it('pause writes the rows so far as a row group; later rows continue the same file', async () => {
+    const rows = rowsOf(2_500);
+    const [first, second, third] = batchesOf(rows);
+    const writer = new ParquetStreamWriter(TABLE, { rowGroupRows: 64_000 });
+    const reading = writer.output.toArray();
+    await writer.write(first!);
+    writer.pause();
+    writer.pause(); // nothing more to write: no empty row group
+    await writer.write(second!);
+    await writer.write(third!);
+    writer.close();
+    const path = join(work, 'paused.parquet');
+    writeFileSync(path, Buffer.concat(await reading));
+    const groups = await duckQuery(
+      `SELECT DISTINCT row_group_id, row_group_num_rows FROM parquet_metadata('${path}') ORDER BY row_group_id`,
+    );
+    expect(groups.map((group) => Number(group.row_group_num_rows))).toEqual([700, 1_800]);
+    expect(await viaDuckDb(path)).toEqual(rows);
+  });
+
   it('write waits while the consumer is behind, and goes on once it reads', async () => {
     const next = random(9);
     // Random, unrepeated tokens: a row group of a couple of MiB that zstd cannot shrink much.
