@@ -3,6 +3,7 @@ import { ByteWriter } from './byte-writer';
 const INITIAL_SLOTS = 1024;
 /** The cache has 2^(32 − 20) = 4,096 slots, picked by the top bits of a multiplicative hash. */
 const CACHE_SHIFT = 20;
+const CACHE_SLOTS = 1 << (32 - CACHE_SHIFT);
 
 /**
  * The distinct byte strings of one column chunk, in order of first appearance, kept as the
@@ -20,8 +21,14 @@ export class ByteDictionary {
   private hashes = new Int32Array(INITIAL_SLOTS);
   /** Entry index + 1 per slot (0: empty); a power of two, at most half full. */
   private slots = new Int32Array(INITIAL_SLOTS * 2);
-  /** Entry index + 1 of a recently seen value per slot (see `indexOf`). */
-  private readonly cache = new Int32Array(1 << (32 - CACHE_SHIFT));
+  /**
+   * A recently seen value per slot (see `indexOf`): its entry index + 1 (0: empty), its length and
+   * its first and last four bytes.
+   */
+  private readonly cacheEntries = new Int32Array(CACHE_SLOTS);
+  private readonly cacheLengths = new Int32Array(CACHE_SLOTS);
+  private readonly cacheHeads = new Int32Array(CACHE_SLOTS);
+  private readonly cacheTails = new Int32Array(CACHE_SLOTS);
   private entriesView = new DataView(this.entries.bytes.buffer);
 
   /**
@@ -31,21 +38,31 @@ export class ByteDictionary {
   indexOf(source: Uint8Array, view: DataView, start: number, end: number): number {
     const length = end - start;
     // Most columns repeat a few values: a small direct-mapped cache keyed by the value's length and
-    // its first and last four bytes finds them without hashing every byte. A wrong guess costs one
-    // comparison and the hash below; the cache never decides alone.
+    // its first and last four bytes finds them without hashing every byte. Up to 8 bytes those
+    // cover the whole value; a longer one is compared in between. A wrong guess costs that
+    // comparison and the hash below; the cache never decides on a hash alone.
     let head = 0;
     let tail = 0;
     if (length >= 4) {
       head = view.getInt32(start, true);
       tail = view.getInt32(end - 4, true);
     } else for (let index = start; index < end; index++) head = (head << 8) | source[index]!;
-    const cacheSlot = Math.imul(head ^ Math.imul(tail, 0x9e3779b1) ^ length, 0x85ebca6b) >>> CACHE_SHIFT;
-    const cached = this.cache[cacheSlot]! - 1;
-    if (cached >= 0 && this.lengths[cached] === length && this.equals(cached, source, view, start, end)) {
+    const slot = Math.imul(head ^ Math.imul(tail, 0x9e3779b1) ^ length, 0x85ebca6b) >>> CACHE_SHIFT;
+    const cached = this.cacheEntries[slot]! - 1;
+    if (
+      cached >= 0 &&
+      this.cacheLengths[slot] === length &&
+      this.cacheHeads[slot] === head &&
+      this.cacheTails[slot] === tail &&
+      (length <= 8 || this.equals(cached, source, view, start + 4, end - 4, 4))
+    ) {
       return cached;
     }
     const entry = this.lookup(source, view, start, end);
-    this.cache[cacheSlot] = entry + 1;
+    this.cacheEntries[slot] = entry + 1;
+    this.cacheLengths[slot] = length;
+    this.cacheHeads[slot] = head;
+    this.cacheTails[slot] = tail;
     return entry;
   }
 
@@ -62,7 +79,7 @@ export class ByteDictionary {
       if (
         this.hashes[entry] === hash &&
         this.lengths[entry] === length &&
-        this.equals(entry, source, view, start, end)
+        this.equals(entry, source, view, start, end, 0)
       ) {
         return entry;
       }
@@ -71,21 +88,38 @@ export class ByteDictionary {
     return this.add(source, start, end, hash, slot);
   }
 
-  /** Whether entry `entry` (of the same length) holds `source[start, end)`. */
-  private equals(entry: number, source: Uint8Array, view: DataView, start: number, end: number): boolean {
+  /**
+   * Whether entry `entry` (of the same length) holds `source[start, end)` from its byte `skip` on
+   * (the bytes before `start` and after `end` are known to match).
+   */
+  private equals(
+    entry: number,
+    source: Uint8Array,
+    view: DataView,
+    start: number,
+    end: number,
+    skip: number,
+  ): boolean {
     const bytes = this.entries.bytes;
     if (this.entriesView.buffer !== bytes.buffer) {
       this.entriesView = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
     }
     const entries = this.entriesView;
-    let at = this.starts[entry]!;
+    let at = this.starts[entry]! + skip;
     let index = start;
-    const words = end - 3;
-    while (index < words && entries.getInt32(at, true) === view.getInt32(index, true)) {
+    for (const pairs = end - 7; index < pairs; index += 8, at += 8) {
+      if (
+        entries.getInt32(at, true) !== view.getInt32(index, true) ||
+        entries.getInt32(at + 4, true) !== view.getInt32(index + 4, true)
+      ) {
+        return false;
+      }
+    }
+    if (index < end - 3) {
+      if (entries.getInt32(at, true) !== view.getInt32(index, true)) return false;
       at += 4;
       index += 4;
     }
-    if (index < words) return false;
     while (index < end && bytes[at] === source[index]) {
       at++;
       index++;
@@ -146,7 +180,7 @@ export class ByteDictionary {
   reset(): void {
     if (this.size === 0) return;
     this.slots.fill(0);
-    this.cache.fill(0);
+    this.cacheEntries.fill(0);
     this.size = 0;
     this.entries.reset();
   }
