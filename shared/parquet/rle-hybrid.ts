@@ -1,7 +1,5 @@
 import type { ByteWriter } from './byte-writer';
 
-/** A run of at least this many equal values is written as an RLE run; shorter ones are bit-packed. */
-const MIN_RLE_RUN = 8;
 /**
  * Groups of 8 values per bit-packed run: 63 keeps the run's header one byte (other writers use the
  * same bound, and some readers have assumed it).
@@ -15,10 +13,12 @@ export function bitWidthOf(max: number): number {
 
 /**
  * Appends `values[0, count)` in Parquet's RLE / bit-packing hybrid encoding with `bitWidth` bits
- * per value: a run of ≥ 8 equal values becomes an RLE run (header `count << 1`, then the value in
- * ⌈bitWidth/8⌉ bytes, little-endian); the rest is bit-packed in groups of 8, LSB first (header
- * `groups << 1 | 1`). The last group is padded with zeros; readers stop at the count they know.
- * Used for definition and repetition levels and for dictionary indices.
+ * per value: values go in groups of 8, bit-packed LSB first (header `groups << 1 | 1`), except
+ * that a group of 8 equal values starts an RLE run (header `count << 1`, then the value in
+ * ⌈bitWidth/8⌉ bytes, little-endian) that takes every equal value after it. The last group is
+ * padded with zeros; readers stop at the count they know. Used for definition and repetition
+ * levels and for dictionary indices. One comparison per group rejects most runs, so values that
+ * do not repeat cost little more than packing them.
  */
 export function writeHybrid(
   out: ByteWriter,
@@ -26,29 +26,27 @@ export function writeHybrid(
   count: number,
   bitWidth: number,
 ): void {
-  let packedFrom = 0; // values before `index` not yet written, all to be bit-packed
+  let packedFrom = 0; // values before `index` not yet written, all to be bit-packed (whole groups)
   let index = 0;
-  while (index < count) {
+  while (index + 8 <= count) {
     const value = values[index]!;
-    let end = index + 1;
+    if (values[index + 7] !== value || !allEqual(values, index + 1, index + 7, value)) {
+      index += 8;
+      continue;
+    }
+    let end = index + 8;
     while (end < count && values[end] === value) end++;
-    const run = end - index;
-    if (run < MIN_RLE_RUN) {
-      index = end;
-      continue;
-    }
-    // A bit-packed run holds whole groups of 8: top up the pending values from this run first.
-    const topUp = (8 - ((index - packedFrom) & 7)) & 7;
-    if (run - topUp < MIN_RLE_RUN) {
-      index = end;
-      continue;
-    }
-    if (index + topUp > packedFrom) writePacked(out, values, packedFrom, index + topUp, bitWidth);
-    writeRun(out, value, run - topUp, bitWidth);
+    if (index > packedFrom) writePacked(out, values, packedFrom, index, bitWidth);
+    writeRun(out, value, end - index, bitWidth);
     index = end;
     packedFrom = end;
   }
   if (count > packedFrom) writePacked(out, values, packedFrom, count, bitWidth);
+}
+
+function allEqual(values: Uint8Array | Int32Array, from: number, to: number, value: number): boolean {
+  for (let index = from; index < to; index++) if (values[index] !== value) return false;
+  return true;
 }
 
 function writeRun(out: ByteWriter, value: number, run: number, bitWidth: number): void {
