@@ -15,8 +15,13 @@ import { CompactWriter } from './thrift-compact';
 
 /** How a column chunk is cut into pages and how its strings are encoded. */
 export interface ChunkOptions {
-  /** A data page is closed once its values take this many bytes (before compression). */
+  /** A data page is closed once its values take this many bytes (before compression)… */
   pageBytes: number;
+  /**
+   * …or once it holds this many values (levels: nulls and empty lists count), whichever comes
+   * first: bounds the levels, indices and numbers a column holds for its open page.
+   */
+  pageValues: number;
   /** A string column chunk falls back to PLAIN once its dictionary page would exceed this. */
   dictionaryBytes: number;
   /** zstd level of every page (1: fastest; the zstd library's default is 3). */
@@ -214,14 +219,18 @@ export class NumberChunkWriter extends ChunkWriter {
   }
 
   add(column: NumberColumn, from: number, to: number): void {
+    const { pageBytes, pageValues } = this.options;
     const width = column.width;
     let row = from;
     while (row < to) {
-      const room = Math.max(1, Math.floor((this.options.pageBytes - this.values.length) / width));
-      const end = Math.min(to, row + room);
+      const room = Math.min(
+        Math.floor((pageBytes - this.values.length) / width),
+        pageValues - this.levelCount,
+      );
+      const end = Math.min(to, row + Math.max(1, room));
       this.addRows(column, row, end);
       row = end;
-      if (this.values.length >= this.options.pageBytes) this.closePage();
+      if (this.values.length >= pageBytes || this.levelCount >= pageValues) this.closePage();
     }
   }
 
@@ -359,7 +368,6 @@ export class StringChunkWriter extends ChunkWriter {
 
   /** Rows `[from, to)` of a string column. */
   addStrings(column: Utf8Column, from: number, to: number): void {
-    this.reserveLevels(to - from);
     const view = new DataView(column.bytes.buffer, column.bytes.byteOffset, column.bytes.length);
     let row = from;
     while (row < to) {
@@ -374,7 +382,11 @@ export class StringChunkWriter extends ChunkWriter {
    * stops paying (then the page is closed or the chunk falls back): returns the next row.
    */
   private dictionaryRows(column: Utf8Column, view: DataView, from: number, to: number): number {
-    this.reserveIndices(to - from);
+    const pageValues = this.options.pageValues;
+    // The page closes at `pageValues` levels: no more room is needed than that.
+    const room = Math.min(to - from, pageValues - this.levelCount);
+    this.reserveLevels(room);
+    this.reserveIndices(room);
     const { offsets, bytes } = column;
     const bits = column.validity.bits;
     const anyNull = column.validity.nulls > 0;
@@ -394,23 +406,23 @@ export class StringChunkWriter extends ChunkWriter {
         definitions[levels++] = 0;
         nulls++;
         row++;
-        continue;
-      }
-      definitions[levels++] = 1;
-      indices[count++] = dictionary.indexOf(bytes, view, offsets[row]!, offsets[row + 1]!);
-      lookups++;
-      row++;
-      if (dictionary.size !== size) {
-        size = dictionary.size;
-        pageLimit = this.indexLimit(size);
-        if (dictionary.byteLength > this.options.dictionaryBytes) stop = 'fallBack';
-        else if (!this.judged && lookups >= CARDINALITY_SAMPLE) {
-          this.judged = true;
-          if (size > lookups * MAX_DISTINCT_SHARE) stop = 'fallBack';
+      } else {
+        definitions[levels++] = 1;
+        indices[count++] = dictionary.indexOf(bytes, view, offsets[row]!, offsets[row + 1]!);
+        lookups++;
+        row++;
+        if (dictionary.size !== size) {
+          size = dictionary.size;
+          pageLimit = this.indexLimit(size);
+          if (dictionary.byteLength > this.options.dictionaryBytes) stop = 'fallBack';
+          else if (!this.judged && lookups >= CARDINALITY_SAMPLE) {
+            this.judged = true;
+            if (size > lookups * MAX_DISTINCT_SHARE) stop = 'fallBack';
+          }
+          if (stop !== undefined) break;
         }
-        if (stop !== undefined) break;
       }
-      if (count >= pageLimit) {
+      if (count >= pageLimit || levels >= pageValues) {
         stop = 'page';
         break;
       }
@@ -429,25 +441,25 @@ export class StringChunkWriter extends ChunkWriter {
     const { offsets, bytes } = column;
     const bits = column.validity.bits;
     const anyNull = column.validity.nulls > 0;
-    const definitions = this.definitions;
     const plain = this.plain;
-    const pageBytes = this.options.pageBytes;
+    const { pageBytes, pageValues } = this.options;
+    this.reserveLevels(Math.min(to - from, pageValues - this.levelCount));
+    const definitions = this.definitions;
     let row = from;
     while (row < to) {
       if (anyNull && ((bits[row >> 3]! >> (row & 7)) & 1) === 0) {
         definitions[this.levelCount++] = 0;
         this.pageNulls++;
-        row++;
-        continue;
+      } else {
+        definitions[this.levelCount++] = 1;
+        const start = offsets[row]!;
+        const end = offsets[row + 1]!;
+        plain.uint32(end - start);
+        plain.append(bytes, start, end);
+        this.range.update(bytes, start, end);
       }
-      definitions[this.levelCount++] = 1;
-      const start = offsets[row]!;
-      const end = offsets[row + 1]!;
-      plain.uint32(end - start);
-      plain.append(bytes, start, end);
-      this.range.update(bytes, start, end);
       row++;
-      if (plain.length >= pageBytes) {
+      if (plain.length >= pageBytes || this.levelCount >= pageValues) {
         this.closePage();
         break;
       }
@@ -524,8 +536,15 @@ export class StringChunkWriter extends ChunkWriter {
       else if (!this.judged && this.lookups >= CARDINALITY_SAMPLE) {
         this.judged = true;
         if (this.dictionary.size > this.lookups * MAX_DISTINCT_SHARE) this.fallBack();
-      } else if (this.indexCount >= this.indexLimit(this.dictionary.size)) this.closePage();
-    } else if (this.plain.length >= this.options.pageBytes) this.closePage();
+      } else if (
+        this.indexCount >= this.indexLimit(this.dictionary.size) ||
+        this.levelCount >= this.options.pageValues
+      ) {
+        this.closePage();
+      }
+    } else if (this.plain.length >= this.options.pageBytes || this.levelCount >= this.options.pageValues) {
+      this.closePage();
+    }
   }
 
   /**

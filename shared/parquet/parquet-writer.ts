@@ -28,8 +28,10 @@ export interface ParquetWriterOptions extends ChunkOptions {
 export const DEFAULT_WRITER_OPTIONS: ParquetWriterOptions = {
   rowGroupRows: DEFAULT_ROW_GROUP_ROWS,
   rowGroupBytes: 16 * 1024 * 1024,
-  // 1 MiB pages and a 1 MiB dictionary bound, as other writers default to (parquet-rs, parquet-mr).
+  // 1 MiB pages and a 1 MiB dictionary bound, as other writers default to (parquet-rs, parquet-mr);
+  // at most 32 Ki values a page, which bounds what each column holds for its open page.
   pageBytes: 1024 * 1024,
+  pageValues: 32 * 1024,
   dictionaryBytes: 1024 * 1024,
   zstdLevel: 1,
 };
