@@ -490,28 +490,32 @@ export class StringChunkWriter extends ChunkWriter {
     const itemBits = items.validity.bits;
     const anyItemNull = items.validity.nulls > 0;
     const view = new DataView(items.bytes.buffer, items.bytes.byteOffset, items.bytes.length);
+    // Room for every row's levels at once (a page ends only between rows).
+    this.reserveLevels(to - from + offsets[to]! - offsets[from]!);
+    this.reserveIndices(offsets[to]! - offsets[from]!);
+    const pageValues = this.options.pageValues;
     for (let row = from; row < to; row++) {
       const first = offsets[row]!;
       const end = offsets[row + 1]!;
-      this.reserveLevels(Math.max(1, end - first));
-      this.reserveIndices(end - first);
-      const definitions = this.definitions;
-      const repetitions = this.repetitions!;
       const present = ((bits[row >> 3]! >> (row & 7)) & 1) === 1;
       if (!present || first === end) {
-        repetitions[this.levelCount] = 0;
-        definitions[this.levelCount++] = present ? 1 : 0;
+        // Most rows: no list, or an empty one.
+        this.repetitions![this.levelCount] = 0;
+        this.definitions[this.levelCount++] = present ? 1 : 0;
         this.pageNulls++;
-      } else {
-        for (let item = first; item < end; item++) {
-          repetitions[this.levelCount] = item === first ? 0 : 1;
-          if (anyItemNull && ((itemBits[item >> 3]! >> (item & 7)) & 1) === 0) {
-            definitions[this.levelCount++] = 2;
-            this.pageNulls++;
-          } else {
-            definitions[this.levelCount++] = 3;
-            this.value(items.bytes, view, items.offsets[item]!, items.offsets[item + 1]!);
-          }
+        if (this.levelCount >= pageValues) this.closePage();
+        continue;
+      }
+      const definitions = this.definitions;
+      const repetitions = this.repetitions!;
+      for (let item = first; item < end; item++) {
+        repetitions[this.levelCount] = item === first ? 0 : 1;
+        if (anyItemNull && ((itemBits[item >> 3]! >> (item & 7)) & 1) === 0) {
+          definitions[this.levelCount++] = 2;
+          this.pageNulls++;
+        } else {
+          definitions[this.levelCount++] = 3;
+          this.value(items.bytes, view, items.offsets[item]!, items.offsets[item + 1]!);
         }
       }
       this.listRowDone();
