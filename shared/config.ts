@@ -41,6 +41,8 @@ const EnvSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]*$/)
     .default('cloudfront_hourly'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** Set to `true` by `sls invoke local`: one invocation per process. */
+  IS_LOCAL: z.string().optional(),
   /** Set by Lambda: where the deployment package is unpacked (the `sql/` files are there). */
   LAMBDA_TASK_ROOT: z.string().optional(),
 });
@@ -67,6 +69,11 @@ export type EtlConfig = Readonly<{
   /** Folder of the SQL templates: in the package on Lambda, the project's `sql/` elsewhere. */
   sqlDirectory: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * Under `sls invoke local` the process runs one invocation and should then exit: handlers that
+   * hold pools (the writer's MySQL connections) close them after the invocation.
+   */
+  invokedLocally: boolean;
 }>;
 
 export function parseConfig(env: Record<string, string | undefined>): EtlConfig {
@@ -107,6 +114,7 @@ export function parseConfig(env: Record<string, string | undefined>): EtlConfig 
     databaseTable: values.DB_TABLE,
     sqlDirectory: findFolderUp([values.LAMBDA_TASK_ROOT, process.cwd()], 'sql'),
     logLevel: values.LOG_LEVEL,
+    invokedLocally: values.IS_LOCAL === 'true',
   };
 }
 

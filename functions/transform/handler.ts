@@ -6,7 +6,7 @@ import { defineHandler } from '#shared/handler';
 import { BatchSchema } from '#shared/steps/ingest';
 import { TransformInputSchema, transformFile } from '#shared/steps/transform';
 
-const EventSchema = z.discriminatedUnion('action', [
+export const EventSchema = z.discriminatedUnion('action', [
   /** The child state machine's first step: the batch's file list, for its Map. */
   z.object({ action: z.literal('batch'), runId: z.string().min(1), batchId: z.string().min(1) }),
   TransformInputSchema.extend({ action: z.literal('file') }),

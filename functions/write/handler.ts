@@ -8,7 +8,10 @@ import { defineHandler, type HandlerContext } from '#shared/handler';
 import { ReportInputSchema, writeReport } from '#shared/steps/report';
 import { WriteInputSchema, writeRun } from '#shared/steps/write';
 
-const EventSchema = z.union([WriteInputSchema.extend({ action: z.literal('write') }), ReportInputSchema]);
+export const EventSchema = z.union([
+  WriteInputSchema.extend({ action: z.literal('write') }),
+  ReportInputSchema,
+]);
 
 /** The pool lives as long as the container: created on first use, never per invocation. */
 let warehouse: MysqlWarehouse | undefined;
@@ -24,6 +27,16 @@ function warehouseFor({ config, clients }: HandlerContext): MysqlWarehouse {
 
 /** Upserts the run's staged rows into MySQL (`write`), and writes the run report (`report`). */
 export const handler = defineHandler('write', EventSchema, async (event, context) => {
+  try {
+    return await writeOrReport(event, context);
+  } finally {
+    // `sls invoke local` waits for the event loop to empty: idle pooled connections would keep the
+    // process alive after the result is printed.
+    if (context.config.invokedLocally) await dispose();
+  }
+});
+
+async function writeOrReport(event: z.infer<typeof EventSchema>, context: HandlerContext) {
   const { config, clients, log } = context;
   if (event.action === 'write') {
     const staging = new DynamoStagingStore(clients.documents, config.stagingTable, {
@@ -39,7 +52,7 @@ export const handler = defineHandler('write', EventSchema, async (event, context
     log,
   );
   return { status: report.status, runId: report.runId, reportKey: keys.report(report.runId) };
-});
+}
 
 /** Ends the pool (the local runner calls it before stopping MariaDB; Lambda never does). */
 export async function dispose(): Promise<void> {

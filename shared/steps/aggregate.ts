@@ -36,7 +36,16 @@ export interface AggregateSettings {
 
 export const AggregateInputSchema = z.discriminatedUnion('action', [
   /** After the transforms: which hours got rows, and the run's file and row totals. */
-  z.object({ action: z.literal('hours'), runId: z.string().min(1) }),
+  z.object({
+    action: z.literal('hours'),
+    runId: z.string().min(1),
+    /**
+     * For hand runs (`sls invoke local`) that transformed only some files of the manifest: count
+     * the files that have results and warn about the rest instead of failing. Never set by the
+     * state machine.
+     */
+    partial: z.boolean().optional(),
+  }),
   z.object({
     action: z.literal('start'),
     runId: z.string().min(1),
@@ -111,7 +120,7 @@ export async function aggregate(
 ) {
   switch (input.action) {
     case 'hours':
-      return summarizeTransforms(input.runId, settings, store, log);
+      return summarizeTransforms(input.runId, input.partial === true, settings, store, log);
     case 'start':
       return startQuery(input.runId, input.hour, input.executionName, settings, queries, log, now);
     case 'status':
@@ -238,6 +247,7 @@ function toAggregateRow(record: Record<string, string | null>, queryExecutionId:
 
 async function summarizeTransforms(
   runId: string,
+  partial: boolean,
   settings: AggregateSettings,
   store: ObjectStore,
   log: Logger,
@@ -277,7 +287,11 @@ async function summarizeTransforms(
     for (const hour of result.hours) hours.add(hour);
   }
   const missing = [...expected].filter(([key]) => !seen.has(key)).map(([, file]) => file.sourceKey);
-  if (missing.length > 0) {
+  if (missing.length > 0 && partial) {
+    log.warn('aggregate: files of the manifest without a result left out (partial)', {
+      missing: missing.length,
+    });
+  } else if (missing.length > 0) {
     throw new TransformIncompleteError(
       `${missing.length} of ${expected.size} files of run ${runId} have no transform result (first: ${missing[0]})`,
     );

@@ -80,4 +80,18 @@ describe("aggregate 'hours': the run's transform totals, checked against its man
     await expect(attempt).rejects.toBeInstanceOf(TransformIncompleteError);
     await expect(attempt).rejects.toThrow(/1 of 2 files .* \(first: cf\/missing\.gz\)/);
   });
+
+  it('counts what is there when a hand run asks for a partial summary', async () => {
+    const totals = await aggregate(
+      { action: 'hours', runId: 'incomplete', partial: true },
+      settings,
+      s3.store,
+      noQueries,
+      silentLog,
+    );
+    expect(totals).toMatchObject({
+      hours: ['2024-07-13T01'],
+      files: { total: 1, transformed: 1, quarantined: 0 },
+    });
+  });
 });
