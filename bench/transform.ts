@@ -9,7 +9,8 @@
  *   (b) duckdb: `COPY (SELECT … FROM read_csv(…, compression='gzip', columns={…})) TO … (FORMAT
  *               parquet, COMPRESSION zstd)` with `SET threads=1`, same curated columns.
  * Rounds alternate which goes first; rows/s is the median, peak RSS (the child's own maxRSS) the
- * highest seen. Then one run of (a) on a 1 GiB (uncompressed) log, printing its peak RSS.
+ * highest seen; each round also shows the child's CPU time, all its threads (ours gunzips on
+ * Node's thread pool, beside the main thread). Then one run of (a) on a 1 GiB (uncompressed) log, printing its peak RSS.
  *
  * The last line is always `transform/duckdb rows/s ratio: R; peak RSS MB: ours A, duckdb B`.
  */
@@ -183,7 +184,7 @@ function describeInput(label: string, input: BenchInput): void {
 const idOf = (input: BenchInput) => sourceFileId(`raw/${input.path.slice(input.path.lastIndexOf('/') + 1)}`);
 const rowsPerSecond = (report: ChildReport) => report.rows / (report.ms / 1000);
 const rate = (report: ChildReport) =>
-  `${fmt(rowsPerSecond(report))} rows/s (${(report.ms / 1000).toFixed(2)} s, ${(report.maxRssBytes / MB).toFixed(0)} MB RSS)`;
+  `${fmt(rowsPerSecond(report))} rows/s (${(report.ms / 1000).toFixed(2)} s, ${(report.cpuMs / 1000).toFixed(2)} s CPU, ${(report.maxRssBytes / MB).toFixed(0)} MB RSS)`;
 const fmt = (value: number) => Math.round(value).toLocaleString('en-US');
 const bytes = (value: number) => `${(value / MB).toFixed(1)} MiB`;
 

@@ -6,6 +6,7 @@ import { rmSync, statSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { cloudfront } from '#shared/datasets/cloudfront/index';
 import { duckdbCopySql } from './duckdb-query';
+import { cpuMsSince } from './measure';
 
 async function main(): Promise<void> {
   const [input, output, fileId] = process.argv.slice(2);
@@ -13,6 +14,7 @@ async function main(): Promise<void> {
     throw new Error('usage: duckdb-child <input.gz> <out.parquet>');
   rmSync(output, { force: true });
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
   const connection = await instance.connect();
   await connection.run('SET threads=1');
@@ -25,6 +27,7 @@ async function main(): Promise<void> {
     JSON.stringify({
       rows,
       ms,
+      cpuMs: cpuMsSince(cpu),
       maxRssBytes: process.resourceUsage().maxRSS * 1024,
       outputBytes: statSync(output).size,
     }),

@@ -11,10 +11,18 @@ export function folderBytes(folder: string): number {
   return total;
 }
 
+/** CPU milliseconds (user + system, every thread of the process) since `start`. */
+export function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+}
+
 /** What each child prints as its one line of JSON. */
 export interface ChildReport {
   rows: number;
   ms: number;
+  /** CPU time of the work, user + system, every thread of the process (gunzip and zstd included). */
+  cpuMs: number;
   maxRssBytes: number;
   outputBytes: number;
   quarantined?: number;

@@ -11,7 +11,7 @@ import type { Logger } from '#shared/core/log';
 import { cloudfront } from '#shared/datasets/cloudfront/index';
 import { transformFile } from '#shared/steps/transform';
 import { FileObjectStore } from './file-store';
-import { folderBytes } from './measure';
+import { cpuMsSince, folderBytes } from './measure';
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 
@@ -25,6 +25,7 @@ async function main(): Promise<void> {
   const store = new FileObjectStore(work);
   const fileId = sourceFileId(key);
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const result = await transformFile(
     { runId: 'bench', file: { fileId, key, sourceKey: basename(input), size: 0 } },
     { dataBucket: 'data' },
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
       quarantined: result.rows.quarantined,
       hours: result.hours.length,
       ms,
+      cpuMs: cpuMsSince(cpu),
       maxRssBytes: process.resourceUsage().maxRSS * 1024,
       outputBytes: folderBytes(join(work, 'data', 'curated')),
     }),
