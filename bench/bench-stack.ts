@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { type Connection, createConnection, createPool, type Pool } from 'mysql2/promise';
+import { type Connection, createConnection } from 'mysql2/promise';
 import { type LocalDynamoDb, startDynamoDb } from '#local/services/dynamodb';
 import { type LocalMariaDb, startMariaDb } from '#local/services/mariadb';
 import { startSecretsManager } from '#local/services/secrets-manager';
@@ -29,11 +29,6 @@ export interface BenchStack {
   admin: Connection;
   /** A fresh provider over the stand-in, as the write handler builds one per container. */
   credentialsProvider(): DatabaseCredentialsProvider;
-  /**
-   * A pool configured as MysqlWarehouse.createPool configures its own (2 connections), for the
-   * candidate writer in bench/experiments; `multipleStatements` only for its multi-statement variant.
-   */
-  writerPool(multipleStatements?: boolean): Promise<Pool>;
   /** Registers something to release on stop (pools, connections), before the servers go. */
   onStop(release: () => Promise<unknown> | unknown): void;
   stop(): Promise<void>;
@@ -120,26 +115,6 @@ export async function startBenchStack(options: { dynamodb: boolean }): Promise<B
       clients,
       admin,
       credentialsProvider: () => new DatabaseCredentialsProvider(clients.secretsManager, BENCH_SECRET_ID),
-      async writerPool(multipleStatements = false) {
-        const secret = await new DatabaseCredentialsProvider(clients.secretsManager, BENCH_SECRET_ID).get();
-        return createPool({
-          host: secret.host,
-          port: secret.port,
-          user: secret.username,
-          password: secret.password,
-          database: secret.dbname,
-          connectionLimit: 2,
-          maxIdle: 2,
-          idleTimeout: 60_000,
-          enableKeepAlive: true,
-          connectTimeout: 10_000,
-          supportBigNumbers: true,
-          bigNumberStrings: true,
-          dateStrings: true,
-          charset: 'utf8mb4',
-          multipleStatements,
-        });
-      },
       onStop: (release) => releases.push(release),
       stop,
     };

@@ -11,11 +11,11 @@
  * column but `updated_at`). Each round drops and recreates the tables; rounds alternate which path
  * goes first, and the figures are the median of the measured rounds (a small warm-up round first).
  * The rows are in `rowKey` order, as the write step receives them from staging.
- * `--writer proposed` puts the candidate from bench/experiments in place of (a), for comparison.
  * Finally: staging through dynalite (DynamoStagingStore.putRows, then readRun's paged Query), once.
  *
  * The last line is always `writer/load-data rows/s ratio: R`.
  */
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,13 +26,11 @@ import { DEFAULT_BATCH_ROWS, LEDGER_TABLE, MysqlWarehouse, targetTableDdl } from
 import type { AggregateRow } from '#shared/core/aggregate-row';
 import { DEFAULT_AGGREGATE_ROWS_OPTIONS, generateAggregateRows } from './aggregate-rows';
 import { type BenchStack, startBenchStack } from './bench-stack';
-import { candidateUpsert, PROPOSED_WRITER } from './experiments/candidate-writer';
 import { loadData, loadDataConnection, writeTsv } from './load-data';
 import { expectedContents, type TableContents, tableContents } from './table-contents';
 
 const USAGE = `Usage: npm run bench:load -- [--repeats 5] [--warmup-rows 20000] [--seed N] [--hours 168]
-                            [--hosts 300] [--batch-rows N] [--skip-staging]
-                            [--writer warehouse|proposed]`;
+                            [--hosts 300] [--batch-rows N] [--connections N] [--skip-staging]`;
 
 const TABLE = 'cloudfront_hourly';
 const STAGING_TABLE = 'etl-bench-staging';
@@ -41,6 +39,8 @@ const RUN_ID = 'bench-load-2024-07-08T00-2024-07-15T00';
 interface Round {
   writerMs: number;
   loadDataMs: number;
+  writerCpu: CpuReading;
+  loadDataCpu: CpuReading;
 }
 
 const median = (values: number[]): number => {
@@ -64,66 +64,84 @@ function sameContents(label: string, actual: TableContents, expected: TableConte
   }
 }
 
-type WriterChoice = { kind: 'warehouse'; batchRows?: number } | { kind: 'proposed' };
+interface WriterSettings {
+  batchRows?: number;
+  connectionLimit?: number;
+}
+
+/** CPU seconds of this process (user + system) and of the MariaDB server, read before and after a load. */
+interface CpuReading {
+  node: number;
+  server: number;
+}
+
+function cpuNow(serverPid: number): CpuReading {
+  const usage = process.cpuUsage();
+  // /proc/<pid>/stat fields 14 and 15 (utime, stime) in clock ticks; the name field may hold spaces.
+  const stat = readFileSync(`/proc/${serverPid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return { node: (usage.user + usage.system) / 1e6, server: ticks / CLOCK_TICKS };
+}
+const CLOCK_TICKS = 100;
+const NO_CPU: CpuReading = { node: 0, server: 0 };
+const cpuSince = (before: CpuReading, serverPid: number): CpuReading => {
+  const after = cpuNow(serverPid);
+  return { node: after.node - before.node, server: after.server - before.server };
+};
 
 /**
  * (a) The project's writer path, timed from upsert() to its return; the table is empty before.
- * `--writer proposed` times the candidate from bench/experiments instead (PROPOSED_WRITER), on a
- * pool configured like the warehouse's, after the warehouse's own ensureSchema.
+ * The secret read, the pool's connections and the DDL come before the clock starts, as in a warm
+ * Lambda container.
  */
 async function writerRound(
   stack: BenchStack,
   rows: readonly AggregateRow[],
-  writer: WriterChoice,
-): Promise<{ ms: number; batches: number }> {
+  settings: WriterSettings,
+): Promise<{ ms: number; batches: number; cpu: CpuReading }> {
   await dropTables(stack);
-  const warehouse = new MysqlWarehouse(stack.credentialsProvider(), {
-    table: TABLE,
-    ...(writer.kind === 'warehouse' && writer.batchRows !== undefined && { batchRows: writer.batchRows }),
-  });
+  const warehouse = new MysqlWarehouse(stack.credentialsProvider(), { table: TABLE, ...settings });
   try {
-    // Outside the timing: secret read, pool, DDL (once per container in the Lambda).
     await warehouse.ensureSchema();
-    if (writer.kind === 'proposed') {
-      const pool = await stack.writerPool();
-      try {
-        const warm = await Promise.all([pool.getConnection(), pool.getConnection()]);
-        for (const connection of warm) connection.release();
-        const started = performance.now();
-        const result = await candidateUpsert(pool, TABLE, RUN_ID, rows, PROPOSED_WRITER);
-        const ms = performance.now() - started;
-        if (result.skipped !== 0) throw new Error(`writer: unexpected result ${JSON.stringify(result)}`);
-        return { ms, batches: result.batches };
-      } finally {
-        await pool.end();
-      }
-    }
+    // Concurrent summaries make the pool open all its connections now, not inside the timing.
+    await Promise.all(
+      Array.from({ length: settings.connectionLimit ?? 2 }, () => warehouse.hoursSummary(['2024-07-08T00'])),
+    );
+    const cpu = cpuNow(stack.mariadb.pid);
     const started = performance.now();
     const result = await warehouse.upsert(RUN_ID, rows);
     const ms = performance.now() - started;
+    const used = cpuSince(cpu, stack.mariadb.pid);
     if (result.rows !== rows.length || result.skippedBatches !== 0) {
       throw new Error(`writer: unexpected result ${JSON.stringify(result)}`);
     }
-    return { ms, batches: result.batches };
+    return { ms, batches: result.batches, cpu: used };
   } finally {
     await warehouse.close();
   }
 }
 
 /** (b) LOAD DATA LOCAL INFILE of the same rows (TSV already written) into the freshly created table. */
-async function loadDataRound(stack: BenchStack, rowCount: number, tsvPath: string): Promise<number> {
+async function loadDataRound(
+  stack: BenchStack,
+  rowCount: number,
+  tsvPath: string,
+): Promise<{ ms: number; cpu: CpuReading }> {
   await dropTables(stack);
   await stack.admin.query(targetTableDdl(TABLE));
   const credentials = await stack.credentialsProvider().get();
   const connection = await loadDataConnection(credentials, new Set([tsvPath]));
   try {
+    const cpu = cpuNow(stack.mariadb.pid);
     const started = performance.now();
     const result = await loadData(connection, TABLE, tsvPath, RUN_ID);
     const ms = performance.now() - started;
+    const used = cpuSince(cpu, stack.mariadb.pid);
     if (result.affectedRows !== rowCount) {
       throw new Error(`load-data: ${result.affectedRows} rows loaded, expected ${rowCount}`);
     }
-    return ms;
+    return { ms, cpu: used };
   } finally {
     await connection.end();
   }
@@ -169,7 +187,7 @@ async function main(): Promise<string> {
       hours: { type: 'string', default: String(DEFAULT_AGGREGATE_ROWS_OPTIONS.hours) },
       hosts: { type: 'string', default: String(DEFAULT_AGGREGATE_ROWS_OPTIONS.hosts) },
       'batch-rows': { type: 'string' },
-      writer: { type: 'string', default: 'warehouse' },
+      connections: { type: 'string' },
       'skip-staging': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -181,19 +199,11 @@ async function main(): Promise<string> {
   }
   const repeats = Number(values.repeats);
   const warmupRows = Number(values['warmup-rows']);
-  const batchRows = values['batch-rows'] === undefined ? undefined : Number(values['batch-rows']);
-  if (values.writer !== 'warehouse' && values.writer !== 'proposed') {
-    throw new Error(`--writer must be warehouse or proposed, not ${values.writer}`);
-  }
-  const writerChoice: WriterChoice =
-    values.writer === 'proposed'
-      ? { kind: 'proposed' }
-      : { kind: 'warehouse', ...(batchRows !== undefined && { batchRows }) };
-  const writerLabel =
-    writerChoice.kind === 'proposed'
-      ? 'PROPOSED_WRITER (bench/experiments/candidate-writer.ts, NOT the project writer)'
-      : 'MysqlWarehouse.upsert';
   if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`--repeats must be a positive integer`);
+  const writerSettings: WriterSettings = {
+    ...(values['batch-rows'] !== undefined && { batchRows: Number(values['batch-rows']) }),
+    ...(values.connections !== undefined && { connectionLimit: Number(values.connections) }),
+  };
 
   const rows = generateAggregateRows({
     seed: Number(values.seed),
@@ -208,7 +218,7 @@ async function main(): Promise<string> {
       `bench:load  ${count(rows.length)} aggregate rows (${values.hours} hours × ${values.hosts} hosts × statuses seen, seed ${values.seed})`,
     );
     console.log(
-      `            ${cpus().length} CPUs, Node ${process.versions.node}, MariaDB ${String(version?.version)} (innodb_flush_log_at_trx_commit=2), writer ${writerLabel}${writerChoice.kind === 'warehouse' ? `, batchRows ${batchRows ?? DEFAULT_BATCH_ROWS}` : ''}`,
+      `            ${cpus().length} CPUs, Node ${process.versions.node}, MariaDB ${String(version?.version)} (innodb_flush_log_at_trx_commit=2), writer MysqlWarehouse.upsert, batchRows ${writerSettings.batchRows ?? DEFAULT_BATCH_ROWS}, connections ${writerSettings.connectionLimit ?? 2}`,
     );
     // Written once, before any timing: LOAD DATA reads it from the page cache in every round.
     const tsvPath = join(stack.directory, 'aggregate.tsv');
@@ -220,10 +230,10 @@ async function main(): Promise<string> {
       const sample = rows.slice(0, warmupRows);
       const samplePath = join(stack.directory, 'warm-up.tsv');
       await writeTsv(samplePath, sample);
-      const writer = await writerRound(stack, sample, writerChoice);
-      const loadDataMs = await loadDataRound(stack, sample.length, samplePath);
+      const writer = await writerRound(stack, sample, writerSettings);
+      const loadData = await loadDataRound(stack, sample.length, samplePath);
       console.log(
-        `warm-up     ${count(sample.length)} rows each, not counted: writer ${count(writer.ms)} ms, load-data ${count(loadDataMs)} ms`,
+        `warm-up     ${count(sample.length)} rows each, not counted: writer ${count(writer.ms)} ms, load-data ${count(loadData.ms)} ms`,
       );
     }
 
@@ -232,20 +242,24 @@ async function main(): Promise<string> {
     for (let round = 1; round <= repeats; round++) {
       // Alternating which path goes first spreads any drift (page cache, purge threads) over both.
       const order = round % 2 === 1 ? (['writer', 'load-data'] as const) : (['load-data', 'writer'] as const);
-      const times = { writer: 0, 'load-data': 0 };
+      const measured: Partial<Round> = {};
       for (const path of order) {
         if (path === 'writer') {
-          const writer = await writerRound(stack, rows, writerChoice);
-          times.writer = writer.ms;
+          const writer = await writerRound(stack, rows, writerSettings);
+          measured.writerMs = writer.ms;
+          measured.writerCpu = writer.cpu;
           batches = writer.batches;
         } else {
-          times['load-data'] = await loadDataRound(stack, rows.length, tsvPath);
+          const loadData = await loadDataRound(stack, rows.length, tsvPath);
+          measured.loadDataMs = loadData.ms;
+          measured.loadDataCpu = loadData.cpu;
         }
         sameContents(`round ${round} ${path}`, await tableContents(stack.admin, TABLE), expected);
       }
-      rounds.push({ writerMs: times.writer, loadDataMs: times['load-data'] });
+      const { writerMs = 0, loadDataMs = 0, writerCpu = NO_CPU, loadDataCpu = NO_CPU } = measured;
+      rounds.push({ writerMs, loadDataMs, writerCpu, loadDataCpu });
       console.log(
-        `round ${round}     writer ${seconds(times.writer)} (${count(perSecond(rows.length, times.writer))} rows/s), load-data ${seconds(times['load-data'])} (${count(perSecond(rows.length, times['load-data']))} rows/s), ${order[0]} first; both tables = source`,
+        `round ${round}     writer ${seconds(writerMs)} (${count(perSecond(rows.length, writerMs))} rows/s), load-data ${seconds(loadDataMs)} (${count(perSecond(rows.length, loadDataMs))} rows/s), ${order[0]} first; both tables = source`,
       );
     }
 
@@ -259,13 +273,18 @@ async function main(): Promise<string> {
       `contents    both paths, every round: ${count(expected.rows)} rows, sha256 ${expected.sha256}`,
     );
     console.log(
-      `writer      ${writerLabel}, ${batches} batches: ${count(writerRate)} rows/s (median of ${repeats}, ${seconds(writerMs)}; best ${count(perSecond(rows.length, bestWriter))} rows/s)`,
+      `writer      MysqlWarehouse.upsert, ${batches} batches: ${count(writerRate)} rows/s (median of ${repeats}, ${seconds(writerMs)}; best ${count(perSecond(rows.length, bestWriter))} rows/s)`,
     );
     console.log(
       `load-data   LOAD DATA LOCAL INFILE: ${count(loadDataRate)} rows/s (median of ${repeats}, ${seconds(loadDataMs)}; best ${count(perSecond(rows.length, bestLoadData))} rows/s)`,
     );
+    const cpuLine = (pick: (round: Round) => CpuReading) =>
+      `node ${median(rounds.map((round) => pick(round).node)).toFixed(2)} s, server ${median(rounds.map((round) => pick(round).server)).toFixed(2)} s`;
     console.log(
       `            counting the TSV write too (${(tsvBytes / 1_048_576).toFixed(1)} MiB in ${count(tsvMs)} ms, once): ${count(perSecond(rows.length, loadDataMs + tsvMs))} rows/s`,
+    );
+    console.log(
+      `cpu         medians, CPU seconds: writer ${cpuLine((round) => round.writerCpu)}; load-data ${cpuLine((round) => round.loadDataCpu)}`,
     );
 
     if (!values['skip-staging']) {

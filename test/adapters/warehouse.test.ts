@@ -82,6 +82,32 @@ const EDGE_ROWS: AggregateRow[] = [
     p95TimeTaken: 123_456.789_012_345_6,
     distinctClientIps: 1,
   },
+  // What SQL quoting must get right: every one stored exactly as it is, none ending a literal.
+  ...[
+    "o'brien.example",
+    'back\\slash.example',
+    'trailing-backslash.example\\',
+    '"double".example',
+    'new\nline\ttab\r.example',
+    'nul\u0000byte.example',
+    'percent%_underscore.example',
+    'question?mark.example',
+    "x'); DROP TABLE cloudfront_hourly; -- ",
+    "\\'; SELECT 1; #",
+    'ß'.repeat(255),
+    '😀'.repeat(255),
+  ].map((host) => ({
+    hour: '2024-07-13T06',
+    host,
+    status: 200,
+    requests: 3,
+    bytesSent: 300,
+    clientErrors: 0,
+    serverErrors: 0,
+    meanTimeTaken: null,
+    p95TimeTaken: null,
+    distinctClientIps: 1,
+  })),
 ].flat();
 
 const byKey = <Row extends AggregateRow>(rows: readonly Row[]): Row[] =>
@@ -216,7 +242,7 @@ describe('MysqlWarehouse (real MariaDB, credentials from the Secrets Manager sta
     await writer.ensureSchema();
     await writer.ensureSchema();
     const result = await writer.upsert('run-1', firstRun);
-    expect(result).toEqual({ rows: 1_205, batches: 5, skippedBatches: 0 });
+    expect(result).toEqual({ rows: 1_217, batches: 5, skippedBatches: 0 });
 
     const table = await stored();
     expect(values(table)).toEqual(byKey(firstRun));
@@ -226,7 +252,7 @@ describe('MysqlWarehouse (real MariaDB, credentials from the Secrets Manager sta
       [1, 250],
       [2, 250],
       [3, 250],
-      [4, 205],
+      [4, 217],
     ]);
     // Hosts differing only in case are two keys (utf8mb4_bin), as they are two Athena groups.
     expect(table.filter((row) => row.host.toLowerCase() === 'case.example.com')).toHaveLength(2);
@@ -237,7 +263,7 @@ describe('MysqlWarehouse (real MariaDB, credentials from the Secrets Manager sta
     const writer = warehouse('etl/test/mysql', { batchRows: 250 });
     // Input order does not matter: batches are cut from the rows sorted by key.
     const result = await writer.upsert('run-1', [...firstRun].reverse());
-    expect(result).toEqual({ rows: 1_205, batches: 5, skippedBatches: 5 });
+    expect(result).toEqual({ rows: 1_217, batches: 5, skippedBatches: 5 });
     expect({ table: await stored(), ledger: await ledger('run-1') }).toEqual(before);
   });
 
@@ -254,7 +280,7 @@ describe('MysqlWarehouse (real MariaDB, credentials from the Secrets Manager sta
         : row,
     );
     const writer = warehouse('etl/test/mysql', { batchRows: 250 });
-    expect(await writer.upsert('run-2', secondRun)).toEqual({ rows: 1_205, batches: 5, skippedBatches: 0 });
+    expect(await writer.upsert('run-2', secondRun)).toEqual({ rows: 1_217, batches: 5, skippedBatches: 0 });
 
     const table = await stored();
     expect(values(table)).toEqual(byKey(secondRun));
@@ -322,6 +348,84 @@ describe('MysqlWarehouse (real MariaDB, credentials from the Secrets Manager sta
     expect(await ledger('run-long')).toEqual([]);
   });
 
+  it('refuses rows MySQL would fold into one key, and impossible hours or statuses, before sending anything', async () => {
+    const [row] = aggregateRows(1, 17);
+    const base = { ...row!, hour: '2024-07-20T01', host: 'fold.example' };
+    const writer = warehouse('etl/test/mysql');
+    const refused = async (runId: string, rows: AggregateRow[], message: RegExp) => {
+      await expect(writer.upsert(runId, rows)).rejects.toThrow(WarehouseRowError);
+      await expect(writer.upsert(runId, rows)).rejects.toThrow(message);
+      expect(await ledger(runId)).toEqual([]);
+    };
+    // The same key twice, next to each other or far apart in the input.
+    await refused(
+      'run-dup',
+      [base, { ...base, requests: 1 }],
+      /two rows share the warehouse key of 2024-07-20T01#fold\.example#/,
+    );
+    await refused(
+      'run-dup-apart',
+      [base, ...aggregateRows(50, 18).map((other) => ({ ...other, hour: '2024-07-20T02' })), { ...base }],
+      /two rows share the warehouse key/,
+    );
+    // utf8mb4_bin pads: 'fold.example' and 'fold.example  ' are one key in MySQL.
+    await refused('run-pad', [{ ...base, host: 'fold.example  ' }, base], /two rows share the warehouse key/);
+    await refused('run-hour', [{ ...base, hour: '2024-02-30T00' }], /2024-02-30T00 is not an hour/);
+    await refused('run-status', [{ ...base, status: 1000 }], /status 1000 .* is not an HTTP status/);
+    // 255 characters fit however many UTF-16 units they take; 256 do not.
+    await refused('run-emoji', [{ ...base, host: '😀'.repeat(256) }], /longer than 255 characters/);
+    expect(await writer.upsert('run-emoji-ok', [{ ...base, host: '😀'.repeat(255) }])).toEqual({
+      rows: 1,
+      batches: 1,
+      skippedBatches: 0,
+    });
+  });
+
+  it('stores a run id that needs quoting exactly as given', async () => {
+    const runId = "backfill-'2024'\\07; DROP TABLE etl_load_ledger; --";
+    const rows = aggregateRows(5, 19).map((row) => ({ ...row, hour: row.hour.replace('07-13', '07-21') }));
+    const writer = warehouse('etl/test/mysql');
+    expect(await writer.upsert(runId, rows)).toEqual({ rows: 5, batches: 1, skippedBatches: 0 });
+    const table = (await stored()).filter((row) => row.hour.startsWith('2024-07-21'));
+    expect(values(table)).toEqual(byKey(rows));
+    expect(new Set(table.map((row) => row.loadedByRun))).toEqual(new Set([runId]));
+    expect((await ledger(runId)).map((row) => row.row_count)).toEqual([5]);
+  });
+
+  it('loads two batches at a time without deadlocks (the ledger row is claimed before it is read)', async () => {
+    const table = 'cloudfront_hourly_parallel';
+    const writer = warehouse('etl/test/mysql', { table, batchRows: 25, log });
+    await writer.ensureSchema();
+    const rows = aggregateRows(1_000, 20);
+    logLines.length = 0;
+    // 40 new batches, each ledger row at the end of the index: with SELECT … FOR UPDATE first,
+    // two batches would share the gap lock there and InnoDB would kill one of them, again and again.
+    expect(await writer.upsert('run-parallel', rows, { log })).toEqual({
+      rows: 1_000,
+      batches: 40,
+      skippedBatches: 0,
+    });
+    expect(logLines.filter((line) => line.includes('transient failure'))).toEqual([]);
+    expect(values(await stored(table))).toEqual(byKey(rows));
+    expect((await ledger('run-parallel')).map((row) => row.batch_no)).toEqual(
+      Array.from({ length: 40 }, (_, batchNo) => batchNo),
+    );
+  });
+
+  it('lets two writers of the same run at once load each batch exactly once', async () => {
+    const table = 'cloudfront_hourly_twice';
+    const rows = aggregateRows(600, 21);
+    const [first, second] = [1, 2].map(() => warehouse('etl/test/mysql', { table, batchRows: 50 }));
+    await first!.ensureSchema();
+    const results = await Promise.all([first!.upsert('run-twice', rows), second!.upsert('run-twice', rows)]);
+
+    for (const result of results) expect(result).toMatchObject({ rows: 600, batches: 12 });
+    // A batch one writer loaded, the other waited for on the ledger row and then skipped.
+    expect(results[0]!.skippedBatches + results[1]!.skippedBatches).toBe(12);
+    expect(values(await stored(table))).toEqual(byKey(rows));
+    expect(await ledger('run-twice')).toHaveLength(12);
+  });
+
   it('rolls back a batch whose connection drops mid-transaction and retries it on a fresh connection', async () => {
     const table = 'cloudfront_hourly_drop';
     const writer = warehouse('etl/test/mysql', { table, batchRows: 100 });
@@ -368,7 +472,18 @@ describe('MysqlWarehouse (real MariaDB, credentials from the Secrets Manager sta
   });
 
   it('recovers from a password rotation by re-reading the secret once and rebuilding the pool', async () => {
-    const writer = warehouse('etl/test/mysql');
+    // The real provider, with its calls counted: two batches in flight are refused together.
+    const provider = new DatabaseCredentialsProvider(clients.secretsManager, 'etl/test/mysql');
+    let refreshes = 0;
+    const counted = {
+      get: () => provider.get(),
+      refresh: () => {
+        refreshes++;
+        return provider.refresh();
+      },
+    };
+    const writer = new MysqlWarehouse(counted, { sleep: noWait, log, batchRows: 10 });
+    warehouses.push(writer);
     await writer.ensureSchema();
     await writer.upsert('run-before-rotation', aggregateRows(10, 15));
 
@@ -387,9 +502,10 @@ describe('MysqlWarehouse (real MariaDB, credentials from the Secrets Manager sta
     const rows = aggregateRows(40, 16).map((row) => ({ ...row, hour: row.hour.replace('07-13', '07-16') }));
     expect(await writer.upsert('run-after-rotation', rows, { log })).toEqual({
       rows: 40,
-      batches: 1,
+      batches: 4,
       skippedBatches: 0,
     });
+    expect(refreshes).toBe(1);
     expect(logLines.some((line) => line.includes('login refused, re-reading the database secret'))).toBe(
       true,
     );

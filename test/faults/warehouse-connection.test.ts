@@ -1,6 +1,14 @@
 import { runWindow } from '#local/pipeline';
 import { startTcpProxy, type TcpProxy } from '#local/services/tcp-proxy';
-import { DEFAULT_BATCH_ROWS, DEFAULT_WRITE_BACKOFF } from '#shared/adapters/warehouse';
+import { DatabaseCredentialsProvider } from '#shared/adapters/secrets';
+import { DynamoStagingStore } from '#shared/adapters/staging-store';
+import {
+  DEFAULT_BATCH_ROWS,
+  DEFAULT_WRITE_BACKOFF,
+  MysqlWarehouse,
+  RetryableWriteError,
+} from '#shared/adapters/warehouse';
+import { writeRun } from '#shared/steps/write';
 import {
   emptyWarehouse,
   FAULT_WINDOW,
@@ -9,14 +17,33 @@ import {
   ledgerRows,
   loadedByRuns,
   pointDatabaseSecretAt,
+  stagedRows,
   startFaultPipeline,
   warehouseRows,
 } from '../support/fault-pipeline';
+import { silentLog } from '../support/s3';
 
 /** The statements of a batch, as the warehouse adapter sends them (mysql2 `query()`: COM_QUERY). */
 const UPSERT = /^INSERT INTO `cloudfront_hourly`/;
 const LEDGER_LOCK = /^SELECT digest FROM `etl_load_ledger`/;
 const COMMIT = /^COMMIT/;
+const SUMMARY = /^SELECT DATE_FORMAT\(hour_start/;
+/** The statement that claims batch `batchNo`'s ledger row for `runId` (its placeholder row_count 0 and digest ''). */
+const ledgerClaim = (runId: string, batchNo: number) =>
+  new RegExp(`^INSERT INTO \`etl_load_ledger\`[^]*VALUES \\('${runId}', ${batchNo}, 0, ''`);
+
+/**
+ * The stall tests run the write step itself (staged rows → writeRun → MysqlWarehouse) with a short
+ * query timeout: the deployed default (60 s) is what a stall costs in production, too long here.
+ */
+const STALL_TIMEOUT_MS = 1_000;
+
+/** What `promise` was rejected with (undefined if it resolved), for assertions on the error itself. */
+const rejectionOf = (promise: Promise<unknown>): Promise<unknown> =>
+  promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
 
 describe('warehouse write with the MySQL connection cut mid-batch (writer → TCP proxy → MariaDB)', () => {
   let setup: FaultPipeline;
@@ -148,12 +175,179 @@ describe('warehouse write with the MySQL connection cut mid-batch (writer → TC
     expect(await ledgerRows(setup.pipeline, runId)).toEqual(expectedLedger());
   }, 60_000);
 
-  /** One ledger row per batch of at most DEFAULT_BATCH_ROWS rows, together covering every row. */
-  function expectedLedger() {
+  describe('a connection that stops answering (the proxy swallows a statement and keeps both sockets open)', () => {
+    const writers: MysqlWarehouse[] = [];
+    afterAll(async () => {
+      await Promise.all(writers.map((writer) => writer.close()));
+    });
+
+    /** Six batches, so two are in flight most of the time and a failure can stop the rest. */
+    const stallBatchRows = () => Math.ceil(setup.baseline.rows.length / 6);
+    const stallBatches = () => Math.ceil(setup.baseline.rows.length / stallBatchRows());
+
+    /** A writer as the write function builds one (credentials from the secret, i.e. through the proxy). */
+    function writer() {
+      const created = new MysqlWarehouse(
+        new DatabaseCredentialsProvider(
+          setup.pipeline.stack.clients.secretsManager,
+          setup.pipeline.stack.mysqlSecretName,
+        ),
+        {
+          batchRows: stallBatchRows(),
+          queryTimeoutMs: STALL_TIMEOUT_MS,
+          backoff: { baseDelayMs: 1, maxDelayMs: 1, maxAttempts: DEFAULT_WRITE_BACKOFF.maxAttempts },
+        },
+      );
+      writers.push(created);
+      return created;
+    }
+
+    function staging() {
+      const table = setup.pipeline.environment.STAGING_TABLE;
+      if (!table) throw new Error('STAGING_TABLE is not set for stage local');
+      return new DynamoStagingStore(setup.pipeline.stack.clients.documents, table);
+    }
+
+    /** Stages the fault-free run's rows again under `runId`, as the stage step would have. */
+    async function stageBaselineAs(runId: string) {
+      const rows = await stagedRows(setup.pipeline, setup.baseline.outcome.runId);
+      expect(rows.length).toBe(setup.baseline.rows.length);
+      await staging().putRows(runId, rows);
+    }
+
+    async function expectTableOfFaultFreeRun(runId: string) {
+      expect(await warehouseRows(setup.pipeline)).toEqual(setup.baseline.rows);
+      expect(await loadedByRuns(setup.pipeline)).toEqual([runId]);
+      expect(await ledgerRows(setup.pipeline, runId)).toEqual(expectedLedger(stallBatchRows()));
+    }
+
+    it('has enough rows for several batches', () => {
+      expect(stallBatches()).toBe(6);
+    });
+
+    it('destroys a connection whose INSERT is never answered, loads the batch on a fresh one, and the table equals the fault-free run', async () => {
+      const runId = 'faults-mysql-stalled-insert';
+      await stageBaselineAs(runId);
+      const target = writer();
+      await target.ensureSchema();
+      const openBefore = proxy.openConnections;
+      proxy.cutOnQuery({ match: UPSERT, at: 'stall' });
+      const started = Date.now();
+      const written = await writeRun({ runId }, staging(), target, silentLog);
+
+      expect(Date.now() - started).toBeGreaterThanOrEqual(STALL_TIMEOUT_MS);
+      expect(written).toEqual({ runId, rows: setup.baseline.rows.length, batches: 6, skippedBatches: 0 });
+      expect(proxy.cuts - cutsBefore).toBe(1);
+      const sent = sentSinceStart();
+      const stalled = sent.find((query) => query.cut === 'stall');
+      expect(stalled?.sql).toMatch(UPSERT);
+      // Nothing more went over the stalled connection, and it is gone: the writer's pool holds at
+      // most its 2 live connections (the stalled one would be a third).
+      expect(sent.filter((query) => query.connection === stalled?.connection).at(-1)).toBe(stalled);
+      expect(proxy.openConnections - openBefore).toBeLessThanOrEqual(2);
+      expect(sent.filter((query) => UPSERT.test(query.sql))).toHaveLength(stallBatches() + 1);
+      await expectTableOfFaultFreeRun(runId);
+    }, 60_000);
+
+    it('rolls back a batch whose COMMIT is never answered (the server never saw it) and loads it again', async () => {
+      const runId = 'faults-mysql-stalled-commit';
+      await stageBaselineAs(runId);
+      proxy.cutOnQuery({ match: COMMIT, at: 'stall' });
+      const written = await writeRun({ runId }, staging(), writer(), silentLog);
+
+      expect(written).toEqual({ runId, rows: setup.baseline.rows.length, batches: 6, skippedBatches: 0 });
+      expect(proxy.cuts - cutsBefore).toBe(1);
+      // The stalled batch's upsert and ledger row were rolled back when its session ended: the
+      // retry found no ledger row and upserted the batch again.
+      expect(sentSinceStart().filter((query) => UPSERT.test(query.sql))).toHaveLength(stallBatches() + 1);
+      await expectTableOfFaultFreeRun(runId);
+    }, 60_000);
+
+    it("retries the report's hour sums when their SELECT is never answered", async () => {
+      const runId = 'faults-mysql-stalled-summary';
+      await stageBaselineAs(runId);
+      const target = writer();
+      await writeRun({ runId }, staging(), target, silentLog);
+      const hours = setup.baseline.outcome.report?.hours ?? [];
+      expect(hours.length).toBeGreaterThan(0);
+
+      proxy.cutOnQuery({ match: SUMMARY, at: 'stall' });
+      const started = Date.now();
+      expect(await target.hoursSummary(hours.map((entry) => entry.hour))).toEqual(hours);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(STALL_TIMEOUT_MS);
+      expect(proxy.cuts - cutsBefore).toBe(1);
+      await expectTableOfFaultFreeRun(runId);
+    }, 60_000);
+
+    it('after a batch fails for good starts no new batch, keeps only whole batches, and the retried write completes the table', async () => {
+      const runId = 'faults-mysql-partial';
+      await stageBaselineAs(runId);
+      // Batch 2 is cut on every attempt (fast); batch 3, in flight beside it, stalls once, so it
+      // is still loading when batch 2 gives up.
+      proxy.cutOnQuery({
+        match: ledgerClaim(runId, 2),
+        at: 'mid-packet',
+        times: DEFAULT_WRITE_BACKOFF.maxAttempts,
+      });
+      proxy.cutOnQuery({ match: ledgerClaim(runId, 3), at: 'stall' });
+      const failed = await rejectionOf(writeRun({ runId }, staging(), writer(), silentLog));
+
+      expect(failed).toBeInstanceOf(RetryableWriteError);
+      expect((failed as Error).message).toMatch(
+        new RegExp(`^batch 2 of run ${runId} failed ${DEFAULT_WRITE_BACKOFF.maxAttempts} time\\(s\\)`),
+      );
+      const loaded = (await ledgerRows(setup.pipeline, runId)).map((row) => row.batchNo);
+      expect(loaded).toEqual(loaded.includes(3) ? [0, 1, 3] : [0, 1]);
+      expect(sentSinceStart().some((query) => ledgerClaim(runId, 4).test(query.sql))).toBe(false);
+
+      proxy.clearFaults();
+      const retried = await writeRun({ runId }, staging(), writer(), silentLog);
+      expect(retried).toEqual({
+        runId,
+        rows: setup.baseline.rows.length,
+        batches: 6,
+        skippedBatches: loaded.length,
+      });
+      await expectTableOfFaultFreeRun(runId);
+    }, 60_000);
+
+    it('gives up with RetryableWriteError, naming the timeout, when every attempt stalls', async () => {
+      const runId = 'faults-mysql-always-stalled';
+      await stageBaselineAs(runId);
+      proxy.cutOnQuery({
+        match: ledgerClaim(runId, 0),
+        at: 'stall',
+        times: DEFAULT_WRITE_BACKOFF.maxAttempts,
+      });
+      const started = Date.now();
+      const failed = await rejectionOf(writeRun({ runId }, staging(), writer(), silentLog));
+      const elapsed = Date.now() - started;
+
+      expect(failed).toBeInstanceOf(RetryableWriteError);
+      expect((failed as Error).message).toMatch(
+        new RegExp(
+          `failed ${DEFAULT_WRITE_BACKOFF.maxAttempts} time\\(s\\); last: PROTOCOL_SEQUENCE_TIMEOUT`,
+        ),
+      );
+      expect(elapsed).toBeGreaterThanOrEqual(DEFAULT_WRITE_BACKOFF.maxAttempts * STALL_TIMEOUT_MS);
+      expect(elapsed).toBeLessThan((DEFAULT_WRITE_BACKOFF.maxAttempts + 2) * STALL_TIMEOUT_MS);
+      expect(await ledgerRows(setup.pipeline, runId)).not.toContainEqual(
+        expect.objectContaining({ batchNo: 0 }),
+      );
+
+      // The state machine's Retry: the write again, the connection answering by now.
+      const retried = await writeRun({ runId }, staging(), writer(), silentLog);
+      expect(retried.skippedBatches).toBe(stallBatches() - 1);
+      await expectTableOfFaultFreeRun(runId);
+    }, 60_000);
+  });
+
+  /** One ledger row per batch of at most `batchRows` rows, together covering every row. */
+  function expectedLedger(batchRows = DEFAULT_BATCH_ROWS) {
     const total = setup.baseline.rows.length;
-    return Array.from({ length: batches() }, (_, batchNo) => ({
+    return Array.from({ length: Math.ceil(total / batchRows) }, (_, batchNo) => ({
       batchNo,
-      rowCount: Math.min(DEFAULT_BATCH_ROWS, total - batchNo * DEFAULT_BATCH_ROWS),
+      rowCount: Math.min(batchRows, total - batchNo * batchRows),
     }));
   }
 });

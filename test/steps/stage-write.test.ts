@@ -118,11 +118,10 @@ describe('stage → write (real S3, DynamoDB, Secrets Manager and MariaDB stand-
       }),
     );
     staging = new DynamoStagingStore(clients.documents, TABLE, { sleep: noWait });
+    // Batches of 500, so the run's 1,350 rows take several (the default, 5,000, would be one).
     warehouse = new MysqlWarehouse(
       new DatabaseCredentialsProvider(clients.secretsManager, 'etl/test/mysql'),
-      {
-        sleep: noWait,
-      },
+      { sleep: noWait, batchRows: 500 },
     );
     root = await createConnection({
       socketPath: mariadb.socket,
@@ -228,15 +227,14 @@ describe('stage → write (real S3, DynamoDB, Secrets Manager and MariaDB stand-
       { runId: 'run-1', hour: '2024-07-13T06', staged: 650 },
     ]);
     expect(await staging.readRun('run-1')).toEqual(byKey(allFirst));
-    // 1,350 rows in batches of 1,000.
-    expect(written).toEqual({ runId: 'run-1', rows: 1_350, batches: 2, skippedBatches: 0 });
+    expect(written).toEqual({ runId: 'run-1', rows: 1_350, batches: 3, skippedBatches: 0 });
     expect((await table()).rows).toEqual(byKey(allFirst));
   });
 
   it('changes nothing when the write of the same run runs again', async () => {
     const before = await table();
     const written = await writeRun({ runId: 'run-1' }, staging, warehouse, silentLog);
-    expect(written).toEqual({ runId: 'run-1', rows: 1_350, batches: 2, skippedBatches: 2 });
+    expect(written).toEqual({ runId: 'run-1', rows: 1_350, batches: 3, skippedBatches: 3 });
     expect(await table()).toEqual(before);
   });
 
@@ -250,7 +248,7 @@ describe('stage → write (real S3, DynamoDB, Secrets Manager and MariaDB stand-
       '2024-07-13T06': firstRun['2024-07-13T06'],
     };
     const { written } = await stageAndWrite('run-2', secondRun);
-    expect(written).toEqual({ runId: 'run-2', rows: 1_350, batches: 2, skippedBatches: 0 });
+    expect(written).toEqual({ runId: 'run-2', rows: 1_350, batches: 3, skippedBatches: 0 });
     const after = await table();
     expect(after.rows).toEqual(byKey(Object.values(secondRun).flat()));
     expect(after.rows).not.toEqual(byKey(allFirst));
