@@ -1,3 +1,4 @@
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { type BatchWriteResult, batchPutAll, queryAll } from '#shared/adapters/dynamodb-batch';
@@ -25,6 +26,26 @@ export interface StagePutResult {
 export class StagingItemError extends EtlError {}
 /** A staged item does not read back as an aggregate row (wrong shape, or a number beyond 2^53 − 1). */
 export class StagedItemError extends EtlError {}
+
+/**
+ * The staging table's keys as this adapter reads and writes them (resources.yml declares the same
+ * table for the cloud; a template test checks they agree). For tests and benchmarks that create
+ * the table themselves.
+ */
+export function stagingTableInput(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: 'runId', AttributeType: 'S' },
+      { AttributeName: 'rowKey', AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: 'runId', KeyType: 'HASH' },
+      { AttributeName: 'rowKey', KeyType: 'RANGE' },
+    ],
+  };
+}
 
 /** DynamoDB's item size limit: 400 KB, attribute names included. */
 export const DYNAMODB_ITEM_LIMIT_BYTES = 400 * 1024;

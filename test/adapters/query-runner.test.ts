@@ -13,8 +13,9 @@ import {
   AthenaQueryTimeoutError,
   AthenaThrottledError,
 } from '#shared/adapters/query-runner';
-import { AwsClients, localAwsSettings } from '#shared/aws/clients';
+import type { AwsClients } from '#shared/aws/clients';
 import { aggregate } from '#shared/steps/aggregate';
+import { localClients } from '../support/clients';
 import { silentLog } from '../support/s3';
 
 const BUCKET = 'results';
@@ -29,15 +30,7 @@ describe('Athena adapter and aggregate step against the local Athena (faults inj
 
   beforeAll(async () => {
     s3 = await startS3({ directory: join(directory, 's3'), buckets: [BUCKET] });
-    const setup = new AwsClients(
-      localAwsSettings({
-        region: 'us-east-1',
-        s3: s3.endpoint,
-        dynamodb: s3.endpoint,
-        athena: s3.endpoint,
-        secretsmanager: s3.endpoint,
-      }),
-    );
+    const setup = localClients({ s3: s3.endpoint });
     // Queries stay RUNNING for 300 ms so the time-budget case has something to stop.
     athena = await startAthena({
       region: 'us-east-1',
@@ -45,15 +38,7 @@ describe('Athena adapter and aggregate step against the local Athena (faults inj
       directory: join(directory, 'athena'),
       minQueryMs: 300,
     });
-    clients = new AwsClients(
-      localAwsSettings({
-        region: 'us-east-1',
-        s3: s3.endpoint,
-        dynamodb: s3.endpoint,
-        athena: athena.endpoint,
-        secretsmanager: s3.endpoint,
-      }),
-    );
+    clients = localClients({ s3: s3.endpoint, athena: athena.endpoint });
     await clients.athena.send(
       new CreateWorkGroupCommand({
         Name: 'wg',

@@ -2,7 +2,8 @@ import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secr
 import { startSecretsManager } from '#local/services/secrets-manager';
 import type { RunningService } from '#local/services/service';
 import { DatabaseCredentialsProvider, DatabaseSecretError } from '#shared/adapters/secrets';
-import { AwsClients, localAwsSettings } from '#shared/aws/clients';
+import type { AwsClients } from '#shared/aws/clients';
+import { localClients } from '../support/clients';
 
 const PASSWORD = 'Sup3r-Secret/Value"1';
 
@@ -13,15 +14,7 @@ describe('DatabaseCredentialsProvider (real Secrets Manager stand-in)', () => {
   beforeAll(async () => {
     service = await startSecretsManager({ region: 'us-east-1' });
     const endpoint = service.endpoint;
-    clients = new AwsClients(
-      localAwsSettings({
-        region: 'us-east-1',
-        s3: endpoint,
-        dynamodb: endpoint,
-        athena: endpoint,
-        secretsmanager: endpoint,
-      }),
-    );
+    clients = localClients({ s3: endpoint });
   });
 
   afterAll(async () => {

@@ -5,55 +5,17 @@ import {
   DynamoStagingStore,
   StagedItemError,
   StagingItemError,
+  stagingTableInput,
   toStagedItem,
 } from '#shared/adapters/staging-store';
-import { AwsClients, LOCAL_CREDENTIALS, localAwsSettings } from '#shared/aws/clients';
+import { type AwsClients, LOCAL_CREDENTIALS } from '#shared/aws/clients';
 import { type AggregateRow, EMPTY_HOST, rowKey } from '#shared/core/aggregate-row';
+import { aggregateRows, byKey } from '../support/aggregate-rows';
+import { localClients } from '../support/clients';
 
 const TABLE = 'etl-test-staging';
 const noWait = async () => undefined;
 const NOW = new Date('2024-07-13T07:12:34.567Z');
-
-/** Deterministic pseudo-random numbers (mulberry32), so a failure reproduces. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
-const HOURS = ['2024-07-13T05', '2024-07-13T06'];
-const STATUSES = [0, 200, 204, 301, 304, 403, 404, 500, 502, 503];
-
-/** `count` distinct aggregate rows: host `-` among them, every 7th with null mean and p95. */
-function aggregateRows(count: number, seed: number): AggregateRow[] {
-  const random = seeded(seed);
-  return Array.from({ length: count }, (_, index) => {
-    const hostIndex = Math.floor(index / (HOURS.length * STATUSES.length));
-    const requests = 1 + Math.floor(random() * 1_000_000);
-    const timed = index % 7 !== 0;
-    const mean = random() * 3;
-    return {
-      hour: HOURS[index % HOURS.length]!,
-      host: hostIndex === 0 ? EMPTY_HOST : `h${hostIndex}.example.com`,
-      status: STATUSES[Math.floor(index / HOURS.length) % STATUSES.length]!,
-      requests,
-      bytesSent: requests * Math.floor(random() * 200_000),
-      clientErrors: Math.floor(random() * requests),
-      serverErrors: Math.floor(random() * requests),
-      meanTimeTaken: timed ? mean : null,
-      p95TimeTaken: timed ? mean * (1 + random()) : null,
-      distinctClientIps: Math.floor(random() * requests) + 1,
-    };
-  });
-}
-
-const byKey = (rows: readonly AggregateRow[]) =>
-  [...rows].sort((a, b) => (rowKey(a) < rowKey(b) ? -1 : rowKey(a) > rowKey(b) ? 1 : 0));
 
 describe('DynamoStagingStore (real dynalite)', () => {
   let dynamodb: LocalDynamoDb;
@@ -63,29 +25,8 @@ describe('DynamoStagingStore (real dynalite)', () => {
   beforeAll(async () => {
     dynamodb = await startDynamoDb();
     const endpoint = dynamodb.endpoint;
-    clients = new AwsClients(
-      localAwsSettings({
-        region: 'us-east-1',
-        s3: endpoint,
-        dynamodb: endpoint,
-        athena: endpoint,
-        secretsmanager: endpoint,
-      }),
-    );
-    await clients.dynamodb.send(
-      new CreateTableCommand({
-        TableName: TABLE,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'runId', AttributeType: 'S' },
-          { AttributeName: 'rowKey', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'runId', KeyType: 'HASH' },
-          { AttributeName: 'rowKey', KeyType: 'RANGE' },
-        ],
-      }),
-    );
+    clients = localClients({ s3: endpoint });
+    await clients.dynamodb.send(new CreateTableCommand(stagingTableInput(TABLE)));
     store = new DynamoStagingStore(clients.documents, TABLE, { now: () => NOW, sleep: noWait });
   });
 

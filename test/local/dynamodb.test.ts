@@ -5,7 +5,9 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { type LocalDynamoDb, startDynamoDb } from '#local/services/dynamodb';
 import { batchPutAll, queryAll, UnprocessedItemsError } from '#shared/adapters/dynamodb-batch';
-import { AwsClients, localAwsSettings } from '#shared/aws/clients';
+import { stagingTableInput } from '#shared/adapters/staging-store';
+import type { AwsClients } from '#shared/aws/clients';
+import { localClients } from '../support/clients';
 
 const TABLE = 'staging-test';
 const noWait = async () => undefined;
@@ -17,29 +19,8 @@ describe('local DynamoDB (dynalite) through the client factory', () => {
   beforeAll(async () => {
     dynamodb = await startDynamoDb();
     const endpoint = dynamodb.endpoint;
-    clients = new AwsClients(
-      localAwsSettings({
-        region: 'us-east-1',
-        s3: endpoint,
-        dynamodb: endpoint,
-        athena: endpoint,
-        secretsmanager: endpoint,
-      }),
-    );
-    await clients.dynamodb.send(
-      new CreateTableCommand({
-        TableName: TABLE,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'runId', AttributeType: 'S' },
-          { AttributeName: 'rowKey', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'runId', KeyType: 'HASH' },
-          { AttributeName: 'rowKey', KeyType: 'RANGE' },
-        ],
-      }),
-    );
+    clients = localClients({ s3: endpoint });
+    await clients.dynamodb.send(new CreateTableCommand(stagingTableInput(TABLE)));
   });
 
   afterAll(async () => {

@@ -7,7 +7,8 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { startS3 } from '#local/services/s3';
 import type { RunningService } from '#local/services/service';
 import { S3ObjectStore } from '#shared/adapters/object-store';
-import { AwsClients, LOCAL_CREDENTIALS, localAwsSettings } from '#shared/aws/clients';
+import { type AwsClients, LOCAL_CREDENTIALS } from '#shared/aws/clients';
+import { localClients } from '../support/clients';
 
 const BUCKET = 'roundtrip';
 
@@ -38,15 +39,7 @@ describe('local S3 (s3rver) through the client factory', () => {
   beforeAll(async () => {
     directory = mkdtempSync(join(tmpdir(), 'etl-s3-'));
     s3 = await startS3({ directory, buckets: [BUCKET] });
-    clients = new AwsClients(
-      localAwsSettings({
-        region: 'us-east-1',
-        s3: s3.endpoint,
-        dynamodb: s3.endpoint,
-        athena: s3.endpoint,
-        secretsmanager: s3.endpoint,
-      }),
-    );
+    clients = localClients({ s3: s3.endpoint });
   });
 
   afterAll(async () => {

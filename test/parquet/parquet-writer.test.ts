@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { mulberry32 } from '#local/sample/random';
 import { cloudfront } from '#shared/datasets/cloudfront/index';
 import type { TableDefinition } from '#shared/datasets/table';
 import { ColumnBatchBuilder, NumberColumn, StringListColumn, Utf8Column } from '#shared/parquet/column-batch';
@@ -52,20 +53,8 @@ const TAGS = ['10.0.0.1', '', '2001:db8::1', 'ünïcödé', '\uFFFDbad', 'a'];
 const INT32 = [-2_147_483_648, 2_147_483_647, 0, -1];
 const INT64 = [Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 0, -1, 2 ** 32, -(2 ** 32) - 1];
 
-/** A small seeded generator (mulberry32): the same rows on every run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 function rowsOf(count: number, seed = 1): Row[] {
-  const next = random(seed);
+  const next = mulberry32(seed);
   const pick = <T>(values: readonly T[]) => values[Math.floor(next() * values.length)]!;
   const rows: Row[] = [];
   for (let index = 0; index < count; index++) {
@@ -433,7 +422,7 @@ describe('ParquetStreamWriter', () => {
   });
 
   it('write waits while the consumer is behind, and goes on once it reads', async () => {
-    const next = random(9);
+    const next = mulberry32(9);
     // Random, unrepeated tokens: a row group of a couple of MiB that zstd cannot shrink much.
     const rows = rowsOf(20_000).map((row) => ({
       ...row,

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import JSZip from 'jszip';
+import { stagingTableInput } from '#shared/adapters/staging-store';
 import { type CloudFormationTemplate, packageStage, resourcesOfType } from './package';
 
 type Json = unknown;
@@ -232,8 +233,11 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
     expect(JSON.stringify(configuration.ResultConfiguration)).toContain('/athena-results/');
   });
 
-  it('has the on-demand staging table with TTL', () => {
+  it('has the on-demand staging table with TTL, keyed as the staging adapter reads it', () => {
     const [, table] = resourcesOfType(template, 'AWS::DynamoDB::Table')[0]!;
+    const adapter = stagingTableInput('x');
+    expect(table.Properties?.KeySchema).toEqual(adapter.KeySchema);
+    expect(table.Properties?.AttributeDefinitions).toEqual(adapter.AttributeDefinitions);
     expect(table.Properties?.BillingMode).toBe('PAY_PER_REQUEST');
     expect(table.Properties?.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
   });

@@ -12,13 +12,14 @@ import { startS3 } from '#local/services/s3';
 import type { RunningService } from '#local/services/service';
 import { S3ObjectStore } from '#shared/adapters/object-store';
 import { AthenaQueryRunner } from '#shared/adapters/query-runner';
-import { AwsClients, localAwsSettings } from '#shared/aws/clients';
+import type { AwsClients } from '#shared/aws/clients';
 import { sourceFileId } from '#shared/core/ingest';
 import { textLines } from '#shared/core/lines';
 import { HourAggregateSchema, keys } from '#shared/core/run-files';
 import { cloudfront } from '#shared/datasets/cloudfront/index';
 import { aggregate } from '#shared/steps/aggregate';
 import { transformFile } from '#shared/steps/transform';
+import { localClients } from '../support/clients';
 import { silentLog } from '../support/s3';
 
 // The Glue table as the template defines it (scripts/glue-table.js renders it from table.json).
@@ -38,25 +39,9 @@ describe('the aggregate SQL on the local Athena, checked against the rows themse
 
   beforeAll(async () => {
     s3 = await startS3({ directory: join(directory, 's3'), buckets: [BUCKET] });
-    const setup = new AwsClients(
-      localAwsSettings({
-        region: 'us-east-1',
-        s3: s3.endpoint,
-        dynamodb: s3.endpoint,
-        athena: s3.endpoint,
-        secretsmanager: s3.endpoint,
-      }),
-    );
+    const setup = localClients({ s3: s3.endpoint });
     athena = await startAthena({ region: 'us-east-1', s3: setup.s3, directory: join(directory, 'athena') });
-    clients = new AwsClients(
-      localAwsSettings({
-        region: 'us-east-1',
-        s3: s3.endpoint,
-        dynamodb: s3.endpoint,
-        athena: athena.endpoint,
-        secretsmanager: s3.endpoint,
-      }),
-    );
+    clients = localClients({ s3: s3.endpoint, athena: athena.endpoint });
     const glue = await renderGlue({
       resolveVariable: async (name) =>
         ({

@@ -9,57 +9,22 @@ import { type LocalMariaDb, startMariaDb } from '#local/services/mariadb';
 import { startSecretsManager } from '#local/services/secrets-manager';
 import type { RunningService } from '#local/services/service';
 import { DatabaseCredentialsProvider } from '#shared/adapters/secrets';
-import { DynamoStagingStore } from '#shared/adapters/staging-store';
+import { DynamoStagingStore, stagingTableInput } from '#shared/adapters/staging-store';
 import { MysqlWarehouse } from '#shared/adapters/warehouse';
-import { AwsClients, localAwsSettings } from '#shared/aws/clients';
+import type { AwsClients } from '#shared/aws/clients';
 import { type AggregateRow, EMPTY_HOST, rowKey } from '#shared/core/aggregate-row';
 import { StageInputError, StageInputSchema, stageRows } from '#shared/steps/stage';
 import { WriteInputSchema, writeRun } from '#shared/steps/write';
+import { aggregateRows, byKey } from '../support/aggregate-rows';
+import { localClients } from '../support/clients';
 import { localS3, silentLog } from '../support/s3';
 
 const BUCKET = 'data';
 const TABLE = 'etl-test-staging';
 const noWait = async () => undefined;
 
-/** Deterministic pseudo-random numbers (mulberry32), so a failure reproduces. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
-const STATUSES = [0, 200, 204, 301, 304, 403, 404, 500, 502, 503];
-
-/** One hour's `count` distinct rows: host `-` among them, every 7th with null mean and p95. */
-function hourRows(hour: string, count: number, seed: number): AggregateRow[] {
-  const random = seeded(seed);
-  return Array.from({ length: count }, (_, index) => {
-    const hostIndex = Math.floor(index / STATUSES.length);
-    const requests = 1 + Math.floor(random() * 1_000_000);
-    const timed = index % 7 !== 0;
-    const mean = random() * 3;
-    return {
-      hour,
-      host: hostIndex === 0 ? EMPTY_HOST : `h${hostIndex}.example.com`,
-      status: STATUSES[index % STATUSES.length]!,
-      requests,
-      bytesSent: requests * Math.floor(random() * 200_000),
-      clientErrors: Math.floor(random() * requests),
-      serverErrors: Math.floor(random() * requests),
-      meanTimeTaken: timed ? mean : null,
-      p95TimeTaken: timed ? mean * (1 + random()) : null,
-      distinctClientIps: Math.floor(random() * requests) + 1,
-    };
-  });
-}
-
-const byKey = (rows: readonly AggregateRow[]) =>
-  [...rows].sort((a, b) => (rowKey(a) < rowKey(b) ? -1 : rowKey(a) > rowKey(b) ? 1 : 0));
+/** One hour's `count` distinct rows. */
+const hourRows = (hour: string, count: number, seed: number) => aggregateRows(count, seed, [hour]);
 
 describe('stage → write (real S3, DynamoDB, Secrets Manager and MariaDB stand-ins)', () => {
   let directory: string;
@@ -80,29 +45,13 @@ describe('stage → write (real S3, DynamoDB, Secrets Manager and MariaDB stand-
       startSecretsManager({ region: 'us-east-1' }),
       startMariaDb({ directory }),
     ]);
-    clients = new AwsClients(
-      localAwsSettings({
-        region: 'us-east-1',
-        s3: s3.service.endpoint,
-        dynamodb: dynamodb.endpoint,
-        athena: dynamodb.endpoint,
-        secretsmanager: secretsService.endpoint,
-      }),
-    );
-    await clients.dynamodb.send(
-      new CreateTableCommand({
-        TableName: TABLE,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'runId', AttributeType: 'S' },
-          { AttributeName: 'rowKey', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'runId', KeyType: 'HASH' },
-          { AttributeName: 'rowKey', KeyType: 'RANGE' },
-        ],
-      }),
-    );
+    clients = localClients({
+      s3: s3.service.endpoint,
+      dynamodb: dynamodb.endpoint,
+      athena: dynamodb.endpoint,
+      secretsmanager: secretsService.endpoint,
+    });
+    await clients.dynamodb.send(new CreateTableCommand(stagingTableInput(TABLE)));
     const { host, port, user, password, database } = mariadb.credentials;
     await clients.secretsManager.send(
       new CreateSecretCommand({

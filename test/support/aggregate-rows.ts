@@ -1,0 +1,41 @@
+import { mulberry32 } from '#local/sample/random';
+import { type AggregateRow, EMPTY_HOST, rowKey } from '#shared/core/aggregate-row';
+
+export { mulberry32 };
+
+const STATUSES = [0, 200, 204, 301, 304, 403, 404, 500, 502, 503];
+
+/**
+ * `count` distinct aggregate rows, seeded, spread over `hours`: host `-` (the empty-host rule)
+ * among them, every 7th with null mean and p95, numbers up to millions. For round trips through
+ * staging and the writer; `bench/aggregate-rows.ts` makes the realistic table for benchmarks.
+ */
+export function aggregateRows(
+  count: number,
+  seed: number,
+  hours: readonly string[] = ['2024-07-13T05', '2024-07-13T06'],
+): AggregateRow[] {
+  const random = mulberry32(seed);
+  return Array.from({ length: count }, (_, index) => {
+    const hostIndex = Math.floor(index / (hours.length * STATUSES.length));
+    const requests = 1 + Math.floor(random() * 1_000_000);
+    const timed = index % 7 !== 0;
+    const mean = random() * 3;
+    return {
+      hour: hours[index % hours.length]!,
+      host: hostIndex === 0 ? EMPTY_HOST : `h${hostIndex}.example.com`,
+      status: STATUSES[Math.floor(index / hours.length) % STATUSES.length]!,
+      requests,
+      bytesSent: requests * Math.floor(random() * 200_000),
+      clientErrors: Math.floor(random() * requests),
+      serverErrors: Math.floor(random() * requests),
+      meanTimeTaken: timed ? mean : null,
+      p95TimeTaken: timed ? mean * (1 + random()) : null,
+      distinctClientIps: Math.floor(random() * requests) + 1,
+    };
+  });
+}
+
+/** Rows in row-key order (the order staging returns them in). */
+export const byKey = (rows: readonly AggregateRow[]): AggregateRow[] =>
+  [...rows].sort((a, b) => (rowKey(a) < rowKey(b) ? -1 : rowKey(a) > rowKey(b) ? 1 : 0));
