@@ -25,7 +25,10 @@ import { type BenchInput, benchInput } from './transform/input';
 import type { ChildReport } from './transform/measure';
 
 const USAGE = `Usage: npm run bench:transform -- [--rows 1000000] [--seed N] [--repeats 3]
-                                 [--big-bytes 1073741824] [--skip-big] [--only-big]`;
+                                 [--big-bytes 1073741824] [--skip-big] [--only-big] [--one-core]
+
+--one-core pins every child to CPU 0 (taskset): ours then cannot gunzip on a second core, which is
+the fair "one core" comparison with DuckDB's threads=1 (and what a Lambda below 1,769 MB gets).`;
 
 const ROOT = resolve(__dirname, '..');
 const WORK = join(ROOT, '.local', 'bench', 'transform');
@@ -40,6 +43,7 @@ async function main(): Promise<void> {
       'big-bytes': { type: 'string', default: String(1024 * MB) },
       'skip-big': { type: 'boolean', default: false },
       'only-big': { type: 'boolean', default: false },
+      'one-core': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -53,9 +57,11 @@ async function main(): Promise<void> {
   const bigBytes = positive('big-bytes', values['big-bytes']);
   mkdirSync(WORK, { recursive: true });
   const bundles = await bundleChildren();
+  pinnedCpu = values['one-core'] ? '0' : undefined;
   console.log(
     `bench:transform  ${cpus().length} CPUs (${cpus()[0]?.model.trim()}), Node ${process.version}, DuckDB ${duckdbVersion()}`,
   );
+  if (pinnedCpu !== undefined) console.log(`every child pinned to CPU ${pinnedCpu} (--one-core)`);
 
   let ratioLine: string | undefined;
   if (!values['only-big']) {
@@ -142,10 +148,15 @@ async function bundleChildren(): Promise<{ ours: string; duckdb: string }> {
   return { ours: join(out, 'ours.js'), duckdb: join(out, 'duckdb.js') };
 }
 
+/** With `--one-core`, the CPU every child is pinned to. */
+let pinnedCpu: string | undefined;
+
 function runChild(bundle: string, args: string[]): Promise<ChildReport> {
   return new Promise((resolvePromise, reject) => {
+    const command = [process.execPath, bundle, ...args];
+    if (pinnedCpu !== undefined) command.unshift('taskset', '-c', pinnedCpu);
     // NODE_PATH lets the DuckDB bundle find its native package from the project's node_modules.
-    const child = spawn(process.execPath, [bundle, ...args], {
+    const child = spawn(command[0]!, command.slice(1), {
       cwd: ROOT,
       env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules') },
       stdio: ['ignore', 'pipe', 'inherit'],
