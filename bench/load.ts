@@ -3,17 +3,18 @@
  * the fastest way MySQL can take the same rows, and how fast staging moves them through DynamoDB.
  *
  * (a) writer: MysqlWarehouse.upsert as the write step runs it (credentials from the Secrets Manager
- *     stand-in, ensureSchema first, default options, batched INSERT … ON DUPLICATE KEY UPDATE in
- *     transactions with the load ledger) into an empty table;
+ *     stand-in, ensureSchema first, default options, batches in transactions with the load ledger)
+ *     into an empty table, once per bulk mode given (`--bulk-modes`, default `auto,insert`: the
+ *     default, which here is LOAD DATA into a temporary table, and the INSERT-text fallback);
  * (b) load-data: the same rows as a TSV file, one LOAD DATA LOCAL INFILE into the same empty table
  *     (same DDL: the warehouse's `targetTableDdl`);
  * then both tables are checked against the source rows (row count + ordered SHA-256 of every
- * column but `updated_at`). Each round drops and recreates the tables; rounds alternate which path
+ * column but `updated_at`). Each round drops and recreates the tables; rounds rotate which path
  * goes first, and the figures are the median of the measured rounds (a small warm-up round first).
  * The rows are in `rowKey` order, as the write step receives them from staging.
  * Finally: staging through dynalite (DynamoStagingStore.putRows, then readRun's paged Query), once.
  *
- * The last line is always `writer/load-data rows/s ratio: R`.
+ * The last line is always `writer/load-data rows/s ratio: R`, for the first bulk mode given.
  */
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -24,24 +25,26 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { DynamoStagingStore } from '#shared/adapters/staging-store';
 import { DEFAULT_BATCH_ROWS, LEDGER_TABLE, MysqlWarehouse, targetTableDdl } from '#shared/adapters/warehouse';
 import type { AggregateRow } from '#shared/core/aggregate-row';
+import { WAREHOUSE_BULK_MODES, type WarehouseBulkMode } from '#shared/core/bulk-mode';
 import { DEFAULT_AGGREGATE_ROWS_OPTIONS, generateAggregateRows } from './aggregate-rows';
 import { type BenchStack, startBenchStack } from './bench-stack';
 import { loadData, loadDataConnection, writeTsv } from './load-data';
 import { expectedContents, type TableContents, tableContents } from './table-contents';
 
 const USAGE = `Usage: npm run bench:load -- [--repeats 5] [--warmup-rows 20000] [--seed N] [--hours 168]
-                            [--hosts 300] [--batch-rows N] [--connections N] [--skip-staging]`;
+                            [--hosts 300] [--batch-rows N] [--connections N]
+                            [--bulk-modes auto,insert] [--skip-staging]`;
 
 const TABLE = 'cloudfront_hourly';
 const STAGING_TABLE = 'etl-bench-staging';
 const RUN_ID = 'bench-load-2024-07-08T00-2024-07-15T00';
 
-interface Round {
-  writerMs: number;
-  loadDataMs: number;
-  writerCpu: CpuReading;
-  loadDataCpu: CpuReading;
+/** One timed load: a writer bulk mode (`writer auto`, `writer insert`, …) or `load-data`. */
+interface Timing {
+  ms: number;
+  cpu: CpuReading;
 }
+type Round = Map<string, Timing>;
 
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -99,9 +102,10 @@ async function writerRound(
   stack: BenchStack,
   rows: readonly AggregateRow[],
   settings: WriterSettings,
+  bulkMode: WarehouseBulkMode,
 ): Promise<{ ms: number; batches: number; cpu: CpuReading }> {
   await dropTables(stack);
-  const warehouse = new MysqlWarehouse(stack.credentialsProvider(), { table: TABLE, ...settings });
+  const warehouse = new MysqlWarehouse(stack.credentialsProvider(), { table: TABLE, ...settings, bulkMode });
   try {
     await warehouse.ensureSchema();
     // Concurrent summaries make the pool open all its connections now, not inside the timing.
@@ -188,6 +192,7 @@ async function main(): Promise<string> {
       hosts: { type: 'string', default: String(DEFAULT_AGGREGATE_ROWS_OPTIONS.hosts) },
       'batch-rows': { type: 'string' },
       connections: { type: 'string' },
+      'bulk-modes': { type: 'string', default: 'auto,insert' },
       'skip-staging': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -204,6 +209,14 @@ async function main(): Promise<string> {
     ...(values['batch-rows'] !== undefined && { batchRows: Number(values['batch-rows']) }),
     ...(values.connections !== undefined && { connectionLimit: Number(values.connections) }),
   };
+  // The first mode is the one the ratio line reports (auto: what the write function does by default).
+  const bulkModes = (values['bulk-modes'] ?? '').split(',').map((mode) => {
+    const known = WAREHOUSE_BULK_MODES.find((candidate) => candidate === mode);
+    if (known === undefined)
+      throw new Error(`--bulk-modes: ${mode} is not one of ${WAREHOUSE_BULK_MODES.join(', ')}`);
+    return known;
+  });
+  const paths = [...bulkModes.map((mode) => `writer ${mode}`), 'load-data'];
 
   const rows = generateAggregateRows({
     seed: Number(values.seed),
@@ -218,7 +231,7 @@ async function main(): Promise<string> {
       `bench:load  ${count(rows.length)} aggregate rows (${values.hours} hours × ${values.hosts} hosts × statuses seen, seed ${values.seed})`,
     );
     console.log(
-      `            ${cpus().length} CPUs, Node ${process.versions.node}, MariaDB ${String(version?.version)} (innodb_flush_log_at_trx_commit=2), writer MysqlWarehouse.upsert, batchRows ${writerSettings.batchRows ?? DEFAULT_BATCH_ROWS}, connections ${writerSettings.connectionLimit ?? 2}`,
+      `            ${cpus().length} CPUs, Node ${process.versions.node}, MariaDB ${String(version?.version)} (innodb_flush_log_at_trx_commit=2), writer MysqlWarehouse.upsert (bulk modes ${bulkModes.join(', ')}), batchRows ${writerSettings.batchRows ?? DEFAULT_BATCH_ROWS}, connections ${writerSettings.connectionLimit ?? 2}`,
     );
     // Written once, before any timing: LOAD DATA reads it from the page cache in every round.
     const tsvPath = join(stack.directory, 'aggregate.tsv');
@@ -230,61 +243,62 @@ async function main(): Promise<string> {
       const sample = rows.slice(0, warmupRows);
       const samplePath = join(stack.directory, 'warm-up.tsv');
       await writeTsv(samplePath, sample);
-      const writer = await writerRound(stack, sample, writerSettings);
-      const loadData = await loadDataRound(stack, sample.length, samplePath);
-      console.log(
-        `warm-up     ${count(sample.length)} rows each, not counted: writer ${count(writer.ms)} ms, load-data ${count(loadData.ms)} ms`,
-      );
+      const warmed: string[] = [];
+      for (const mode of bulkModes) {
+        warmed.push(
+          `writer ${mode} ${count((await writerRound(stack, sample, writerSettings, mode)).ms)} ms`,
+        );
+      }
+      warmed.push(`load-data ${count((await loadDataRound(stack, sample.length, samplePath)).ms)} ms`);
+      console.log(`warm-up     ${count(sample.length)} rows each, not counted: ${warmed.join(', ')}`);
     }
 
     const rounds: Round[] = [];
-    let batches = 0;
+    const batchesOf = new Map<string, number>();
     for (let round = 1; round <= repeats; round++) {
-      // Alternating which path goes first spreads any drift (page cache, purge threads) over both.
-      const order = round % 2 === 1 ? (['writer', 'load-data'] as const) : (['load-data', 'writer'] as const);
-      const measured: Partial<Round> = {};
+      // Rotating which path goes first spreads any drift (page cache, purge threads) over all.
+      const order = paths.map((_, index) => paths[(index + round - 1) % paths.length]!);
+      const measured: Round = new Map();
       for (const path of order) {
-        if (path === 'writer') {
-          const writer = await writerRound(stack, rows, writerSettings);
-          measured.writerMs = writer.ms;
-          measured.writerCpu = writer.cpu;
-          batches = writer.batches;
+        const mode = bulkModes.find((candidate) => path === `writer ${candidate}`);
+        if (mode !== undefined) {
+          const writer = await writerRound(stack, rows, writerSettings, mode);
+          measured.set(path, writer);
+          batchesOf.set(path, writer.batches);
         } else {
-          const loadData = await loadDataRound(stack, rows.length, tsvPath);
-          measured.loadDataMs = loadData.ms;
-          measured.loadDataCpu = loadData.cpu;
+          measured.set(path, await loadDataRound(stack, rows.length, tsvPath));
         }
         sameContents(`round ${round} ${path}`, await tableContents(stack.admin, TABLE), expected);
       }
-      const { writerMs = 0, loadDataMs = 0, writerCpu = NO_CPU, loadDataCpu = NO_CPU } = measured;
-      rounds.push({ writerMs, loadDataMs, writerCpu, loadDataCpu });
-      console.log(
-        `round ${round}     writer ${seconds(writerMs)} (${count(perSecond(rows.length, writerMs))} rows/s), load-data ${seconds(loadDataMs)} (${count(perSecond(rows.length, loadDataMs))} rows/s), ${order[0]} first; both tables = source`,
-      );
+      rounds.push(measured);
+      const timings = order.map((path) => {
+        const ms = measured.get(path)?.ms ?? 0;
+        return `${path} ${seconds(ms)} (${count(perSecond(rows.length, ms))} rows/s)`;
+      });
+      console.log(`round ${round}     ${timings.join(', ')}; every table = source`);
     }
 
-    const writerMs = median(rounds.map((round) => round.writerMs));
-    const loadDataMs = median(rounds.map((round) => round.loadDataMs));
-    const writerRate = perSecond(rows.length, writerMs);
-    const loadDataRate = perSecond(rows.length, loadDataMs);
-    const bestWriter = Math.min(...rounds.map((round) => round.writerMs));
-    const bestLoadData = Math.min(...rounds.map((round) => round.loadDataMs));
+    const timing = (path: string, round: Round): Timing => round.get(path) ?? { ms: 0, cpu: NO_CPU };
+    const medianMs = (path: string) => median(rounds.map((round) => timing(path, round).ms));
+    const bestMs = (path: string) => Math.min(...rounds.map((round) => timing(path, round).ms));
+    const cpuLine = (path: string) =>
+      `node ${median(rounds.map((round) => timing(path, round).cpu.node)).toFixed(2)} s, server ${median(rounds.map((round) => timing(path, round).cpu.server)).toFixed(2)} s`;
+    const loadDataRate = perSecond(rows.length, medianMs('load-data'));
     console.log(
-      `contents    both paths, every round: ${count(expected.rows)} rows, sha256 ${expected.sha256}`,
+      `contents    every path, every round: ${count(expected.rows)} rows, sha256 ${expected.sha256}`,
+    );
+    for (const mode of bulkModes) {
+      const path = `writer ${mode}`;
+      const rate = perSecond(rows.length, medianMs(path));
+      console.log(
+        `${path.padEnd(19)} MysqlWarehouse.upsert, ${batchesOf.get(path)} batches: ${count(rate)} rows/s (median of ${repeats}, ${seconds(medianMs(path))}; best ${count(perSecond(rows.length, bestMs(path)))} rows/s), ratio ${(rate / loadDataRate).toFixed(2)}; cpu ${cpuLine(path)}`,
+      );
+    }
+    console.log(
+      `${'load-data'.padEnd(19)} LOAD DATA LOCAL INFILE: ${count(loadDataRate)} rows/s (median of ${repeats}, ${seconds(medianMs('load-data'))}; best ${count(perSecond(rows.length, bestMs('load-data')))} rows/s); cpu ${cpuLine('load-data')}`,
     );
     console.log(
-      `writer      MysqlWarehouse.upsert, ${batches} batches: ${count(writerRate)} rows/s (median of ${repeats}, ${seconds(writerMs)}; best ${count(perSecond(rows.length, bestWriter))} rows/s)`,
-    );
-    console.log(
-      `load-data   LOAD DATA LOCAL INFILE: ${count(loadDataRate)} rows/s (median of ${repeats}, ${seconds(loadDataMs)}; best ${count(perSecond(rows.length, bestLoadData))} rows/s)`,
-    );
-    const cpuLine = (pick: (round: Round) => CpuReading) =>
-      `node ${median(rounds.map((round) => pick(round).node)).toFixed(2)} s, server ${median(rounds.map((round) => pick(round).server)).toFixed(2)} s`;
-    console.log(
-      `            counting the TSV write too (${(tsvBytes / 1_048_576).toFixed(1)} MiB in ${count(tsvMs)} ms, once): ${count(perSecond(rows.length, loadDataMs + tsvMs))} rows/s`,
-    );
-    console.log(
-      `cpu         medians, CPU seconds: writer ${cpuLine((round) => round.writerCpu)}; load-data ${cpuLine((round) => round.loadDataCpu)}`,
+      `            counting the TSV write too (${(tsvBytes / 1_048_576).toFixed(1)} MiB in ${count(tsvMs)} ms, once): ${count(perSecond(rows.length, medianMs('load-data') + tsvMs))} rows/s`,
     );
 
     if (!values['skip-staging']) {
@@ -293,6 +307,7 @@ async function main(): Promise<string> {
         `staging     DynamoStagingStore over dynalite, one run: putRows ${count(perSecond(staging.put.staged, staging.putMs))} items/s (${count(staging.put.staged)} items, ${seconds(staging.putMs)}, ${count(staging.put.calls)} BatchWriteItem calls), readRun ${count(perSecond(staging.read, staging.readMs))} items/s (${seconds(staging.readMs)}, paged Query, read back = source)`,
       );
     }
+    const writerRate = perSecond(rows.length, medianMs(`writer ${bulkModes[0]}`));
     return `writer/load-data rows/s ratio: ${(writerRate / loadDataRate).toFixed(2)}`;
   } finally {
     await stack.stop();

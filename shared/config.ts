@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { type AwsSettings, localAwsSettings } from '#shared/aws/clients';
 import { readEndpointsFile } from '#shared/aws/endpoints';
+import { WAREHOUSE_BULK_MODES, type WarehouseBulkMode } from '#shared/core/bulk-mode';
 import { ConfigError } from '#shared/core/errors';
 
 /**
@@ -40,6 +41,8 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[a-z_][a-z0-9_]*$/)
     .default('cloudfront_hourly'),
+  /** How the writer sends batches (shared/adapters/warehouse.ts): auto, insert or load-data. */
+  WAREHOUSE_BULK_MODE: z.enum(WAREHOUSE_BULK_MODES).default('auto'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** Set to `true` by `sls invoke local`: one invocation per process. */
   IS_LOCAL: z.string().optional(),
@@ -66,6 +69,7 @@ export type EtlConfig = Readonly<{
   stagingTtlDays: number;
   databaseSecretId: string;
   databaseTable: string;
+  warehouseBulkMode: WarehouseBulkMode;
   /** Folder of the SQL templates: in the package on Lambda, the project's `sql/` elsewhere. */
   sqlDirectory: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -112,6 +116,7 @@ export function parseConfig(env: Record<string, string | undefined>): EtlConfig 
     stagingTtlDays: values.STAGING_TTL_DAYS,
     databaseSecretId: values.DB_SECRET_ID,
     databaseTable: values.DB_TABLE,
+    warehouseBulkMode: values.WAREHOUSE_BULK_MODE,
     sqlDirectory: findFolderUp([values.LAMBDA_TASK_ROOT, process.cwd()], 'sql'),
     logLevel: values.LOG_LEVEL,
     invokedLocally: values.IS_LOCAL === 'true',

@@ -20,6 +20,7 @@ function warehouseFor({ config, clients }: HandlerContext): MysqlWarehouse {
     new DatabaseCredentialsProvider(clients.secretsManager, config.databaseSecretId),
     {
       table: config.databaseTable,
+      bulkMode: config.warehouseBulkMode,
     },
   );
   return warehouse;

@@ -266,6 +266,15 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
     expect(listing.some((resource) => /cf-etl-.+-data"$/.test(resource))).toBe(true);
   });
 
+  it("gives the writer its bulk mode, auto unless the stage's warehouseBulkMode says otherwise", () => {
+    const write = resourcesOfType(template, 'AWS::Lambda::Function').find(
+      ([, fn]) => fn.Properties?.FunctionName === `cf-etl-${stage}-write`,
+    );
+    const variables =
+      (write?.[1].Properties?.Environment as { Variables?: Record<string, unknown> })?.Variables ?? {};
+    expect(variables.WAREHOUSE_BULK_MODE).toBe('auto');
+  });
+
   it('points no function at a local endpoints file', () => {
     for (const [, fn] of resourcesOfType(template, 'AWS::Lambda::Function')) {
       const variables =

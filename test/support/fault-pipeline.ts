@@ -36,11 +36,15 @@ export interface FaultPipeline {
  * Starts the local pipeline in a temp directory, seeds a small sample and runs the window once
  * without faults: that run's table is what every fault run of the same input must leave.
  * `beforeBaseline` runs before it (e.g. to route the writer through a proxy, so the baseline
- * takes the same path as the fault runs).
+ * takes the same path as the fault runs). `environment` is set on top of the functions' own
+ * (e.g. WAREHOUSE_BULK_MODE).
  */
 export async function startFaultPipeline(
   name: string,
-  options: { beforeBaseline?: (pipeline: LocalPipeline) => Promise<void> } = {},
+  options: {
+    beforeBaseline?: (pipeline: LocalPipeline) => Promise<void>;
+    environment?: Record<string, string>;
+  } = {},
 ): Promise<FaultPipeline> {
   const work = mkdtempSync(join(tmpdir(), `etl-${name}-`));
   let pipeline: LocalPipeline | undefined;
@@ -50,7 +54,7 @@ export async function startFaultPipeline(
     pipeline = await startLocalPipeline({
       directory: join(work, 'stack'),
       waitTimeScale: 0.01,
-      environment: { LOG_LEVEL: 'error' },
+      environment: { LOG_LEVEL: 'error', ...options.environment },
     });
     const sample = join(work, 'sample');
     writeSampleDirectory(sample, { seed: 11, day: FAULT_DAY, hours: 3, filesPerHour: 2, rowsPerFile: 30 });
