@@ -43,6 +43,8 @@ const EnvSchema = z.object({
     .default('cloudfront_hourly'),
   /** How the writer sends batches (shared/adapters/warehouse.ts): auto, insert or load-data. */
   WAREHOUSE_BULK_MODE: z.enum(WAREHOUSE_BULK_MODES).default('auto'),
+  /** `rds`: TLS verified against the Amazon RDS CA bundle (mysql2's profile); `off` for local MariaDB. */
+  DB_TLS: z.enum(['rds', 'off']).default('rds'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** Set to `true` by `sls invoke local`: one invocation per process. */
   IS_LOCAL: z.string().optional(),
@@ -70,6 +72,7 @@ export type EtlConfig = Readonly<{
   databaseSecretId: string;
   databaseTable: string;
   warehouseBulkMode: WarehouseBulkMode;
+  databaseTls: 'rds' | 'off';
   /** Folder of the SQL templates: in the package on Lambda, the project's `sql/` elsewhere. */
   sqlDirectory: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -117,6 +120,7 @@ export function parseConfig(env: Record<string, string | undefined>): EtlConfig 
     databaseSecretId: values.DB_SECRET_ID,
     databaseTable: values.DB_TABLE,
     warehouseBulkMode: values.WAREHOUSE_BULK_MODE,
+    databaseTls: values.DB_TLS,
     sqlDirectory: findFolderUp([values.LAMBDA_TASK_ROOT, process.cwd()], 'sql'),
     logLevel: values.LOG_LEVEL,
     invokedLocally: values.IS_LOCAL === 'true',

@@ -21,6 +21,8 @@ function warehouseFor({ config, clients }: HandlerContext): MysqlWarehouse {
     {
       table: config.databaseTable,
       bulkMode: config.warehouseBulkMode,
+      // RDS serves TLS with certificates of its own CA; mysql2 ships that bundle as a profile.
+      ...(config.databaseTls === 'rds' && { ssl: 'Amazon RDS' }),
     },
   );
   return warehouse;

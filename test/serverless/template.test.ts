@@ -273,6 +273,8 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
     const variables =
       (write?.[1].Properties?.Environment as { Variables?: Record<string, unknown> })?.Variables ?? {};
     expect(variables.WAREHOUSE_BULK_MODE).toBe('auto');
+    // Credentials cross the network only inside TLS checked against the RDS CA.
+    expect(variables.DB_TLS).toBe('rds');
   });
 
   it('points no function at a local endpoints file', () => {
