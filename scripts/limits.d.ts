@@ -6,6 +6,7 @@ export function checkLimits(settings: {
   athenaQueryTimeoutSeconds?: number;
   hoursPerExecution?: number;
   batchMaxFiles?: number;
+  projectionStartDate?: string;
 }): string[];
 export function hoursGroupEvents(settings: {
   hoursPerExecution: number;
@@ -15,3 +16,4 @@ export function hoursGroupEvents(settings: {
 export const ATHENA_CONCURRENT_QUERY_QUOTA: number;
 export const MIN_UNRESERVED_CONCURRENCY: number;
 export const HISTORY_EVENT_BUDGET: number;
+export const EARLIEST_ROW_DATE: string;

@@ -7,6 +7,8 @@
 const ATHENA_CONCURRENT_QUERY_QUOTA = 20;
 /** Lambda keeps at least 100 of the account's concurrency unreserved. */
 const MIN_UNRESERVED_CONCURRENCY = 100;
+/** The transform accepts rows from this date on (shared/datasets/table.ts PROJECTION_START_MS). */
+const EARLIEST_ROW_DATE = '2008-01-01';
 /** A Standard workflow execution's history is capped at 25,000 events; keep a margin for retries. */
 const HISTORY_EVENT_BUDGET = 20_000;
 
@@ -33,8 +35,14 @@ function checkLimits({
   athenaQueryTimeoutSeconds,
   hoursPerExecution,
   batchMaxFiles,
+  projectionStartDate,
 }) {
   const problems = [];
+  if (projectionStartDate !== undefined && !(String(projectionStartDate) <= EARLIEST_ROW_DATE)) {
+    problems.push(
+      `projectionStartDate is ${projectionStartDate}: the transform accepts rows from ${EARLIEST_ROW_DATE} on, and Athena's partition projection would never see those before the start`,
+    );
+  }
   if (hoursPerExecution !== undefined) {
     const events = hoursGroupEvents({ hoursPerExecution, athenaQueryTimeoutSeconds, athenaPollSeconds });
     if (!(events <= HISTORY_EVENT_BUDGET)) {
@@ -80,4 +88,5 @@ module.exports = {
   ATHENA_CONCURRENT_QUERY_QUOTA,
   MIN_UNRESERVED_CONCURRENCY,
   HISTORY_EVENT_BUDGET,
+  EARLIEST_ROW_DATE,
 };

@@ -49,6 +49,7 @@ class EtlPlugin {
       athenaQueryTimeoutSeconds: Number(custom.athenaQueryTimeoutSeconds),
       hoursPerExecution: Number(custom.hoursPerExecution),
       batchMaxFiles: Number(custom.batchMaxFiles),
+      projectionStartDate: custom.projectionStartDate,
     });
     if (problems.length > 0) {
       throw new this.serverless.classes.Error(`Settings break AWS limits:\n - ${problems.join('\n - ')}`);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 // The plugin's checks are plain CommonJS so serverless can load them without a build step.
-import { checkLimits } from '../../scripts/limits';
+import { checkLimits, EARLIEST_ROW_DATE } from '../../scripts/limits';
 
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '..', '..');
@@ -47,6 +47,16 @@ describe('AWS limit checks at package time', () => {
     ]);
     expect(checkLimits({ ...base, batchMaxFiles: 1_001 })).toEqual([
       expect.stringMatching(/batchMaxFiles is 1001/),
+    ]);
+  });
+
+  it("rejects a projection start later than the transform's earliest row date", async () => {
+    const base = { athenaConcurrency: 10, reservedConcurrency: {}, accountConcurrencyLimit: 1000 };
+    const { PROJECTION_START_MS } = await import('#shared/datasets/table');
+    expect(EARLIEST_ROW_DATE).toBe(new Date(PROJECTION_START_MS).toISOString().slice(0, 10));
+    expect(checkLimits({ ...base, projectionStartDate: '2008-01-01' })).toEqual([]);
+    expect(checkLimits({ ...base, projectionStartDate: '2020-01-01' })).toEqual([
+      expect.stringMatching(/projectionStartDate is 2020-01-01/),
     ]);
   });
 
