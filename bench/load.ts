@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import type { RowDataPacket } from 'mysql2/promise';
-import { DynamoStagingStore } from '#shared/adapters/staging-store';
+import { DynamoStagingStore, stagingTableInput } from '#shared/adapters/staging-store';
 import { DEFAULT_BATCH_ROWS, LEDGER_TABLE, MysqlWarehouse, targetTableDdl } from '#shared/adapters/warehouse';
 import type { AggregateRow } from '#shared/core/aggregate-row';
 import { WAREHOUSE_BULK_MODES, type WarehouseBulkMode } from '#shared/core/bulk-mode';
@@ -152,20 +152,7 @@ async function loadDataRound(
 }
 
 async function stagingRun(stack: BenchStack, rows: readonly AggregateRow[], expected: TableContents) {
-  await stack.clients.dynamodb.send(
-    new CreateTableCommand({
-      TableName: STAGING_TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'runId', AttributeType: 'S' },
-        { AttributeName: 'rowKey', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'runId', KeyType: 'HASH' },
-        { AttributeName: 'rowKey', KeyType: 'RANGE' },
-      ],
-    }),
-  );
+  await stack.clients.dynamodb.send(new CreateTableCommand(stagingTableInput(STAGING_TABLE)));
   const store = new DynamoStagingStore(stack.clients.documents, STAGING_TABLE);
   const putStarted = performance.now();
   const put = await store.putRows(RUN_ID, rows);
