@@ -11,49 +11,12 @@ import type { RunningService } from '#local/services/service';
 import { DatabaseCredentialsProvider } from '#shared/adapters/secrets';
 import { MysqlWarehouse, RetryableWriteError, WarehouseRowError } from '#shared/adapters/warehouse';
 import { AwsClients, localAwsSettings } from '#shared/aws/clients';
-import { type AggregateRow, EMPTY_HOST, rowKey } from '#shared/core/aggregate-row';
+import { type AggregateRow, rowKey } from '#shared/core/aggregate-row';
 import { createLogger } from '#shared/core/log';
+import { aggregateRows } from '../support/aggregate-rows';
 
 const noWait = async () => undefined;
 const FAST = { baseDelayMs: 1, maxDelayMs: 1, maxAttempts: 3 };
-
-/** Deterministic pseudo-random numbers (mulberry32), so a failure reproduces. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
-const HOURS = ['2024-07-13T05', '2024-07-13T06'];
-const STATUSES = [0, 200, 204, 301, 304, 403, 404, 500, 502, 503];
-
-/** `count` distinct aggregate rows: host `-` among them, every 7th with null mean and p95. */
-function aggregateRows(count: number, seed: number): AggregateRow[] {
-  const random = seeded(seed);
-  return Array.from({ length: count }, (_, index) => {
-    const hostIndex = Math.floor(index / (HOURS.length * STATUSES.length));
-    const requests = 1 + Math.floor(random() * 1_000_000);
-    const timed = index % 7 !== 0;
-    const mean = random() * 3;
-    return {
-      hour: HOURS[index % HOURS.length]!,
-      host: hostIndex === 0 ? EMPTY_HOST : `h${hostIndex}.example.com`,
-      status: STATUSES[Math.floor(index / HOURS.length) % STATUSES.length]!,
-      requests,
-      bytesSent: requests * Math.floor(random() * 200_000),
-      clientErrors: Math.floor(random() * requests),
-      serverErrors: Math.floor(random() * requests),
-      meanTimeTaken: timed ? mean : null,
-      p95TimeTaken: timed ? mean * (1 + random()) : null,
-      distinctClientIps: Math.floor(random() * requests) + 1,
-    };
-  });
-}
 
 /** Rows a case-insensitive or lossy table would get wrong. */
 const EDGE_ROWS: AggregateRow[] = [
