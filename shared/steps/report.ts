@@ -97,8 +97,11 @@ export async function writeReport(
   let bytesScanned = 0;
   let billedBytes = 0;
   const aggregatedHours: string[] = [];
+  // Only this run's hours: an earlier run under the same runId may have left other hours' results.
+  const runHours = summary === undefined ? undefined : new Set(summary.hours);
   for await (const object of store.list(bucket, keys.hourAggregatesPrefix(runId))) {
     const hourAggregate = HourAggregateSchema.parse(await store.getJson(bucket, object.key));
+    if (runHours !== undefined && !runHours.has(hourAggregate.hour)) continue;
     queries++;
     bytesScanned += hourAggregate.bytesScanned;
     billedBytes += Math.max(hourAggregate.bytesScanned, ATHENA_MIN_BILLED_BYTES);

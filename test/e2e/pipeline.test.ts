@@ -242,6 +242,18 @@ describe.each(['insert', 'load-data'] as const)(
       expect(second.status).toBe('SUCCEEDED');
       expect(second.report?.hours).toEqual([{ hour, requests: 7, bytes: 7000 }]);
       expect(sumBy(await warehouseRows(pipeline), hour)).toBe(7);
+
+      // The same runId for another window: the report has that window's hours only, not the
+      // results the earlier runs left under this runId.
+      writeFileSync(
+        join(directory, 'ESAME.2024-07-22-20.third.gz'),
+        cloudFrontFile(cloudFrontRows('2024-07-22', '20', 2, 'same.example.com')),
+      );
+      await seedSource(store, sourceOf(pipeline.environment), directory);
+      const third = await runWindow(pipeline, { from: '2024-07-22T20', to: '2024-07-22T21' }, 'e2e-same-id');
+      expect(third.report?.hours).toEqual([{ hour: '2024-07-22T20', requests: 2, bytes: 2000 }]);
+      expect(third.report?.athena.queries).toBe(1);
+      expect(third.report?.files.total).toBe(1);
     }, 180_000);
 
     it('keeps files of the same name in different folders apart', async () => {
