@@ -6,6 +6,7 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { type BackoffPolicy, fullJitterDelay, sleep as realSleep, type Sleep } from '#shared/core/backoff';
+import { mapWithLimit } from '#shared/core/concurrency';
 import { EtlError } from '#shared/core/errors';
 
 /** BatchWriteItem takes at most 25 put/delete requests per call. */
@@ -69,15 +70,7 @@ export async function batchPutAll(
   };
 
   // A few chunks in flight keep the table busy without a burst that only earns more throttling.
-  const concurrency = Math.max(1, options.concurrency ?? 4);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(concurrency, chunks.length) }, async () => {
-    while (next < chunks.length) {
-      const chunk = chunks[next++];
-      if (chunk) await writeChunk(chunk);
-    }
-  });
-  await Promise.all(workers);
+  await mapWithLimit(chunks, Math.max(1, options.concurrency ?? 4), writeChunk);
   return result;
 }
 

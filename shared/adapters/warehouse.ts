@@ -16,6 +16,7 @@ import type { DatabaseCredentialsSource } from '#shared/adapters/secrets';
 import { type AggregateRow, rowKey } from '#shared/core/aggregate-row';
 import { type BackoffPolicy, fullJitterDelay, sleep as realSleep, type Sleep } from '#shared/core/backoff';
 import { WAREHOUSE_BULK_MODES, type WarehouseBulkMode } from '#shared/core/bulk-mode';
+import { mapWithLimit } from '#shared/core/concurrency';
 import { ConfigError, EtlError } from '#shared/core/errors';
 import type { Logger } from '#shared/core/log';
 import { HourSchema, hourStart } from '#shared/core/window';
@@ -504,25 +505,16 @@ export class MysqlWarehouse implements WarehouseWriter {
     const ordered = orderedRows(runId, rows);
     const batchCount = Math.ceil(ordered.length / this.batchRows);
     const result: UpsertResult = { rows: ordered.length, batches: 0, skippedBatches: 0 };
-    let nextBatch = 0;
-    let failure: { error: unknown } | undefined;
-    const loadBatches = async () => {
-      while (failure === undefined && nextBatch < batchCount) {
-        const batchNo = nextBatch++;
-        const batch = ordered.slice(batchNo * this.batchRows, (batchNo + 1) * this.batchRows);
-        const batchLog = log.child({ batchNo });
-        try {
-          const outcome = await this.writeBatch(runId, batchNo, batch, batchLog);
-          result.batches++;
-          if (outcome === 'skipped') result.skippedBatches++;
-          batchLog.debug('warehouse: batch', { outcome, rows: batch.length });
-        } catch (error) {
-          failure ??= { error };
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.connectionLimit, batchCount) }, loadBatches));
-    if (failure !== undefined) throw failure.error;
+    const batchNos = Array.from({ length: batchCount }, (_, batchNo) => batchNo);
+    // One batch in flight per pooled connection; after a failure none starts, the others finish.
+    await mapWithLimit(batchNos, this.connectionLimit, async (batchNo) => {
+      const batch = ordered.slice(batchNo * this.batchRows, (batchNo + 1) * this.batchRows);
+      const batchLog = log.child({ batchNo });
+      const outcome = await this.writeBatch(runId, batchNo, batch, batchLog);
+      result.batches++;
+      if (outcome === 'skipped') result.skippedBatches++;
+      batchLog.debug('warehouse: batch', { outcome, rows: batch.length });
+    });
     return result;
   }
 

@@ -30,6 +30,17 @@ describe('mapWithLimit', () => {
     expect(started.length).toBeLessThan(6);
   });
 
+  it('lets the calls in flight finish before it rejects', async () => {
+    const finished: number[] = [];
+    const attempt = mapWithLimit([0, 1, 2], 3, async (item) => {
+      if (item === 0) throw new Error('item 0 failed');
+      await new Promise((resolve) => setTimeout(resolve, 10 * item));
+      finished.push(item);
+    });
+    await expect(attempt).rejects.toThrow('item 0 failed');
+    expect(finished).toEqual([1, 2]);
+  });
+
   it('returns nothing for nothing', async () => {
     expect(await mapWithLimit([], 4, async () => 1)).toEqual([]);
   });
