@@ -13,7 +13,7 @@ import { MysqlWarehouse, RetryableWriteError, WarehouseRowError } from '#shared/
 import { AwsClients, localAwsSettings } from '#shared/aws/clients';
 import { type AggregateRow, rowKey } from '#shared/core/aggregate-row';
 import { createLogger } from '#shared/core/log';
-import { aggregateRows } from '../support/aggregate-rows';
+import { aggregateRows, STORED_COLUMNS, type StoredRow, storedRow } from '../support/aggregate-rows';
 
 const noWait = async () => undefined;
 const FAST = { baseDelayMs: 1, maxDelayMs: 1, maxAttempts: 3 };
@@ -75,11 +75,6 @@ const EDGE_ROWS: AggregateRow[] = [
 
 const byKey = <Row extends AggregateRow>(rows: readonly Row[]): Row[] =>
   [...rows].sort((a, b) => (rowKey(a) < rowKey(b) ? -1 : rowKey(a) > rowKey(b) ? 1 : 0));
-
-interface StoredRow extends AggregateRow {
-  updatedAt: string;
-  loadedByRun: string;
-}
 
 describe.each(['insert', 'load-data'] as const)(
   'MysqlWarehouse in bulk mode %s (real MariaDB, credentials from the Secrets Manager stand-in)',
@@ -165,33 +160,8 @@ describe.each(['insert', 'load-data'] as const)(
 
     /** The table as MySQL holds it; `execute` (binary protocol) returns DOUBLEs bit for bit. */
     async function stored(table = 'cloudfront_hourly'): Promise<StoredRow[]> {
-      const [rows] = await root.execute<RowDataPacket[]>(
-        `SELECT DATE_FORMAT(hour_start, '%Y-%m-%dT%H') AS hour, host, status, requests, bytes_sent,
-              client_errors, server_errors, mean_time_taken, p95_time_taken, distinct_client_ips,
-              updated_at, loaded_by_run
-       FROM \`${table}\``,
-      );
-      const exact = (value: unknown) => {
-        const number = Number(value);
-        if (!Number.isSafeInteger(number)) throw new Error(`inexact ${String(value)}`);
-        return number;
-      };
-      return byKey(
-        rows.map((row) => ({
-          hour: String(row.hour),
-          host: String(row.host),
-          status: exact(row.status),
-          requests: exact(row.requests),
-          bytesSent: exact(row.bytes_sent),
-          clientErrors: exact(row.client_errors),
-          serverErrors: exact(row.server_errors),
-          meanTimeTaken: row.mean_time_taken as number | null,
-          p95TimeTaken: row.p95_time_taken as number | null,
-          distinctClientIps: exact(row.distinct_client_ips),
-          updatedAt: String(row.updated_at),
-          loadedByRun: String(row.loaded_by_run),
-        })),
-      );
+      const [rows] = await root.execute<RowDataPacket[]>(`SELECT ${STORED_COLUMNS} FROM \`${table}\``);
+      return byKey(rows.map(storedRow));
     }
     const values = (rows: StoredRow[]): AggregateRow[] =>
       rows.map(({ updatedAt, loadedByRun, ...row }) => row);

@@ -6,6 +6,7 @@ import { createConnection, type RowDataPacket } from 'mysql2/promise';
 import { type LocalPipeline, runWindow, seedSource, sourceOf, startLocalPipeline } from '#local/pipeline';
 import { writeSampleDirectory } from '#local/sample/index';
 import { S3ObjectStore } from '#shared/adapters/object-store';
+import { LEGACY_HEADER, legacyRow } from '../support/cloudfront-logs';
 
 const CONFORMANCE = resolve(__dirname, '..', '..', '..', 'shared', 'conformance');
 const DAY = '2024-07-13';
@@ -42,51 +43,14 @@ async function loadDataStatements(pipeline: LocalPipeline): Promise<number> {
 const sumBy = (rows: Record<string, unknown>[], hour: string) =>
   rows.filter((row) => row.hour === hour).reduce((sum, row) => sum + Number(row.requests), 0);
 
-const HEADER =
-  '#Version: 1.0\n#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type cs-protocol-version fle-status fle-encrypted-fields c-port time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len sc-range-start sc-range-end\n';
-
-/** `count` 33-field rows at minutes 40, 41, … of `day` `hour`, 1000 bytes each, for `host`. */
+/** `count` rows at minutes 40, 41, … of `day` `hour`, 1000 bytes each, for `host`. */
 function cloudFrontRows(day: string, hour: string, count: number, host: string): string[] {
   return Array.from({ length: count }, (_, index) =>
-    [
-      day,
-      `${hour}:${40 + index}:00`,
-      'FRA2',
-      '1000',
-      `192.0.2.${index}`,
-      'GET',
-      'd1.cloudfront.net',
-      '/late',
-      '200',
-      '-',
-      'curl/8',
-      '-',
-      '-',
-      'Hit',
-      `${host}-${index}`,
-      host,
-      'https',
-      '10',
-      '0.010',
-      '-',
-      'TLSv1.3',
-      'TLS_AES_128_GCM_SHA256',
-      'Hit',
-      'HTTP/2.0',
-      '-',
-      '-',
-      '443',
-      '0.009',
-      'Hit',
-      'text/html',
-      '1000',
-      '-',
-      '-',
-    ].join('\t'),
+    legacyRow(day, `${hour}:${40 + index}:00`, { 4: `192.0.2.${index}`, 14: `${host}-${index}`, 15: host }),
   );
 }
 
-const cloudFrontFile = (rows: string[]) => gzipSync(`${HEADER}${rows.join('\n')}\n`);
+const cloudFrontFile = (rows: string[]) => gzipSync(`${LEGACY_HEADER}${rows.join('\n')}\n`);
 
 describe.each(['insert', 'load-data'] as const)(
   'the pipeline end to end on the local stack in bulk mode %s (same handlers, same state machines)',

@@ -15,7 +15,7 @@ import type { AwsClients } from '#shared/aws/clients';
 import { type AggregateRow, EMPTY_HOST, rowKey } from '#shared/core/aggregate-row';
 import { StageInputError, StageInputSchema, stageRows } from '#shared/steps/stage';
 import { WriteInputSchema, writeRun } from '#shared/steps/write';
-import { aggregateRows, byKey } from '../support/aggregate-rows';
+import { aggregateRows, byKey, STORED_COLUMNS, storedRow } from '../support/aggregate-rows';
 import { localClients } from '../support/clients';
 import { localS3, silentLog } from '../support/s3';
 
@@ -123,33 +123,11 @@ describe.each(['insert', 'load-data'] as const)(
 
     /** The whole target table, values and bookkeeping; `execute` returns DOUBLEs bit for bit. */
     async function table() {
-      const [rows] = await root.execute<RowDataPacket[]>(
-        `SELECT DATE_FORMAT(hour_start, '%Y-%m-%dT%H') AS hour, host, status, requests, bytes_sent,
-              client_errors, server_errors, mean_time_taken, p95_time_taken, distinct_client_ips,
-              updated_at, loaded_by_run
-       FROM cloudfront_hourly`,
-      );
-      const exact = (value: unknown) => {
-        const number = Number(value);
-        if (!Number.isSafeInteger(number)) throw new Error(`inexact ${String(value)}`);
-        return number;
-      };
-      const all = rows.map((row) => ({
-        row: {
-          hour: String(row.hour),
-          host: String(row.host),
-          status: exact(row.status),
-          requests: exact(row.requests),
-          bytesSent: exact(row.bytes_sent),
-          clientErrors: exact(row.client_errors),
-          serverErrors: exact(row.server_errors),
-          meanTimeTaken: row.mean_time_taken as number | null,
-          p95TimeTaken: row.p95_time_taken as number | null,
-          distinctClientIps: exact(row.distinct_client_ips),
-        },
-        updatedAt: String(row.updated_at),
-        loadedByRun: String(row.loaded_by_run),
-      }));
+      const [rows] = await root.execute<RowDataPacket[]>(`SELECT ${STORED_COLUMNS} FROM cloudfront_hourly`);
+      const all = rows.map((stored) => {
+        const { updatedAt, loadedByRun, ...row } = storedRow(stored);
+        return { row, updatedAt, loadedByRun };
+      });
       const [ledger] = await root.query<RowDataPacket[]>(
         'SELECT * FROM etl_load_ledger ORDER BY run_id, batch_no',
       );

@@ -6,53 +6,12 @@ import { sourceFileId } from '#shared/core/ingest';
 import { keys } from '#shared/core/run-files';
 import { cloudfront } from '#shared/datasets/cloudfront/index';
 import { transformFile } from '#shared/steps/transform';
+import { LEGACY_HEADER as HEADER, legacyRow as row } from '../support/cloudfront-logs';
 import { duckQuery } from '../support/duckdb';
 import { localS3, silentLog } from '../support/s3';
 
 const BUCKET = 'data';
 const CONFORMANCE = join(__dirname, '..', '..', '..', 'shared', 'conformance');
-const HEADER =
-  '#Version: 1.0\n#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type cs-protocol-version fle-status fle-encrypted-fields c-port time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len sc-range-start sc-range-end\n';
-
-function row(date: string, time: string, overrides: Partial<Record<number, string>> = {}): string {
-  const fields = [
-    date,
-    time,
-    'FRA2',
-    '1000',
-    '192.0.2.1',
-    'GET',
-    'd1.cloudfront.net',
-    '/a%20b',
-    '200',
-    '-',
-    'curl/8.0',
-    '-',
-    '-',
-    'Hit',
-    'id',
-    'example.com',
-    'https',
-    '100',
-    '0.005',
-    '-',
-    'TLSv1.3',
-    'TLS_AES_128_GCM_SHA256',
-    'Hit',
-    'HTTP/2.0',
-    '-',
-    '-',
-    '443',
-    '0.004',
-    'Hit',
-    'text/html',
-    '1000',
-    '-',
-    '-',
-  ];
-  for (const [index, value] of Object.entries(overrides)) fields[Number(index)] = value ?? '';
-  return fields.join('\t');
-}
 
 describe('transform (real local S3, Parquet read back by DuckDB)', () => {
   let s3: Awaited<ReturnType<typeof localS3>>;

@@ -39,3 +39,40 @@ export function aggregateRows(
 /** Rows in row-key order (the order staging returns them in). */
 export const byKey = (rows: readonly AggregateRow[]): AggregateRow[] =>
   [...rows].sort((a, b) => (rowKey(a) < rowKey(b) ? -1 : rowKey(a) > rowKey(b) ? 1 : 0));
+
+/** A target-table row as the writer stored it: the aggregate row and its bookkeeping columns. */
+export interface StoredRow extends AggregateRow {
+  updatedAt: string;
+  loadedByRun: string;
+}
+
+/** The target table's columns as `storedRow` reads them (hour as `YYYY-MM-DDTHH`). */
+export const STORED_COLUMNS = `DATE_FORMAT(hour_start, '%Y-%m-%dT%H') AS hour, host, status, requests, bytes_sent,
+       client_errors, server_errors, mean_time_taken, p95_time_taken, distinct_client_ips,
+       updated_at, loaded_by_run`;
+
+/**
+ * One row of `SELECT ${STORED_COLUMNS}` (through `execute`, so DOUBLEs come bit for bit); counts
+ * must come back as exact integers, or the read fails.
+ */
+export function storedRow(row: Record<string, unknown>): StoredRow {
+  const exact = (value: unknown) => {
+    const number = Number(value);
+    if (!Number.isSafeInteger(number)) throw new Error(`inexact ${String(value)}`);
+    return number;
+  };
+  return {
+    hour: String(row.hour),
+    host: String(row.host),
+    status: exact(row.status),
+    requests: exact(row.requests),
+    bytesSent: exact(row.bytes_sent),
+    clientErrors: exact(row.client_errors),
+    serverErrors: exact(row.server_errors),
+    meanTimeTaken: row.mean_time_taken as number | null,
+    p95TimeTaken: row.p95_time_taken as number | null,
+    distinctClientIps: exact(row.distinct_client_ips),
+    updatedAt: String(row.updated_at),
+    loadedByRun: String(row.loaded_by_run),
+  };
+}

@@ -10,6 +10,54 @@ export const CONFORMANCE = join(__dirname, '..', '..', '..', 'shared', 'conforma
 /** The 33 fields of the current legacy format, in their order; older generations have the first 24 or 26. */
 export const LEGACY_FIELDS = FIELD_NAMES;
 
+/** The header of a legacy (33-field) standard log file. */
+export const LEGACY_HEADER = `#Version: 1.0\n#Fields: ${LEGACY_FIELDS.join(' ')}\n`;
+
+/** One 33-field data line at `date` `time`; `overrides` replace fields by position. */
+export function legacyRow(
+  date: string,
+  time: string,
+  overrides: Partial<Record<number, string>> = {},
+): string {
+  const fields = [
+    date,
+    time,
+    'FRA2',
+    '1000',
+    '192.0.2.1',
+    'GET',
+    'd1.cloudfront.net',
+    '/a%20b',
+    '200',
+    '-',
+    'curl/8.0',
+    '-',
+    '-',
+    'Hit',
+    'id',
+    'example.com',
+    'https',
+    '100',
+    '0.005',
+    '-',
+    'TLSv1.3',
+    'TLS_AES_128_GCM_SHA256',
+    'Hit',
+    'HTTP/2.0',
+    '-',
+    '-',
+    '443',
+    '0.004',
+    'Hit',
+    'text/html',
+    '1000',
+    '-',
+    '-',
+  ];
+  for (const [index, value] of Object.entries(overrides)) fields[Number(index)] = value ?? '';
+  return fields.join('\t');
+}
+
 /**
  * Column names of CloudFront standard logging v2 Parquet output (the field names in snake case, as
  * the Athena documentation's table for v2 Parquet spells them), written out here rather than
