@@ -192,12 +192,23 @@ export class QueryEngine {
     throwIfAborted(request.signal);
 
     const connection = await this.instance.connect();
-    const interrupt = () => connection.interrupt();
+    // DuckDB's interrupt only stops a statement already running: a stop that lands between two
+    // statements, or just before one starts, would be lost and the query run to its end. So once
+    // stopped, interrupt again every few milliseconds until this query has wound down.
+    let interrupting: NodeJS.Timeout | undefined;
+    const interrupt = () => {
+      connection.interrupt();
+      interrupting ??= setInterval(() => connection.interrupt(), 20);
+    };
     request.signal.addEventListener('abort', interrupt);
+    if (request.signal.aborted) interrupt(); // stopped while connecting
     let output: FileHandle | undefined;
     try {
-      for (const plan of plans)
+      for (const plan of plans) {
+        throwIfAborted(request.signal);
         await connection.run(await this.viewSql(connection, plan.reference, plan.files));
+      }
+      throwIfAborted(request.signal);
       const result = await connection.stream(translated.sql);
       const types = result.columnTypes();
       const names = translated.outputNames(result.columnNames());
@@ -223,6 +234,7 @@ export class QueryEngine {
       throw fromDuckDbError(error, translated.tokens);
     } finally {
       request.signal.removeEventListener('abort', interrupt);
+      clearInterval(interrupting);
       await output?.close();
       connection.closeSync();
     }
