@@ -29,6 +29,14 @@ const EnvSchema = z.object({
     .int()
     .min(1)
     .default(2 * 1024 ** 3),
+  /** Largest raw file (bytes as stored, usually gzip) the transform takes; larger ones are quarantined. */
+  MAX_RAW_FILE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(64 * 1024 ** 2),
+  /** The transform function's /tmp in MB (`ephemeralStorageSize`): bounds its spool. */
+  TRANSFORM_TMP_MB: z.coerce.number().int().min(512).max(10_240).default(512),
   GLUE_DATABASE: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'Glue database names are lower case without -'),
   ATHENA_WORKGROUP: z.string().min(1),
   ATHENA_QUERY_TIMEOUT_SECONDS: z.coerce.number().int().min(10).default(600),
@@ -63,6 +71,9 @@ export type EtlConfig = Readonly<{
   windowHours: number;
   batchMaxFiles: number;
   batchMaxBytes: number;
+  maxRawFileBytes: number;
+  /** Bytes of /tmp one transform's spool may take: the function's ephemeral storage less 64 MB. */
+  spoolBytes: number;
   glueDatabase: string;
   athenaWorkGroup: string;
   athenaQueryTimeoutSeconds: number;
@@ -111,6 +122,8 @@ export function parseConfig(env: Record<string, string | undefined>): EtlConfig 
     windowHours: values.WINDOW_HOURS,
     batchMaxFiles: values.BATCH_MAX_FILES,
     batchMaxBytes: values.BATCH_MAX_BYTES,
+    maxRawFileBytes: values.MAX_RAW_FILE_BYTES,
+    spoolBytes: (values.TRANSFORM_TMP_MB - 64) * 1024 ** 2,
     glueDatabase: values.GLUE_DATABASE,
     athenaWorkGroup: values.ATHENA_WORKGROUP,
     athenaQueryTimeoutSeconds: values.ATHENA_QUERY_TIMEOUT_SECONDS,

@@ -13,6 +13,8 @@ export const keys = {
   batch: (runId: string, batchId: string) => `manifests/${runId}/batches/${batchId}.json`,
   curated: (hour: string, fileId: string) =>
     `curated/dt=${hour.slice(0, 10)}/hour=${hour.slice(11, 13)}/${fileId}.parquet`,
+  /** The hours a raw file has curated files for (what a re-run of a changed file must replace). */
+  curatedHours: (fileId: string) => `curated-hours/${fileId}.json`,
   quarantinedRows: (fileId: string) => `quarantine/rows/${fileId}.jsonl`,
   quarantinedFile: (fileId: string) => `quarantine/files/${fileId}.json`,
   fileResult: (runId: string, fileId: string) => `runs/${runId}/files/${fileId}.json`,

@@ -1,6 +1,11 @@
 import type { CellValue, ColumnType, RowSink, TableDefinition } from '#shared/datasets/table';
 
-const INITIAL_ROWS = 1024;
+/**
+ * Rows a new column has room for before it grows (doubling). Small, because a file spanning many
+ * hours holds one builder per hour: the rows, not the empty room, should be what fills memory.
+ */
+const INITIAL_ROWS = 128;
+const INITIAL_STRING_BYTES = 2 * 1024;
 const TWO_32 = 4_294_967_296;
 
 /** A validity bitmap that grows with its column; bits start cleared (null). */
@@ -33,7 +38,7 @@ export class Validity {
 export class Utf8Column {
   length = 0;
   offsets = new Int32Array(INITIAL_ROWS + 1);
-  bytes: Buffer = Buffer.allocUnsafeSlow(64 * 1024);
+  bytes: Buffer = Buffer.allocUnsafeSlow(INITIAL_STRING_BYTES);
   byteLength = 0;
   readonly validity = new Validity();
 
@@ -85,6 +90,11 @@ export class Utf8Column {
     this.validity.reset(this.length);
     this.length = 0;
     this.byteLength = 0;
+  }
+
+  /** Bytes its buffers take, used or not. */
+  get capacityBytes(): number {
+    return this.offsets.byteLength + this.bytes.length + this.validity.bits.length;
   }
 }
 
@@ -152,6 +162,11 @@ export class NumberColumn {
     this.validity.reset(this.length);
     this.length = 0;
   }
+
+  /** Bytes its buffers take, used or not. */
+  get capacityBytes(): number {
+    return this.values.byteLength + this.validity.bits.length;
+  }
 }
 
 /** `array<string>`: a list offset per row over one child string column (`items`). */
@@ -192,6 +207,11 @@ export class StringListColumn {
     this.validity.reset(this.length);
     this.length = 0;
     this.items.reset();
+  }
+
+  /** Bytes its buffers take, used or not. */
+  get capacityBytes(): number {
+    return this.offsets.byteLength + this.validity.bits.length + this.items.capacityBytes;
   }
 }
 
@@ -251,6 +271,13 @@ export class ColumnBatchBuilder implements RowSink, ColumnBatch {
       if (column instanceof Utf8Column) size += column.byteLength;
       else if (column instanceof StringListColumn) size += column.items.byteLength;
     }
+    return size;
+  }
+
+  /** Bytes the builder's buffers take, used or not: what it costs in memory. */
+  get capacityBytes(): number {
+    let size = 0;
+    for (const column of this.columns) size += column.capacityBytes;
     return size;
   }
 

@@ -1,70 +1,97 @@
-import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
+import { z } from 'zod';
 import type { ObjectStore } from '#shared/adapters/object-store';
+import { mapWithLimit } from '#shared/core/concurrency';
 import { keys } from '#shared/core/run-files';
 import type { TableDefinition } from '#shared/datasets/table';
 import { ColumnBatchBuilder } from '#shared/parquet/column-batch';
-import { ParquetStreamWriter } from '#shared/parquet/parquet-writer';
+import { batchFromSpill, spillBuffers } from '#shared/parquet/column-spill';
+import { ParquetEncoder } from '#shared/parquet/parquet-writer';
+import { SpoolBudget, SpoolFile, type SpoolRange } from './transform-spool';
+
+const MiB = 1024 * 1024;
 
 /** How the curated outputs of one raw file are bounded. */
 export interface OutputLimits {
-  /** Rows per row group (and at most per batch of rows handed to the writer). */
+  /** Rows per Parquet row group: every row group of a curated file but its last holds this many… */
   rowGroupRows: number;
-  /** A builder is flushed as a row group once its rows hold this many bytes, whatever their count. */
+  /** …unless its rows hold this many bytes first (very wide rows): bounds one row group's memory. */
   rowGroupBytes: number;
-  /** Hours whose rows are being built at once; the least recently used one is flushed for a new one. */
-  openBuilders: number;
   /**
-   * Hours uploaded while the file is read (the first ones seen). Each holds an upload's part
-   * buffer until the end, since completing it would publish rows of a file not yet read to its end.
+   * Bytes the rows of all hours not yet in a row group may take in memory (the builders' buffers).
+   * Past it, the hour holding the most is spilled to the temp disk as it is, and read back when
+   * its row group is written: so any row order gives full row groups in bounded memory.
    */
-  streamedHours: number;
+  bufferBytes: number;
+  /** Bytes the spool (spilled rows, finished Parquet) may take on the temp disk for one raw file. */
+  spoolBytes: number;
+  /** Curated files uploaded at once when the raw file was read to its end. */
+  uploadConcurrency: number;
 }
+
+/** Lambda's default /tmp is 512 MB; the spool leaves 64 MB of it for everything else. */
+export const DEFAULT_SPOOL_BYTES = 448 * MiB;
 
 export const DEFAULT_OUTPUT_LIMITS: OutputLimits = {
   rowGroupRows: 64_000,
-  rowGroupBytes: 6 * 1024 * 1024,
-  openBuilders: 2,
-  streamedHours: 2,
+  rowGroupBytes: 64 * MiB,
+  bufferBytes: 64 * MiB,
+  spoolBytes: DEFAULT_SPOOL_BYTES,
+  uploadConcurrency: 4,
 };
 
-/** One hour's curated Parquet file from this raw file. */
-export interface HourOutput {
-  hour: string;
-  writer: ParquetStreamWriter;
-  /** Rows waiting for the next row group, or undefined while its builder serves another hour. */
-  builder: ColumnBatchBuilder | undefined;
-  /** Streamed hours: the upload to the final key. Spooled hours: the local file being written. */
-  done: Promise<void>;
-  spoolPath?: string;
-  /** Spooled hours: earlier segments of this hour, closed when the hour was evicted. */
-  segments: Array<{ path: string; done: Promise<void> }>;
+/** Rows between checks of an hour's bytes (a line may be up to 1 MiB: this bounds the overshoot). */
+const BYTE_CHECK_ROWS = 64;
+
+/** Rows of one hour spilled to the row spool: one builder's rows, in the spill layout. */
+interface SpilledRows {
+  range: SpoolRange;
+  rows: number;
 }
 
-export interface BuilderTarget {
-  builder: ColumnBatchBuilder;
-  output: HourOutput;
+/** One hour's rows of this raw file, on their way to its one curated Parquet file. */
+export interface HourRows {
+  readonly hour: string;
+  /** Rows not yet in a row group and not spilled; undefined after a spill let its buffers go. */
+  builder: ColumnBatchBuilder | undefined;
+  /** The builder's buffers as last counted in the memory budget. */
+  heldBytes: number;
+  /** Earlier rows of the current row group, on the temp disk, in file order. */
+  spilled: SpilledRows[];
+  spilledRows: number;
+  spilledBytes: number;
+  /** The hour's Parquet file: made at its first row group, written into the Parquet spool. */
+  encoder: ParquetEncoder | undefined;
+  /** Where the hour's Parquet bytes are in the Parquet spool, in order. */
+  parts: SpoolRange[];
 }
 
 /**
- * The curated outputs of one raw file: one Parquet file per hour of the rows' own timestamps, with
- * memory bounded whatever the number of hours. At most `openBuilders` hours hold unwritten rows
- * (least recently used flushed first); the first `streamedHours` hours upload to their final key
- * as they are written; later hours go to a spool file in the temp folder, uploaded once the raw file
- * was read to its end (so a file spanning a hundred hours costs disk, not memory). Nothing is
- * published before `finish`: uploads complete only when their stream ends, and `abandon` aborts
- * them and removes the spool.
+ * The curated outputs of one raw file: exactly one Parquet file per hour of the rows' own
+ * timestamps, `curated/dt=…/hour=…/<fileId>.parquet`, whatever the order of the rows.
+ *
+ * Rows go into a column builder per hour. A row group is written when the hour has `rowGroupRows`
+ * rows (so every row group but an hour's last is full), encoded into a spool file on the temp disk.
+ * The builders together may hold `bufferBytes`: past it, the hour holding the most has its rows
+ * written to the row spool as they are (no encoding) and its buffers let go; they are read back,
+ * in order, when the hour's row group is written. Sorted rows never spill; interleaved rows cost a
+ * sequential write and read of their bytes. Nothing is published before `finish` (the raw file was
+ * read to its end): then every hour's file is finished and uploaded from the spool. `abandon`
+ * removes the spool and publishes nothing.
  */
 export class HourOutputs {
-  private readonly outputs = new Map<string, HourOutput>();
-  /** Builders in use, most recently used last. */
-  private readonly active: HourOutput[] = [];
-  private readonly idleBuilders: ColumnBatchBuilder[] = [];
-  private readonly abort = new AbortController();
-  private spoolFolder: string | undefined;
+  private readonly byHour = new Map<string, HourRows>();
+  /** Bytes all builders hold, as last counted. */
+  private heldBytes = 0;
+  private readonly budget: SpoolBudget;
+  private readonly folder: string;
+  private readonly rowSpool: SpoolFile;
+  private readonly parquetSpool: SpoolFile;
+  /** Counters for tests and benchmarks: what the bounds made the outputs do. */
+  readonly stats = { spills: 0, spilledBytes: 0, rowGroups: 0 };
 
   constructor(
     private readonly table: TableDefinition,
@@ -72,161 +99,198 @@ export class HourOutputs {
     private readonly bucket: string,
     private readonly fileId: string,
     private readonly limits: OutputLimits,
-  ) {}
+  ) {
+    this.budget = new SpoolBudget(limits.spoolBytes);
+    this.folder = mkdtempSync(join(tmpdir(), 'cf-etl-spool-'));
+    this.rowSpool = new SpoolFile(join(this.folder, 'rows.spill'), this.budget);
+    this.parquetSpool = new SpoolFile(join(this.folder, 'hours.parquet'), this.budget);
+  }
 
   /** Hours that received rows, sorted. */
   get hours(): string[] {
-    return [...this.outputs.keys()].sort();
+    return [...this.byHour.keys()].sort();
+  }
+
+  /** The most the spool held on the temp disk, in bytes. */
+  get spoolPeakBytes(): number {
+    return this.budget.peak;
+  }
+
+  /** The hour's rows: append a row to `builder`, then call `added`. */
+  rowsOf(hour: string): HourRows & { builder: ColumnBatchBuilder } {
+    let rows = this.byHour.get(hour);
+    if (rows === undefined) {
+      rows = {
+        hour,
+        builder: undefined,
+        heldBytes: 0,
+        spilled: [],
+        spilledRows: 0,
+        spilledBytes: 0,
+        encoder: undefined,
+        parts: [],
+      };
+      this.byHour.set(hour, rows);
+    }
+    rows.builder ??= new ColumnBatchBuilder(this.table);
+    return rows as HourRows & { builder: ColumnBatchBuilder };
+  }
+
+  /** After a row was appended to the hour's builder: writes its row group when full, keeps the budget. */
+  added(rows: HourRows & { builder: ColumnBatchBuilder }): void {
+    const count = rows.builder.length;
+    if (count + rows.spilledRows >= this.limits.rowGroupRows || count % BYTE_CHECK_ROWS === 0) {
+      this.settle(rows);
+    }
+  }
+
+  private settle(rows: HourRows & { builder: ColumnBatchBuilder }): void {
+    const builder = rows.builder;
+    if (
+      builder.length + rows.spilledRows >= this.limits.rowGroupRows ||
+      builder.byteSize + rows.spilledBytes >= this.limits.rowGroupBytes
+    ) {
+      this.writeRowGroup(rows);
+    }
+    this.count(rows);
+    while (this.heldBytes > this.limits.bufferBytes && this.spillLargest()) {}
+  }
+
+  /** Brings the budget's count of the hour's builder up to date. */
+  private count(rows: HourRows): void {
+    const bytes = rows.builder?.capacityBytes ?? 0;
+    this.heldBytes += bytes - rows.heldBytes;
+    rows.heldBytes = bytes;
+  }
+
+  /** Spills the rows of the hour whose builder holds the most, and lets its buffers go. */
+  private spillLargest(): boolean {
+    let largest: HourRows | undefined;
+    for (const rows of this.byHour.values()) {
+      if (rows.builder !== undefined && (largest === undefined || rows.heldBytes > largest.heldBytes))
+        largest = rows;
+    }
+    if (largest?.builder === undefined) return false;
+    const builder = largest.builder;
+    if (builder.length > 0) {
+      const range = this.rowSpool.append(spillBuffers(builder));
+      largest.spilled.push({ range, rows: builder.length });
+      largest.spilledRows += builder.length;
+      largest.spilledBytes += range.length;
+      this.stats.spills++;
+      this.stats.spilledBytes += range.length;
+    }
+    largest.builder = undefined;
+    this.count(largest);
+    return true;
+  }
+
+  /** Encodes the hour's pending rows, spilled ones first, as one row group into the Parquet spool. */
+  private writeRowGroup(rows: HourRows): void {
+    const pending = (rows.builder?.length ?? 0) + rows.spilledRows;
+    if (pending === 0) return;
+    rows.encoder ??= new ParquetEncoder(this.table, (bytes) => this.emitParquet(rows, bytes), {
+      // Row groups are cut here, by rows and by their raw bytes, never inside the encoder.
+      rowGroupRows: Number.MAX_SAFE_INTEGER,
+      rowGroupBytes: Number.MAX_SAFE_INTEGER,
+    });
+    for (const piece of rows.spilled) {
+      rows.encoder.append(batchFromSpill(this.table, piece.rows, this.rowSpool.read(piece.range)));
+    }
+    if (rows.builder !== undefined && rows.builder.length > 0) rows.encoder.append(rows.builder);
+    // Ends the row group and lets the column writers (pages, dictionaries) go until the next one.
+    rows.encoder.pause();
+    this.stats.rowGroups++;
+    rows.spilled = [];
+    rows.spilledRows = 0;
+    rows.spilledBytes = 0;
+    rows.builder?.clear();
+  }
+
+  private emitParquet(rows: HourRows, bytes: Buffer): void {
+    const range = this.parquetSpool.append([bytes]);
+    const last = rows.parts[rows.parts.length - 1];
+    if (last !== undefined && last.offset + last.length === range.offset) last.length += range.length;
+    else rows.parts.push(range);
   }
 
   /**
-   * The builder that takes the next row of `hour`: at once when the hour is being built (the
-   * common case, no promise per row), else after the least recently used hour's rows were written.
-   * After appending, check `full(output)`.
+   * Writes what is left and finishes every hour's file in the spool (the raw file was read to its
+   * end). Throws `SpoolFullError` when the temp disk's share would overflow.
    */
-  builderFor(hour: string): BuilderTarget | Promise<BuilderTarget> {
-    const output = this.outputs.get(hour);
-    if (output?.builder !== undefined) {
-      const last = this.active[this.active.length - 1];
-      if (last !== output) {
-        this.active.splice(this.active.indexOf(output), 1);
-        this.active.push(output);
-      }
-      return { builder: output.builder, output };
+  seal(): void {
+    for (const hour of this.hours) {
+      const rows = this.byHour.get(hour)!;
+      this.writeRowGroup(rows);
+      rows.builder = undefined;
+      rows.encoder!.finish();
     }
-    return this.activate(hour, output);
+    this.heldBytes = 0;
+    this.rowSpool.close();
+    rmSync(join(this.folder, 'rows.spill'), { force: true });
   }
 
-  private async activate(hour: string, existing: HourOutput | undefined): Promise<BuilderTarget> {
-    const output = existing ?? this.open(hour);
-    if (this.active.length >= this.limits.openBuilders) {
-      const evicted = this.active.shift()!;
-      await this.writeRowGroup(evicted);
-      this.idleBuilders.push(evicted.builder!);
-      evicted.builder = undefined;
-      // An idle Parquet writer would keep its unfinished row group and column buffers: a spooled
-      // hour's file is closed instead (its segment is done, on disk), and a new segment opens if
-      // the hour comes back; a streamed hour's row group is written and its buffers let go.
-      if (evicted.spoolPath !== undefined) {
-        evicted.writer.close();
-        evicted.segments.push({ path: evicted.spoolPath, done: evicted.done });
-        evicted.spoolPath = undefined;
-      } else evicted.writer.pause();
-    }
-    if (output.spoolPath === undefined && output.segments.length > 0) this.spool(output);
-    output.builder = this.idleBuilders.pop() ?? new ColumnBatchBuilder(this.table);
-    this.active.push(output);
-    return { builder: output.builder, output };
-  }
-
-  /** Whether the hour's rows make a row group now (by rows, or by bytes checked every 1,024 rows). */
-  full(output: HourOutput): boolean {
-    const builder = output.builder!;
-    return (
-      builder.length >= this.limits.rowGroupRows ||
-      ((builder.length & 1023) === 0 && builder.byteSize >= this.limits.rowGroupBytes)
-    );
-  }
-
-  /** Hands the hour's rows built so far to its Parquet writer (row groups end at `rowGroupRows`). */
-  async writeRowGroup(output: HourOutput): Promise<void> {
-    if (output.builder === undefined || output.builder.length === 0) return;
-    await output.writer.write(output.builder);
-    output.builder.clear();
-  }
-
-  private open(hour: string): HourOutput {
-    const writer = this.newWriter();
-    const key = keys.curated(hour, this.fileId);
-    let output: HourOutput;
-    if (this.outputs.size < this.limits.streamedHours) {
-      const done = this.store.putStream(this.bucket, key, writer.output, {
-        contentType: 'application/vnd.apache.parquet',
-        signal: this.abort.signal,
-      });
-      output = { hour, writer, builder: undefined, done, segments: [] };
-      output.done.catch(() => undefined); // awaited in finish/abandon; never an unhandled rejection
-    } else {
-      output = { hour, writer, builder: undefined, done: Promise.resolve(), segments: [] };
-      this.spool(output);
-    }
-    this.outputs.set(hour, output);
-    return output;
-  }
-
-  private newWriter(): ParquetStreamWriter {
-    return new ParquetStreamWriter(this.table, { rowGroupRows: this.limits.rowGroupRows });
-  }
-
-  /** Starts the hour's next spool segment: a local Parquet file of its own. */
-  private spool(output: HourOutput): void {
-    this.spoolFolder ??= mkdtempSync(join(tmpdir(), 'cf-etl-spool-'));
-    const path = join(this.spoolFolder, `${output.hour}.${output.segments.length}.parquet`);
-    if (output.segments.length > 0) output.writer = this.newWriter();
-    const file = createWriteStream(path);
-    output.writer.output.pipe(file);
-    output.writer.output.on('error', (error) => file.destroy(error));
-    output.spoolPath = path;
-    output.done = finished(file);
-    output.done.catch(() => undefined);
-  }
-
-  /** Writes what is left, ends every file and publishes them all (the raw file was read to its end). */
-  async finish(): Promise<void> {
+  /** Uploads every hour's file (after `seal`), then removes the spool. */
+  async publish(): Promise<void> {
     try {
-      for (const output of this.outputs.values()) {
-        await this.writeRowGroup(output);
-        // A spooled hour evicted last time has its writer closed already, and no open segment.
-        const open = output.segments.length === 0 || output.spoolPath !== undefined;
-        if (open) output.writer.close();
-        if (output.spoolPath !== undefined)
-          output.segments.push({ path: output.spoolPath, done: output.done });
-        output.spoolPath = undefined;
-      }
-      await Promise.all(
-        [...this.outputs.values()].flatMap((output) => [
-          output.done,
-          ...output.segments.map((segment) => segment.done),
-        ]),
+      await mapWithLimit(this.hours, this.limits.uploadConcurrency, (hour) =>
+        this.store.putStream(
+          this.bucket,
+          keys.curated(hour, this.fileId),
+          this.parquetSpool.stream(this.byHour.get(hour)!.parts),
+          { contentType: 'application/vnd.apache.parquet' },
+        ),
       );
-      for (const output of this.outputs.values()) {
-        // Segment 0 is `<fileId>.parquet`; an hour that came back after eviction has more, each its
-        // own object `<fileId>.<n>.parquet` (deterministic for the same file and limits).
-        for (const [index, segment] of output.segments.entries()) {
-          const id = index === 0 ? this.fileId : `${this.fileId}.${index}`;
-          await this.store.putStream(
-            this.bucket,
-            keys.curated(output.hour, id),
-            createReadStream(segment.path),
-            {
-              contentType: 'application/vnd.apache.parquet',
-            },
-          );
-          rmSync(segment.path, { force: true });
-        }
-      }
     } finally {
       this.removeSpool();
     }
   }
 
-  /** Publishes nothing: aborts the uploads, ends the writers, removes the spool. */
+  /** Publishes nothing: lets the rows go and removes the spool. */
   async abandon(): Promise<void> {
-    this.abort.abort();
-    for (const output of this.outputs.values()) output.writer.fail(new Error('file quarantined'));
-    await Promise.allSettled(
-      [...this.outputs.values()].flatMap((output) => [
-        output.done,
-        ...output.segments.map((segment) => segment.done),
-      ]),
-    );
+    for (const rows of this.byHour.values()) {
+      rows.builder = undefined;
+      rows.encoder?.release();
+    }
     this.removeSpool();
   }
 
   private removeSpool(): void {
-    if (this.spoolFolder !== undefined) rmSync(this.spoolFolder, { recursive: true, force: true });
-    this.spoolFolder = undefined;
+    this.rowSpool.close();
+    this.parquetSpool.close();
+    rmSync(this.folder, { recursive: true, force: true });
   }
+}
+
+const CuratedHoursSchema = z.object({ fileId: z.string(), hours: z.array(z.string()) });
+
+/**
+ * Records that the raw file `fileId` now has curated files for exactly `hours`, and deletes those
+ * of hours an earlier transform of it wrote that it no longer has (its content changed, or it is
+ * now quarantined whole): curated data is always the transform of the raw file as it is now, so
+ * later aggregates never count rows the file no longer holds. The record is written after the
+ * deletes, so a transform stopped in between deletes them on its next run.
+ */
+export async function replaceCuratedHours(
+  store: ObjectStore,
+  bucket: string,
+  fileId: string,
+  hours: readonly string[],
+): Promise<string[]> {
+  const key = keys.curatedHours(fileId);
+  const before =
+    (await store.head(bucket, key)) === undefined
+      ? []
+      : CuratedHoursSchema.parse(await store.getJson(bucket, key)).hours;
+  const now = new Set(hours);
+  const gone = before.filter((hour) => !now.has(hour));
+  if (gone.length > 0) await store.delete(bucket, gone.map((hour) => keys.curated(hour, fileId)));
+  if (hours.length === 0) {
+    if (before.length > 0) await store.delete(bucket, [key]);
+  } else if (gone.length > 0 || hours.length !== before.length) {
+    await store.putJson(bucket, key, { fileId, hours: [...hours] });
+  }
+  return gone;
 }
 
 /**

@@ -8,7 +8,14 @@ import type { Dataset } from '#shared/datasets/index';
 import { openSource } from '#shared/datasets/source';
 import { timeBoundsAt, timeOutOfBounds } from '#shared/datasets/table';
 import { ManifestFileSchema } from './ingest';
-import { DEFAULT_OUTPUT_LIMITS, HourOutputs, type OutputLimits, QuarantineLog } from './transform-outputs';
+import { SpoolFullError } from './transform-spool';
+import {
+  DEFAULT_OUTPUT_LIMITS,
+  HourOutputs,
+  type OutputLimits,
+  QuarantineLog,
+  replaceCuratedHours,
+} from './transform-outputs';
 
 export const TransformInputSchema = z.object({
   runId: z.string().min(1),
@@ -26,6 +33,10 @@ class WholeFileProblem extends Error {}
 
 export interface TransformSettings {
   dataBucket: string;
+  /** A raw file larger than this (bytes as stored) is quarantined unread, naming the setting. */
+  maxRawFileBytes?: number;
+  /** Bytes of temp disk the file's spool may take (see `OutputLimits.spoolBytes`). */
+  spoolBytes?: number;
   /** Rows per Parquet row group (tests use tiny ones). */
   rowGroupRows?: number;
   /** Bounds on what is held per file: see `OutputLimits`. */
@@ -55,6 +66,7 @@ export async function transformFile(
   const limits: OutputLimits = {
     ...DEFAULT_OUTPUT_LIMITS,
     ...(settings.rowGroupRows !== undefined && { rowGroupRows: settings.rowGroupRows }),
+    ...(settings.spoolBytes !== undefined && { spoolBytes: settings.spoolBytes }),
     ...settings.limits,
   };
   const bounds = timeBoundsAt(Date.now());
@@ -107,10 +119,9 @@ export async function transformFile(
         if (result.kind === 'pending') {
           rows.read++;
           rows.accepted++;
-          const target = outputs.builderFor(hourOf(result.timeMs));
-          const { builder, output } = 'then' in target ? await target : target;
-          parser.appendPending(builder);
-          if (outputs.full(output)) await outputs.writeRowGroup(output);
+          const hour = outputs.rowsOf(hourOf(result.timeMs));
+          parser.appendPending(hour.builder);
+          outputs.added(hour);
         } else if (result.kind === 'reject') {
           rows.read++;
           await reject(result.reason, data.toString('utf8', position, lineEnd));
@@ -140,15 +151,19 @@ export async function transformFile(
         continue;
       }
       rows.accepted++;
-      const target = outputs.builderFor(hourOf(result.timeMs));
-      const { builder, output } = 'then' in target ? await target : target;
-      builder.append(result.values);
-      if (outputs.full(output)) await outputs.writeRowGroup(output);
+      const hour = outputs.rowsOf(hourOf(result.timeMs));
+      hour.builder.append(result.values);
+      outputs.added(hour);
     }
   };
 
   let problem: string | undefined;
   try {
+    if (settings.maxRawFileBytes !== undefined && file.size > settings.maxRawFileBytes) {
+      throw new WholeFileProblem(
+        `${file.size} bytes, larger than maxRawFileBytes (${settings.maxRawFileBytes}): raise it in serverless.yml, with ephemeralStorageSize`,
+      );
+    }
     const source = await store.getStream(bucket, file.key);
     const { head, all } = await peekBytes(decompressed(source));
     const parser = dataset.createParser(file.fileId);
@@ -157,11 +172,14 @@ export async function transformFile(
     // with their parser; a record number is a line number.
     if (readsBytes(parser) && parser.readsHead(head)) await readBytes(parser, all);
     else await readLines(await openSource(dataset, all, file.fileId));
+    outputs.seal();
   } catch (error) {
     problem =
       error instanceof WholeFileProblem
         ? error.message
-        : `unreadable after line ${lineNumber}: ${error instanceof Error ? error.message : String(error)}`;
+        : error instanceof SpoolFullError
+          ? `at line ${lineNumber}: ${error.message}`
+          : `unreadable after line ${lineNumber}: ${error instanceof Error ? error.message : String(error)}`;
   }
 
   const resultKey = keys.fileResult(runId, file.fileId);
@@ -184,12 +202,15 @@ export async function transformFile(
       reason: problem,
       rowsReadBeforeFailure: rows.read,
     });
+    // The file as it is now has no curated rows: those an earlier transform of it wrote go.
+    await replaceCuratedHours(store, bucket, file.fileId, []);
     await store.putJson(bucket, resultKey, result);
     log.warn('transform: file quarantined', { fileKey: file.key, reason: problem });
     return result;
   }
 
-  await outputs.finish();
+  await outputs.publish();
+  const hoursRemoved = await replaceCuratedHours(store, bucket, file.fileId, outputs.hours);
   await quarantine.finish();
   const result: TransformResult = {
     fileId: file.fileId,
@@ -200,6 +221,12 @@ export async function transformFile(
     resultKey,
   };
   await store.putJson(bucket, resultKey, result);
-  log.info('transform: file done', { fileKey: file.key, ...rows, hours: result.hours.length });
+  log.info('transform: file done', {
+    fileKey: file.key,
+    ...rows,
+    hours: result.hours.length,
+    ...(hoursRemoved.length > 0 && { hoursRemoved }),
+    ...(outputs.stats.spills > 0 && { spills: outputs.stats.spills, spoolPeakBytes: outputs.spoolPeakBytes }),
+  });
   return result;
 }

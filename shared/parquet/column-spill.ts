@@ -1,0 +1,137 @@
+import type { TableDefinition } from '#shared/datasets/table';
+import {
+  type ColumnBatch,
+  type ColumnBuilder,
+  NumberColumn,
+  StringListColumn,
+  Utf8Column,
+  type Validity,
+} from './column-batch';
+
+/**
+ * Rows of a column batch as bytes and back, for the transform's spill file: the builder's buffers
+ * are written as they are (no encoding, no copy on the way out) and read back as views of one
+ * buffer (no copy on the way in), so spilling costs the disk's speed, not the CPU's.
+ *
+ * Layout: a header of four int32 per column (nulls, then per type: string bytes; list items,
+ * item nulls, item bytes), then per column its offsets, validity bits and values or bytes, each
+ * section padded to 8 bytes so typed-array views of the read buffer are aligned.
+ */
+const HEADER_INTS = 4;
+const ZEROS = Buffer.alloc(8);
+
+/** The buffers that hold `batch`'s rows, in spill layout; their total length is `spillSize`. */
+export function spillBuffers(batch: ColumnBatch): Buffer[] {
+  const rows = batch.length;
+  const header = new Int32Array(batch.columns.length * HEADER_INTS);
+  const out: Buffer[] = [Buffer.from(header.buffer)];
+  const section = (view: ArrayBufferView, bytes: number) => {
+    out.push(Buffer.from(view.buffer, view.byteOffset, bytes));
+    if (bytes % 8 !== 0) out.push(ZEROS.subarray(0, 8 - (bytes % 8)));
+  };
+  const strings = (column: Utf8Column, count: number) => {
+    section(column.offsets, (count + 1) * 4);
+    section(column.validity.bits, bitBytes(count));
+    section(column.bytes, column.offsets[count]!);
+  };
+  batch.columns.forEach((column, index) => {
+    const at = index * HEADER_INTS;
+    header[at] = column.validity.nulls;
+    if (column instanceof Utf8Column) {
+      header[at + 1] = column.offsets[rows]!;
+      strings(column, rows);
+    } else if (column instanceof NumberColumn) {
+      section(column.validity.bits, bitBytes(rows));
+      section(column.values, rows * column.width);
+    } else {
+      const items = column.offsets[rows]!;
+      header[at + 1] = items;
+      header[at + 2] = column.items.validity.nulls;
+      header[at + 3] = column.items.offsets[items]!;
+      section(column.offsets, (rows + 1) * 4);
+      section(column.validity.bits, bitBytes(rows));
+      strings(column.items, items);
+    }
+  });
+  return out;
+}
+
+/**
+ * A batch of `rows` rows read back from `bytes` (what `spillBuffers` wrote). Its columns are views
+ * of `bytes`, which must be 8-byte aligned (a buffer of its own, as `Buffer.allocUnsafeSlow` gives):
+ * good for the Parquet writer to read, not for appending to.
+ */
+export function batchFromSpill(table: TableDefinition, rows: number, bytes: Buffer): ColumnBatch {
+  const memory = bytes.buffer;
+  if (!(memory instanceof ArrayBuffer) || bytes.byteOffset % 8 !== 0) {
+    throw new Error('a spilled batch must be read into an aligned buffer of its own');
+  }
+  const count = table.columns.length;
+  const header = new Int32Array(memory, bytes.byteOffset, count * HEADER_INTS);
+  let at = align(count * HEADER_INTS * 4);
+  const take = (length: number) => {
+    const start = at;
+    at += align(length);
+    if (at > bytes.length) throw new Error('spilled batch is shorter than its header says');
+    return start;
+  };
+  const ints = (length: number) => new Int32Array(memory, bytes.byteOffset + take(length * 4), length);
+  const bits = (validity: Validity, length: number, nulls: number) => {
+    const start = take(bitBytes(length));
+    validity.bits = new Uint8Array(memory, bytes.byteOffset + start, bitBytes(length));
+    validity.nulls = nulls;
+  };
+  const strings = (column: Utf8Column, length: number, nulls: number, byteLength: number) => {
+    column.offsets = ints(length + 1);
+    bits(column.validity, length, nulls);
+    const start = take(byteLength);
+    column.bytes = bytes.subarray(start, start + byteLength);
+    column.byteLength = byteLength;
+    column.length = length;
+  };
+
+  const columns: ColumnBuilder[] = table.columns.map((definition, index) => {
+    const meta = index * HEADER_INTS;
+    const nulls = header[meta]!;
+    if (definition.type === 'string') {
+      const column = new Utf8Column();
+      strings(column, rows, nulls, header[meta + 1]!);
+      return column;
+    }
+    if (definition.type === 'array<string>') {
+      const column = new StringListColumn();
+      column.offsets = ints(rows + 1);
+      bits(column.validity, rows, nulls);
+      column.length = rows;
+      strings(column.items, header[meta + 1]!, header[meta + 2]!, header[meta + 3]!);
+      return column;
+    }
+    const column = new NumberColumn(definition.type);
+    bits(column.validity, rows, nulls);
+    const width = column.width;
+    const start = bytes.byteOffset + take(rows * width);
+    column.values =
+      definition.type === 'double'
+        ? new Float64Array(memory, start, rows)
+        : new Int32Array(memory, start, (rows * width) / 4);
+    column.length = rows;
+    return column;
+  });
+  if (at !== bytes.length) throw new Error(`spilled batch is ${bytes.length} bytes, its layout ${at}`);
+  return { length: rows, columns };
+}
+
+/** Total bytes of `buffers`. */
+export function spillSize(buffers: readonly Buffer[]): number {
+  let size = 0;
+  for (const buffer of buffers) size += buffer.length;
+  return size;
+}
+
+function bitBytes(rows: number): number {
+  return (rows + 7) >> 3;
+}
+
+function align(bytes: number): number {
+  return (bytes + 7) & ~7;
+}
