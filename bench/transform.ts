@@ -22,10 +22,21 @@ import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { sourceFileId } from '#shared/core/ingest';
 import { type BenchInput, benchInput } from './transform/input';
+import { outputLayout } from './transform/layout';
 import type { ChildReport } from './transform/measure';
+import { ORDERS, orderedInput, type RowOrder } from './transform/orders';
+
+/** serverless.yml's default `ephemeralStorageTransform` (MB) less the 64 MB the transform leaves free. */
+const DEFAULT_SPOOL_MB = 4096 - 64;
 
 const USAGE = `Usage: npm run bench:transform -- [--rows 1000000] [--seed N] [--repeats 3]
                                  [--big-bytes 1073741824] [--skip-big] [--only-big] [--one-core]
+                                 [--skip-orders] [--spool-mb ${DEFAULT_SPOOL_MB}]
+
+Row orders: the same rows rewritten to each order of ${Object.keys(ORDERS).join(', ')}
+(bench/transform/orders.ts), each run through ours; the 1 GiB run is made in every order too.
+--spool-mb is the temp disk the transform may use (the transform function's ephemeralStorageSize
+less 64 MB, as serverless.yml gives it).
 
 --one-core pins every child to CPU 0 (taskset): ours then cannot gunzip on a second core, which is
 the fair "one core" comparison with DuckDB's threads=1 (and what a Lambda below 1,769 MB gets).`;
@@ -44,6 +55,8 @@ async function main(): Promise<void> {
       'skip-big': { type: 'boolean', default: false },
       'only-big': { type: 'boolean', default: false },
       'one-core': { type: 'boolean', default: false },
+      'skip-orders': { type: 'boolean', default: false },
+      'spool-mb': { type: 'string', default: String(DEFAULT_SPOOL_MB) },
       help: { type: 'boolean', default: false },
     },
   });
@@ -55,6 +68,7 @@ async function main(): Promise<void> {
   const seed = positive('seed', values.seed);
   const repeats = positive('repeats', values.repeats);
   const bigBytes = positive('big-bytes', values['big-bytes']);
+  const spoolMb = String(positive('spool-mb', values['spool-mb']));
   mkdirSync(WORK, { recursive: true });
   const bundles = await bundleChildren();
   pinnedCpu = values['one-core'] ? '0' : undefined;
@@ -64,6 +78,7 @@ async function main(): Promise<void> {
   if (pinnedCpu !== undefined) console.log(`every child pinned to CPU ${pinnedCpu} (--one-core)`);
 
   let ratioLine: string | undefined;
+  let orderLine: string | undefined;
   if (!values['only-big']) {
     const input = await benchInput({
       folder: WORK,
@@ -102,6 +117,7 @@ async function main(): Promise<void> {
       `duckdb           COPY read_csv → zstd Parquet, threads=1: ${fmt(duckRate)} rows/s (median of ${repeats}), peak RSS ${duckRss.toFixed(0)} MB, output ${bytes(duck[0]!.outputBytes)}`,
     );
     ratioLine = `transform/duckdb rows/s ratio: ${(oursRate / duckRate).toFixed(2)}; peak RSS MB: ours ${oursRss.toFixed(0)}, duckdb ${duckRss.toFixed(0)}`;
+    if (!values['skip-orders']) orderLine = await benchOrders(bundles.ours, input, seed, repeats, spoolMb);
   }
 
   if (!values['skip-big']) {
@@ -113,13 +129,75 @@ async function main(): Promise<void> {
       start: new Date('2024-07-13T00:00:00Z'),
     });
     describeInput('1 GiB input', big);
-    const report = await runChild(bundles.ours, [big.path, join(WORK, 'out-ours-big')]);
-    const verdict = report.maxRssBytes < 256 * MB ? 'under' : 'OVER';
+    const orders: RowOrder[] = values['skip-orders'] ? ['sorted'] : (Object.keys(ORDERS) as RowOrder[]);
+    for (const order of orders) {
+      const variant = await orderedInput(big, order, seed);
+      const out = join(WORK, 'out-ours-big');
+      const report = await runChild(bundles.ours, [variant.path, out, spoolMb]);
+      const verdict = report.maxRssBytes <= 256 * MB ? 'under' : 'OVER';
+      const layout = await outputLayout(join(out, 'data', 'curated'));
+      console.log(
+        `1 GiB ${order.padEnd(15)} ours ${rate(report)}, ${report.rows.toLocaleString('en-US')} rows over ${report.hours} hours, peak RSS ${(report.maxRssBytes / MB).toFixed(0)} MB (${verdict} the 256 MB bound), ${describeLayout(layout, report)}, output ${bytes(report.outputBytes)}`,
+      );
+    }
+  }
+  if (orderLine !== undefined) console.log(orderLine);
+  if (ratioLine !== undefined) console.log(ratioLine);
+}
+
+/**
+ * The same rows in every order of `ORDERS`, rounds rotating which order goes first; prints rows/s,
+ * peak RSS, objects and row groups per order and returns the order ratio line.
+ */
+async function benchOrders(
+  bundle: string,
+  input: BenchInput,
+  seed: number,
+  repeats: number,
+  spoolMb: string,
+): Promise<string> {
+  const orders = Object.keys(ORDERS) as RowOrder[];
+  const variants = new Map<RowOrder, BenchInput>();
+  for (const order of orders) {
+    const variant = await orderedInput(input, order, seed);
+    if (variant.generated) {
+      console.log(`order input      ${order}: written in ${(variant.generateMs / 1000).toFixed(1)} s`);
+    }
+    variants.set(order, variant);
+  }
+  const runs = new Map<RowOrder, ChildReport[]>(orders.map((order) => [order, []]));
+  const layouts = new Map<RowOrder, Awaited<ReturnType<typeof outputLayout>>>();
+  for (let round = 0; round < repeats; round++) {
+    for (let step = 0; step < orders.length; step++) {
+      const order = orders[(round + step) % orders.length]!;
+      const out = join(WORK, `out-order-${order}`);
+      const report = await runChild(bundle, [variants.get(order)!.path, out, spoolMb]);
+      if (report.rows !== input.rows) throw new Error(`${order}: wrote ${report.rows} rows of ${input.rows}`);
+      runs.get(order)!.push(report);
+      layouts.set(order, await outputLayout(join(out, 'data', 'curated')));
+    }
+  }
+  const medianMs = (order: RowOrder) => median(runs.get(order)!.map((report) => report.ms));
+  for (const order of orders) {
+    const reports = runs.get(order)!;
+    const ms = medianMs(order);
+    const rss = Math.max(...reports.map((report) => report.maxRssBytes)) / MB;
     console.log(
-      `1 GiB run        ours ${rate(report)}, ${report.rows.toLocaleString('en-US')} rows over ${report.hours} hours, peak RSS ${(report.maxRssBytes / MB).toFixed(0)} MB (${verdict} the 256 MB bound), output ${bytes(report.outputBytes)}`,
+      `order ${order.padEnd(15)} ${fmt(input.rows / (ms / 1000))} rows/s (median of ${repeats}, ${(ms / 1000).toFixed(2)} s), peak RSS ${rss.toFixed(0)} MB, ${describeLayout(layouts.get(order)!, reports.at(-1)!)}: ${ORDERS[order]}`,
     );
   }
-  if (ratioLine !== undefined) console.log(ratioLine);
+  const sortedMs = medianMs('sorted');
+  const worstMs = Math.max(...orders.filter((order) => order !== 'sorted').map(medianMs));
+  const peak = Math.max(...[...runs.values()].flat().map((report) => report.maxRssBytes)) / MB;
+  return `transform order ratio (worst interleaved / sorted time): ${(worstMs / sortedMs).toFixed(2)}; peak RSS MB: ${peak.toFixed(0)}`;
+}
+
+function describeLayout(layout: Awaited<ReturnType<typeof outputLayout>>, report: ChildReport): string {
+  const spill =
+    (report.spills ?? 0) > 0
+      ? `${report.spills} spills, spool peak ${bytes(report.spoolPeakBytes ?? 0)}`
+      : `no spill, spool peak ${bytes(report.spoolPeakBytes ?? 0)}`;
+  return `${layout.objects} objects, ${layout.rowGroups} row groups (${layout.shortRowGroups} short), ${spill}`;
 }
 
 /** Bundles both children as Lambda's are bundled (the parquet .wasm copied next to the bundle). */

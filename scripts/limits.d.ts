@@ -7,7 +7,13 @@ export function checkLimits(settings: {
   hoursPerExecution?: number;
   batchMaxFiles?: number;
   projectionStartDate?: string;
+  /** With the next two: the transform's /tmp (MB) against its worst spool. */
+  ephemeralStorageTransform?: number;
+  maxRawFileBytes?: number;
+  rawExpansion?: number;
 }): string[];
+export function transformDiskMb(settings: { maxRawFileBytes: number; rawExpansion: number }): number;
+export const SPOOL_HEADROOM_MB: number;
 export function hoursGroupEvents(settings: {
   hoursPerExecution: number;
   athenaQueryTimeoutSeconds: number;

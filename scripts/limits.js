@@ -11,6 +11,24 @@ const MIN_UNRESERVED_CONCURRENCY = 100;
 const EARLIEST_ROW_DATE = '2008-01-01';
 /** A Standard workflow execution's history is capped at 25,000 events; keep a margin for retries. */
 const HISTORY_EVENT_BUDGET = 20_000;
+/** Lambda's ephemeral storage (/tmp): 512 MB to 10,240 MB. */
+const EPHEMERAL_STORAGE_MB = { min: 512, max: 10_240 };
+/** /tmp the transform leaves to everything but its spool (shared/config.ts spoolBytes). */
+const SPOOL_HEADROOM_MB = 64;
+/**
+ * Spool bytes per byte of raw text in the worst row order (every hour interleaved: rows spilled as
+ * column buffers, plus the Parquet output): 1.47 measured on the bench's 1,000,000 rows (588 MB of
+ * spool for 399.5 MiB of text, docs/transform.md), rounded up.
+ */
+const SPOOL_PER_TEXT_BYTE = 1.6;
+
+/**
+ * The transform's worst spool, in MB: the largest raw file allowed, expanded to text (gzip's ratio,
+ * `rawExpansion`), times what interleaved rows spool per text byte; plus the headroom.
+ */
+function transformDiskMb({ maxRawFileBytes, rawExpansion }) {
+  return Math.ceil((maxRawFileBytes * rawExpansion * SPOOL_PER_TEXT_BYTE) / 1024 / 1024) + SPOOL_HEADROOM_MB;
+}
 
 /**
  * Worst-case history events of one hours-group execution: per hour a Map iteration (2), StartQuery,
@@ -36,8 +54,26 @@ function checkLimits({
   hoursPerExecution,
   batchMaxFiles,
   projectionStartDate,
+  ephemeralStorageTransform,
+  maxRawFileBytes,
+  rawExpansion,
 }) {
   const problems = [];
+  if (ephemeralStorageTransform !== undefined) {
+    const size = ephemeralStorageTransform;
+    if (!(Number.isInteger(size) && size >= EPHEMERAL_STORAGE_MB.min && size <= EPHEMERAL_STORAGE_MB.max)) {
+      problems.push(
+        `ephemeralStorageTransform is ${size}: Lambda's /tmp is ${EPHEMERAL_STORAGE_MB.min} to ${EPHEMERAL_STORAGE_MB.max} MB`,
+      );
+    } else {
+      const needed = transformDiskMb({ maxRawFileBytes, rawExpansion });
+      if (!(needed <= size)) {
+        problems.push(
+          `ephemeralStorageTransform is ${size} MB, but a raw file of maxRawFileBytes ${maxRawFileBytes} expanding ${rawExpansion}x (rawExpansion) can spool ${needed} MB when its rows are interleaved: raise ephemeralStorageTransform or lower maxRawFileBytes`,
+        );
+      }
+    }
+  }
   if (projectionStartDate !== undefined && !(String(projectionStartDate) <= EARLIEST_ROW_DATE)) {
     problems.push(
       `projectionStartDate is ${projectionStartDate}: the transform accepts rows from ${EARLIEST_ROW_DATE} on, and Athena's partition projection would never see those before the start`,
@@ -85,6 +121,8 @@ function checkLimits({
 module.exports = {
   checkLimits,
   hoursGroupEvents,
+  transformDiskMb,
+  SPOOL_HEADROOM_MB,
   ATHENA_CONCURRENT_QUERY_QUOTA,
   MIN_UNRESERVED_CONCURRENCY,
   HISTORY_EVENT_BUDGET,

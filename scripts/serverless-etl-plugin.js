@@ -50,6 +50,9 @@ class EtlPlugin {
       hoursPerExecution: Number(custom.hoursPerExecution),
       batchMaxFiles: Number(custom.batchMaxFiles),
       projectionStartDate: custom.projectionStartDate,
+      ephemeralStorageTransform: Number(custom.ephemeralStorageTransform),
+      maxRawFileBytes: Number(custom.maxRawFileBytes),
+      rawExpansion: Number(custom.rawExpansion),
     });
     if (problems.length > 0) {
       throw new this.serverless.classes.Error(`Settings break AWS limits:\n - ${problems.join('\n - ')}`);

@@ -27,4 +27,7 @@ export interface ChildReport {
   outputBytes: number;
   quarantined?: number;
   hours?: number;
+  /** Ours: times the memory budget spilled an hour's rows to the temp disk, and the spool's peak. */
+  spills?: number;
+  spoolPeakBytes?: number;
 }

@@ -13,11 +13,27 @@ import { transformFile } from '#shared/steps/transform';
 import { FileObjectStore } from './file-store';
 import { cpuMsSince, folderBytes } from './measure';
 
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
+/** The transform's own account of its spool (its 'file done' log line), kept for the report. */
+let spool = { spills: 0, spoolPeakBytes: 0 };
+const quiet: Logger = {
+  debug() {},
+  info(message, fields) {
+    if (message === 'transform: file done' && fields !== undefined) {
+      spool = {
+        spills: Number(fields.spills ?? 0),
+        spoolPeakBytes: Number(fields.spoolPeakBytes ?? 0),
+      };
+    }
+  },
+  warn() {},
+  error() {},
+  child: () => quiet,
+};
 
 async function main(): Promise<void> {
-  const [input, work] = process.argv.slice(2);
-  if (input === undefined || work === undefined) throw new Error('usage: ours-child <input.gz> <work-dir>');
+  const [input, work, spoolMb] = process.argv.slice(2);
+  if (input === undefined || work === undefined)
+    throw new Error('usage: ours-child <input.gz> <work-dir> [spool MB]');
   rmSync(work, { recursive: true, force: true });
   const key = `raw/${basename(input)}`;
   mkdirSync(join(work, 'data', 'raw'), { recursive: true });
@@ -28,10 +44,10 @@ async function main(): Promise<void> {
   const cpu = process.cpuUsage();
   const result = await transformFile(
     { runId: 'bench', file: { fileId, key, sourceKey: basename(input), size: 0 } },
-    { dataBucket: 'data' },
+    { dataBucket: 'data', ...(spoolMb !== undefined && { spoolBytes: Number(spoolMb) * 1024 * 1024 }) },
     cloudfront,
     store,
-    silent,
+    quiet,
   );
   const ms = performance.now() - started;
   if (result.status !== 'transformed') throw new Error(`transform quarantined the file: ${result.reason}`);
@@ -44,6 +60,7 @@ async function main(): Promise<void> {
       cpuMs: cpuMsSince(cpu),
       maxRssBytes: process.resourceUsage().maxRSS * 1024,
       outputBytes: folderBytes(join(work, 'data', 'curated')),
+      ...spool,
     }),
   );
 }

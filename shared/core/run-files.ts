@@ -34,6 +34,11 @@ export const TransformResultSchema = z.object({
   rows: z.object({ read: z.number(), accepted: z.number(), quarantined: z.number() }),
   /** Hours (`YYYY-MM-DDTHH`) that received rows from this file. */
   hours: z.array(z.string()),
+  /**
+   * Hours an earlier transform of this file fed that it no longer does (its content changed, or it
+   * is now quarantined whole): their curated files were deleted, so they are aggregated again.
+   */
+  hoursRemoved: z.array(z.string()).optional(),
   /** Why the whole file was quarantined. */
   reason: z.string().optional(),
   resultKey: z.string(),

@@ -264,12 +264,15 @@ export class ColumnBatchBuilder implements RowSink, ColumnBatch {
     return this.count;
   }
 
-  /** Bytes held by the rows appended so far (string bytes and 8 per value): the flush trigger. */
+  /** Bytes the rows appended so far take in the buffers (values, string bytes, offsets, validity). */
   get byteSize(): number {
-    let size = this.count * this.columns.length * 8;
+    const rows = this.count;
+    const bits = (rows + 7) >> 3;
+    let size = 0;
     for (const column of this.columns) {
-      if (column instanceof Utf8Column) size += column.byteLength;
-      else if (column instanceof StringListColumn) size += column.items.byteLength;
+      if (column instanceof Utf8Column) size += column.byteLength + 4 * rows + bits;
+      else if (column instanceof NumberColumn) size += column.width * rows + bits;
+      else size += 4 * rows + bits + column.items.byteLength + 5 * column.items.length;
     }
     return size;
   }

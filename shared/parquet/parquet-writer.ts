@@ -78,6 +78,16 @@ export class ParquetEncoder {
     return this.totalRows;
   }
 
+  /** Rows encoded into the row group not yet written out. */
+  get openRows(): number {
+    return this.groupRows;
+  }
+
+  /** Bytes the open row group holds: compressed pages, open pages and dictionaries. */
+  get heldBytes(): number {
+    return this.bufferedBytes();
+  }
+
   /** Encodes the batch's rows; a row group that fills is written out (through `emit`) at once. */
   append(batch: ColumnBatch): void {
     if (this.finished) throw new Error('Parquet file already finished');

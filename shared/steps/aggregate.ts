@@ -285,6 +285,7 @@ async function summarizeTransforms(
       summary.files.transformed++;
     }
     for (const hour of result.hours) hours.add(hour);
+    for (const hour of result.hoursRemoved ?? []) hours.add(hour);
   }
   const missing = [...expected].filter(([key]) => !seen.has(key)).map(([, file]) => file.sourceKey);
   if (missing.length > 0 && partial) {

@@ -13,6 +13,7 @@ import { ParquetEncoder } from '#shared/parquet/parquet-writer';
 import { SpoolBudget, SpoolFile, type SpoolRange } from './transform-spool';
 
 const MiB = 1024 * 1024;
+const HOUR_MS = 3_600_000;
 
 /** How the curated outputs of one raw file are bounded. */
 export interface OutputLimits {
@@ -38,13 +39,25 @@ export const DEFAULT_SPOOL_BYTES = 448 * MiB;
 export const DEFAULT_OUTPUT_LIMITS: OutputLimits = {
   rowGroupRows: 64_000,
   rowGroupBytes: 64 * MiB,
-  bufferBytes: 64 * MiB,
+  bufferBytes: 16 * MiB,
   spoolBytes: DEFAULT_SPOOL_BYTES,
   uploadConcurrency: 4,
 };
 
+/**
+ * Buffers grow by doubling, and an hour's builder keeps its room for its next rows: what they may
+ * take in all, empty room included, before empty ones are let go.
+ */
+function capacityLimit(limits: OutputLimits): number {
+  return limits.bufferBytes * 2;
+}
+
 /** Rows between checks of an hour's bytes (a line may be up to 1 MiB: this bounds the overshoot). */
 const BYTE_CHECK_ROWS = 64;
+/** Rows without another hour's row after which an hour counts as alone (its rows are encoded as they come). */
+const ALONE_ROWS = 4_096;
+/** An hour alone hands its rows to its encoder in batches of this many bytes. */
+const STREAM_BATCH_BYTES = 6 * MiB;
 
 /** Rows of one hour spilled to the row spool: one builder's rows, in the spill layout. */
 interface SpilledRows {
@@ -52,46 +65,76 @@ interface SpilledRows {
   rows: number;
 }
 
-/** One hour's rows of this raw file, on their way to its one curated Parquet file. */
+/**
+ * One hour's rows of this raw file, on their way to its one curated Parquet file. In file order,
+ * its rows not yet written out are: those in the encoder's open row group, then the spilled ones,
+ * then those in the builder.
+ */
 export interface HourRows {
+  /** Hours since the epoch. */
+  readonly index: number;
   readonly hour: string;
-  /** Rows not yet in a row group and not spilled; undefined after a spill let its buffers go. */
+  /** Rows in memory, not yet encoded nor spilled; undefined once its buffers were let go. */
   builder: ColumnBatchBuilder | undefined;
-  /** The builder's buffers as last counted in the memory budget. */
-  heldBytes: number;
-  /** Earlier rows of the current row group, on the temp disk, in file order. */
+  /** The builder's rows' bytes, and its buffers' bytes, as last counted in the memory budget. */
+  contentBytes: number;
+  capacityBytes: number;
+  /** Rows on the temp disk, in file order. */
   spilled: SpilledRows[];
   spilledRows: number;
   spilledBytes: number;
-  /** The hour's Parquet file: made at its first row group, written into the Parquet spool. */
+  /** The hour's Parquet file: made at its first encoded rows, written into the Parquet spool. */
   encoder: ParquetEncoder | undefined;
+  /** Rows in the encoder's open row group, and the bytes it holds, as last counted. */
+  openRows: number;
+  openBytes: number;
+  /** The file's row number of the hour's last row. */
+  lastRow: number;
   /** Where the hour's Parquet bytes are in the Parquet spool, in order. */
   parts: SpoolRange[];
 }
 
+type ActiveHour = HourRows & { builder: ColumnBatchBuilder };
+
 /**
  * The curated outputs of one raw file: exactly one Parquet file per hour of the rows' own
- * timestamps, `curated/dt=…/hour=…/<fileId>.parquet`, whatever the order of the rows.
+ * timestamps, `curated/dt=…/hour=…/<fileId>.parquet`, whatever the order of the rows, with full
+ * row groups and memory bounded by `bufferBytes` (docs/transform.md, "Rows in any order").
  *
- * Rows go into a column builder per hour. A row group is written when the hour has `rowGroupRows`
- * rows (so every row group but an hour's last is full), encoded into a spool file on the temp disk.
- * The builders together may hold `bufferBytes`: past it, the hour holding the most has its rows
- * written to the row spool as they are (no encoding) and its buffers let go; they are read back,
- * in order, when the hour's row group is written. Sorted rows never spill; interleaved rows cost a
- * sequential write and read of their bytes. Nothing is published before `finish` (the raw file was
- * read to its end): then every hour's file is finished and uploaded from the spool. `abandon`
- * removes the spool and publishes nothing.
+ * - **An hour alone** (no other hour's row in the last `ALONE_ROWS` rows: sorted input) is encoded
+ *   as it comes, a batch of `STREAM_BATCH_BYTES` at a time, into its open row group, as compressed
+ *   pages: memory is its row group's compressed size.
+ * - **Hours interleaved** keep their rows in a builder per hour until an hour has `rowGroupRows`
+ *   rows, then encode them as one full row group. Past `bufferBytes`, the hour holding the most rows
+ *   (preferring any but the one rows arrive for) is spilled to the temp disk as its buffers are, and
+ *   read back, in order, when its row group is written.
+ * - An hour whose rows stopped while its row group was open (the hour before, in sorted input)
+ *   keeps it open until memory is needed: then it is written out as it is, which is its file's last
+ *   row group unless the hour's rows resume much later (then that one row group is short).
+ *
+ * Row groups go into a Parquet spool on the temp disk. Nothing is published before `seal` and
+ * `publish` (the raw file was read to its end); `abandon` removes the spool and publishes nothing.
  */
 export class HourOutputs {
   private readonly byHour = new Map<string, HourRows>();
-  /** Bytes all builders hold, as last counted. */
-  private heldBytes = 0;
+  private readonly byIndex = new Map<number, HourRows>();
+  /** The hour the last row went to. */
+  private last: HourRows | undefined;
+  /** Rows routed so far, and the row number at which the hour last changed. */
+  private rowNumber = 0;
+  private switchedAt = 0;
+  /** Bytes of rows in all builders, bytes of their buffers, bytes open row groups hold, as counted. */
+  private contentBytes = 0;
+  private capacityBytes = 0;
+  private openBytes = 0;
+  /** Reused to read spilled rows back (8-byte aligned, grown to the largest piece). */
+  private readBuffer = Buffer.allocUnsafeSlow(0);
   private readonly budget: SpoolBudget;
   private readonly folder: string;
   private readonly rowSpool: SpoolFile;
   private readonly parquetSpool: SpoolFile;
-  /** Counters for tests and benchmarks: what the bounds made the outputs do. */
-  readonly stats = { spills: 0, spilledBytes: 0, rowGroups: 0 };
+  /** What the bounds made the outputs do (logged, and read by tests and the benchmark). */
+  readonly stats = { spills: 0, spilledBytes: 0, rowGroups: 0, closedEarly: 0 };
 
   constructor(
     private readonly table: TableDefinition,
@@ -116,95 +159,173 @@ export class HourOutputs {
     return this.budget.peak;
   }
 
-  /** The hour's rows: append a row to `builder`, then call `added`. */
-  rowsOf(hour: string): HourRows & { builder: ColumnBatchBuilder } {
-    let rows = this.byHour.get(hour);
+  /**
+   * The rows of the hour `index` (hours since the epoch): append a row to `builder`, then call
+   * `added`. Keyed by number, so rows in any order cost a map lookup, not a formatted date each.
+   */
+  rowsAt(index: number): ActiveHour {
+    let rows = this.last?.index === index ? this.last : this.byIndex.get(index);
     if (rows === undefined) {
+      const hour = new Date(index * HOUR_MS).toISOString().slice(0, 13);
       rows = {
+        index,
         hour,
         builder: undefined,
-        heldBytes: 0,
+        contentBytes: 0,
+        capacityBytes: 0,
         spilled: [],
         spilledRows: 0,
         spilledBytes: 0,
         encoder: undefined,
+        openRows: 0,
+        openBytes: 0,
+        lastRow: 0,
         parts: [],
       };
+      this.byIndex.set(index, rows);
       this.byHour.set(hour, rows);
     }
+    if (rows !== this.last) {
+      this.last = rows;
+      this.switchedAt = this.rowNumber;
+    }
     rows.builder ??= new ColumnBatchBuilder(this.table);
-    return rows as HourRows & { builder: ColumnBatchBuilder };
+    return rows as ActiveHour;
   }
 
-  /** After a row was appended to the hour's builder: writes its row group when full, keeps the budget. */
-  added(rows: HourRows & { builder: ColumnBatchBuilder }): void {
+  /** After a row was appended to the hour's builder: writes or spills rows as the bounds say. */
+  added(rows: ActiveHour): void {
+    rows.lastRow = ++this.rowNumber;
     const count = rows.builder.length;
-    if (count + rows.spilledRows >= this.limits.rowGroupRows || count % BYTE_CHECK_ROWS === 0) {
+    if (
+      count + rows.spilledRows + rows.openRows >= this.limits.rowGroupRows ||
+      count % BYTE_CHECK_ROWS === 0
+    ) {
       this.settle(rows);
     }
   }
 
-  private settle(rows: HourRows & { builder: ColumnBatchBuilder }): void {
-    const builder = rows.builder;
+  private settle(rows: ActiveHour): void {
+    const content = rows.builder.byteSize;
     if (
-      builder.length + rows.spilledRows >= this.limits.rowGroupRows ||
-      builder.byteSize + rows.spilledBytes >= this.limits.rowGroupBytes
+      rows.builder.length + rows.spilledRows + rows.openRows >= this.limits.rowGroupRows ||
+      content + rows.spilledBytes >= this.limits.rowGroupBytes
     ) {
-      this.writeRowGroup(rows);
+      this.encode(rows, true);
+    } else if (content >= STREAM_BATCH_BYTES && this.rowNumber - this.switchedAt >= ALONE_ROWS) {
+      this.encode(rows, false);
     }
     this.count(rows);
-    while (this.heldBytes > this.limits.bufferBytes && this.spillLargest()) {}
+    while (this.overBudget() && this.relieve()) {}
   }
 
-  /** Brings the budget's count of the hour's builder up to date. */
+  private overBudget(): boolean {
+    return (
+      this.contentBytes + this.openBytes > this.limits.bufferBytes ||
+      this.capacityBytes > capacityLimit(this.limits)
+    );
+  }
+
+  /** Brings the budget's count of the hour's builder and open row group up to date. */
   private count(rows: HourRows): void {
-    const bytes = rows.builder?.capacityBytes ?? 0;
-    this.heldBytes += bytes - rows.heldBytes;
-    rows.heldBytes = bytes;
+    const content = rows.builder?.byteSize ?? 0;
+    const capacity = rows.builder?.capacityBytes ?? 0;
+    const open = rows.openRows > 0 ? rows.encoder!.heldBytes : 0;
+    this.contentBytes += content - rows.contentBytes;
+    this.capacityBytes += capacity - rows.capacityBytes;
+    this.openBytes += open - rows.openBytes;
+    rows.contentBytes = content;
+    rows.capacityBytes = capacity;
+    rows.openBytes = open;
   }
 
-  /** Spills the rows of the hour whose builder holds the most, and lets its buffers go. */
-  private spillLargest(): boolean {
-    let largest: HourRows | undefined;
-    for (const rows of this.byHour.values()) {
-      if (rows.builder !== undefined && (largest === undefined || rows.heldBytes > largest.heldBytes))
-        largest = rows;
+  /**
+   * One step back under the budget, cheapest first: an open row group of an hour whose rows
+   * stopped is written out (the one quiet longest); room that doubling and bursts left in empty
+   * builders is let go; the hour holding the most rows (preferring any but the one rows arrive
+   * for) is spilled, its builder kept for its next rows. False when nothing is left to relieve.
+   */
+  private relieve(): boolean {
+    let quietest: HourRows | undefined;
+    let largestEmpty: HourRows | undefined;
+    let fullest: HourRows | undefined;
+    for (const rows of this.byIndex.values()) {
+      if (
+        rows.openRows > 0 &&
+        rows !== this.last &&
+        (quietest === undefined || rows.lastRow < quietest.lastRow)
+      )
+        quietest = rows;
+      if (rows.builder === undefined) continue;
+      if (rows.builder.length === 0) {
+        if (largestEmpty === undefined || rows.capacityBytes > largestEmpty.capacityBytes)
+          largestEmpty = rows;
+      } else if (
+        fullest === undefined ||
+        (fullest === this.last && rows !== this.last) ||
+        (rows !== this.last && rows.contentBytes > fullest.contentBytes)
+      ) {
+        fullest = rows;
+      }
     }
-    if (largest?.builder === undefined) return false;
-    const builder = largest.builder;
-    if (builder.length > 0) {
-      const range = this.rowSpool.append(spillBuffers(builder));
-      largest.spilled.push({ range, rows: builder.length });
-      largest.spilledRows += builder.length;
-      largest.spilledBytes += range.length;
-      this.stats.spills++;
-      this.stats.spilledBytes += range.length;
+    if (this.contentBytes + this.openBytes > this.limits.bufferBytes && quietest !== undefined) {
+      this.encode(quietest, true);
+      this.stats.closedEarly++;
+      quietest.builder = undefined;
+      this.count(quietest);
+      return true;
     }
-    largest.builder = undefined;
-    this.count(largest);
+    if (this.capacityBytes > capacityLimit(this.limits) && largestEmpty !== undefined) {
+      largestEmpty.builder = undefined;
+      this.count(largestEmpty);
+      return true;
+    }
+    if (this.contentBytes + this.openBytes <= this.limits.bufferBytes || fullest?.builder === undefined) {
+      return false;
+    }
+    const builder = fullest.builder;
+    const range = this.rowSpool.append(spillBuffers(builder));
+    fullest.spilled.push({ range, rows: builder.length });
+    fullest.spilledRows += builder.length;
+    fullest.spilledBytes += range.length;
+    this.stats.spills++;
+    this.stats.spilledBytes += range.length;
+    builder.clear();
+    this.count(fullest);
     return true;
   }
 
-  /** Encodes the hour's pending rows, spilled ones first, as one row group into the Parquet spool. */
-  private writeRowGroup(rows: HourRows): void {
-    const pending = (rows.builder?.length ?? 0) + rows.spilledRows;
-    if (pending === 0) return;
+  /**
+   * Encodes the hour's rows not yet encoded, spilled ones first, into its open row group; with
+   * `endGroup` the row group is then written out (the encoder itself ends one at `rowGroupRows`)
+   * and the column writers' buffers let go until the hour's next rows.
+   */
+  private encode(rows: HourRows, endGroup: boolean): void {
     rows.encoder ??= new ParquetEncoder(this.table, (bytes) => this.emitParquet(rows, bytes), {
-      // Row groups are cut here, by rows and by their raw bytes, never inside the encoder.
-      rowGroupRows: Number.MAX_SAFE_INTEGER,
+      rowGroupRows: this.limits.rowGroupRows,
+      // Row groups of wide rows are cut here, by their raw bytes, not by the encoder's guess.
       rowGroupBytes: Number.MAX_SAFE_INTEGER,
     });
+    const encoder = rows.encoder;
     for (const piece of rows.spilled) {
-      rows.encoder.append(batchFromSpill(this.table, piece.rows, this.rowSpool.read(piece.range)));
+      if (this.readBuffer.length < piece.range.length)
+        this.readBuffer = Buffer.allocUnsafeSlow(piece.range.length);
+      encoder.append(
+        batchFromSpill(this.table, piece.rows, this.rowSpool.read(piece.range, this.readBuffer)),
+      );
     }
-    if (rows.builder !== undefined && rows.builder.length > 0) rows.encoder.append(rows.builder);
-    // Ends the row group and lets the column writers (pages, dictionaries) go until the next one.
-    rows.encoder.pause();
-    this.stats.rowGroups++;
     rows.spilled = [];
     rows.spilledRows = 0;
     rows.spilledBytes = 0;
-    rows.builder?.clear();
+    if (rows.builder !== undefined && rows.builder.length > 0) {
+      encoder.append(rows.builder);
+      rows.builder.clear();
+    }
+    if (endGroup) {
+      if (encoder.openRows > 0) this.stats.rowGroups++;
+      encoder.pause();
+    }
+    rows.openRows = encoder.openRows;
   }
 
   private emitParquet(rows: HourRows, bytes: Buffer): void {
@@ -221,11 +342,10 @@ export class HourOutputs {
   seal(): void {
     for (const hour of this.hours) {
       const rows = this.byHour.get(hour)!;
-      this.writeRowGroup(rows);
+      this.encode(rows, true);
       rows.builder = undefined;
       rows.encoder!.finish();
     }
-    this.heldBytes = 0;
     this.rowSpool.close();
     rmSync(join(this.folder, 'rows.spill'), { force: true });
   }
@@ -284,7 +404,11 @@ export async function replaceCuratedHours(
       : CuratedHoursSchema.parse(await store.getJson(bucket, key)).hours;
   const now = new Set(hours);
   const gone = before.filter((hour) => !now.has(hour));
-  if (gone.length > 0) await store.delete(bucket, gone.map((hour) => keys.curated(hour, fileId)));
+  if (gone.length > 0)
+    await store.delete(
+      bucket,
+      gone.map((hour) => keys.curated(hour, fileId)),
+    );
   if (hours.length === 0) {
     if (before.length > 0) await store.delete(bucket, [key]);
   } else if (gone.length > 0 || hours.length !== before.length) {

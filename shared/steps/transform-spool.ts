@@ -73,9 +73,12 @@ export class SpoolFile {
     return { offset, length };
   }
 
-  /** A range read back into a buffer of its own (8-byte aligned, as typed-array views need). */
-  read(range: SpoolRange): Buffer {
-    const buffer = Buffer.allocUnsafeSlow(range.length);
+  /**
+   * A range read back into `into` (or a buffer of its own), from its start: the returned view is
+   * 8-byte aligned when `into` is, as typed-array views need.
+   */
+  read(range: SpoolRange, into: Buffer = Buffer.allocUnsafeSlow(range.length)): Buffer {
+    const buffer = into.subarray(0, range.length);
     let done = 0;
     while (done < range.length) {
       const read = readSync(this.fd!, buffer, done, range.length - done, range.offset + done);

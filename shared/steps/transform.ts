@@ -8,7 +8,6 @@ import type { Dataset } from '#shared/datasets/index';
 import { openSource } from '#shared/datasets/source';
 import { timeBoundsAt, timeOutOfBounds } from '#shared/datasets/table';
 import { ManifestFileSchema } from './ingest';
-import { SpoolFullError } from './transform-spool';
 import {
   DEFAULT_OUTPUT_LIMITS,
   HourOutputs,
@@ -16,6 +15,7 @@ import {
   QuarantineLog,
   replaceCuratedHours,
 } from './transform-outputs';
+import { SpoolFullError } from './transform-spool';
 
 export const TransformInputSchema = z.object({
   runId: z.string().min(1),
@@ -84,18 +84,6 @@ export async function transformFile(
       text: text.slice(0, MAX_QUARANTINED_TEXT),
     });
   };
-  // The hour of consecutive rows rarely changes: format its key once per hour, not per row.
-  let lastHourIndex = Number.NaN;
-  let lastHour = '';
-  const hourOf = (timeMs: number): string => {
-    const index = Math.floor(timeMs / HOUR_MS);
-    if (index !== lastHourIndex) {
-      lastHourIndex = index;
-      lastHour = new Date(index * HOUR_MS).toISOString().slice(0, 13);
-    }
-    return lastHour;
-  };
-
   /** Legacy CloudFront text: blocks of byte lines, parsed straight into the hour's columns. */
   const readBytes = async (parser: ByteLineParser, bytes: AsyncIterable<Buffer>) => {
     for await (const block of lineBlocks(bytes)) {
@@ -119,7 +107,7 @@ export async function transformFile(
         if (result.kind === 'pending') {
           rows.read++;
           rows.accepted++;
-          const hour = outputs.rowsOf(hourOf(result.timeMs));
+          const hour = outputs.rowsAt(Math.floor(result.timeMs / HOUR_MS));
           parser.appendPending(hour.builder);
           outputs.added(hour);
         } else if (result.kind === 'reject') {
@@ -151,7 +139,7 @@ export async function transformFile(
         continue;
       }
       rows.accepted++;
-      const hour = outputs.rowsOf(hourOf(result.timeMs));
+      const hour = outputs.rowsAt(Math.floor(result.timeMs / HOUR_MS));
       hour.builder.append(result.values);
       outputs.added(hour);
     }
@@ -203,7 +191,8 @@ export async function transformFile(
       rowsReadBeforeFailure: rows.read,
     });
     // The file as it is now has no curated rows: those an earlier transform of it wrote go.
-    await replaceCuratedHours(store, bucket, file.fileId, []);
+    const removed = await replaceCuratedHours(store, bucket, file.fileId, []);
+    if (removed.length > 0) result.hoursRemoved = removed;
     await store.putJson(bucket, resultKey, result);
     log.warn('transform: file quarantined', { fileKey: file.key, reason: problem });
     return result;
@@ -218,6 +207,7 @@ export async function transformFile(
     status: 'transformed',
     rows,
     hours: outputs.hours,
+    ...(hoursRemoved.length > 0 && { hoursRemoved }),
     resultKey,
   };
   await store.putJson(bucket, resultKey, result);
@@ -226,7 +216,8 @@ export async function transformFile(
     ...rows,
     hours: result.hours.length,
     ...(hoursRemoved.length > 0 && { hoursRemoved }),
-    ...(outputs.stats.spills > 0 && { spills: outputs.stats.spills, spoolPeakBytes: outputs.spoolPeakBytes }),
+    spills: outputs.stats.spills,
+    spoolPeakBytes: outputs.spoolPeakBytes,
   });
   return result;
 }

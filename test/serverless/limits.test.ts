@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 // The plugin's checks are plain CommonJS so serverless can load them without a build step.
-import { checkLimits, EARLIEST_ROW_DATE } from '../../scripts/limits';
+import { checkLimits, EARLIEST_ROW_DATE, transformDiskMb } from '../../scripts/limits';
 
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '..', '..');
@@ -57,6 +57,22 @@ describe('AWS limit checks at package time', () => {
     expect(checkLimits({ ...base, projectionStartDate: '2008-01-01' })).toEqual([]);
     expect(checkLimits({ ...base, projectionStartDate: '2020-01-01' })).toEqual([
       expect.stringMatching(/projectionStartDate is 2020-01-01/),
+    ]);
+  });
+
+  it("rejects a transform /tmp that the largest raw file's worst-order spool could overflow", () => {
+    const base = { athenaConcurrency: 10, reservedConcurrency: {}, accountConcurrencyLimit: 1000 };
+    const shipped = { ephemeralStorageTransform: 4096, maxRawFileBytes: 256 * 1024 ** 2, rawExpansion: 8 };
+    expect(checkLimits({ ...base, ...shipped })).toEqual([]);
+    // 256 MiB × 8 × 1.6 spool per text byte + 64 MB of headroom = 3,341 MB.
+    expect(transformDiskMb(shipped)).toBe(3341);
+    expect(checkLimits({ ...base, ...shipped, ephemeralStorageTransform: 2048 })).toEqual([
+      expect.stringMatching(
+        /ephemeralStorageTransform is 2048 MB, .*maxRawFileBytes 268435456.* can spool 3341 MB/,
+      ),
+    ]);
+    expect(checkLimits({ ...base, ...shipped, ephemeralStorageTransform: 20_000 })).toEqual([
+      expect.stringMatching(/ephemeralStorageTransform is 20000: Lambda's \/tmp is 512 to 10240 MB/),
     ]);
   });
 

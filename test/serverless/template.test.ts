@@ -256,14 +256,42 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
     }
   });
 
-  it('lets ingest list the data bucket, so a HEAD of a raw key not yet copied is a 404, not a 403', () => {
-    const role = template.Resources.IngestRole?.Properties as Json;
+  it.each([
+    ['IngestRole', 'a raw key not yet copied'],
+    ['TransformRole', "a raw file's curated-hours record not yet written"],
+  ])('lets %s list the data bucket, so a HEAD of %s is a 404, not a 403', (roleName) => {
+    const role = template.Resources[roleName]?.Properties as Json;
     const listing = statements({
-      Resources: { IngestRole: { Type: 'AWS::IAM::Role', Properties: role } },
+      Resources: { [roleName]: { Type: 'AWS::IAM::Role', Properties: role } },
     } as never)
       .filter((statement) => [statement.Action].flat().includes('s3:ListBucket'))
       .map((statement) => JSON.stringify(statement.Resource));
     expect(listing.some((resource) => /cf-etl-.+-data"$/.test(resource))).toBe(true);
+  });
+
+  it('lets the transform delete curated files and their records, and nothing else of the data bucket', () => {
+    const role = template.Resources.TransformRole?.Properties as Json;
+    const deletes = statements({
+      Resources: { TransformRole: { Type: 'AWS::IAM::Role', Properties: role } },
+    } as never)
+      .filter((statement) => [statement.Action].flat().includes('s3:DeleteObject'))
+      .flatMap((statement) => [statement.Resource].flat().map(String));
+    expect(deletes.map((resource) => resource.replace(/^.*-data\//, '')).sort()).toEqual([
+      'curated-hours/*',
+      'curated/*',
+      'quarantine/*',
+    ]);
+  });
+
+  it("sizes the transform's /tmp for its spool and tells the function its size and the raw file bound", () => {
+    const transform = resourcesOfType(template, 'AWS::Lambda::Function').find(
+      ([, fn]) => fn.Properties?.FunctionName === `cf-etl-${stage}-transform`,
+    );
+    const properties = transform?.[1].Properties as Record<string, Json>;
+    expect(properties.EphemeralStorage).toEqual({ Size: 4096 });
+    expect(properties.Environment).toMatchObject({
+      Variables: { TRANSFORM_TMP_MB: '4096', MAX_RAW_FILE_BYTES: '268435456' },
+    });
   });
 
   it("gives the writer its bulk mode, auto unless the stage's warehouseBulkMode says otherwise", () => {
