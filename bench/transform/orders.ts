@@ -10,6 +10,7 @@ import {
 } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createGunzip, createGzip } from 'node:zlib';
+import { withHour } from '#local/sample/index';
 import { mulberry32 } from '#local/sample/random';
 import type { BenchInput } from './input';
 
@@ -77,9 +78,7 @@ export async function orderedInput(input: BenchInput, order: RowOrder, seed: num
     let text = line;
     if (!line.startsWith('#')) {
       const target = hourFor(order, index++, random);
-      // `YYYY-MM-DD\tHH:MM:SS…`: the date, then the hour, rewritten in place.
-      if (target !== undefined)
-        text = `${target.day}\t${String(target.hour).padStart(2, '0')}${line.slice(13)}`;
+      if (target !== undefined) text = withHour(line, target.day, target.hour);
     }
     pending += `${text}\n`;
     if (pending.length > 1 << 20) {

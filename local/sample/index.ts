@@ -3,4 +3,4 @@
  * planted problems, and the counts a correct transform must produce.
  */
 export type { LogLinesOptions, SampleExpectation, SampleFile, SampleOptions } from './generate';
-export { generateLogLines, generateSample, writeSampleDirectory } from './generate';
+export { generateLogLines, generateSample, withHour, writeSampleDirectory } from './generate';

@@ -31,6 +31,15 @@ export interface OutputLimits {
   spoolBytes: number;
   /** Curated files uploaded at once when the raw file was read to its end. */
   uploadConcurrency: number;
+  /** Rows without another hour's row after which an hour counts as alone (sorted input). */
+  aloneRows: number;
+  /** An hour alone hands its rows to its encoder in batches of this many bytes. */
+  streamBatchBytes: number;
+  /**
+   * Hours that may hold a row group open in their encoder at once (an hour alone streams into it;
+   * an open row group is only ever written out full, or at the end of the file).
+   */
+  openRowGroups: number;
 }
 
 /** Lambda's default /tmp is 512 MB; the spool leaves 64 MB of it for everything else. */
@@ -42,6 +51,9 @@ export const DEFAULT_OUTPUT_LIMITS: OutputLimits = {
   bufferBytes: 16 * MiB,
   spoolBytes: DEFAULT_SPOOL_BYTES,
   uploadConcurrency: 4,
+  aloneRows: 4_096,
+  streamBatchBytes: 6 * MiB,
+  openRowGroups: 2,
 };
 
 /**
@@ -54,10 +66,6 @@ function capacityLimit(limits: OutputLimits): number {
 
 /** Rows between checks of an hour's bytes (a line may be up to 1 MiB: this bounds the overshoot). */
 const BYTE_CHECK_ROWS = 64;
-/** Rows without another hour's row after which an hour counts as alone (its rows are encoded as they come). */
-const ALONE_ROWS = 4_096;
-/** An hour alone hands its rows to its encoder in batches of this many bytes. */
-const STREAM_BATCH_BYTES = 6 * MiB;
 
 /** Rows of one hour spilled to the row spool: one builder's rows, in the spill layout. */
 interface SpilledRows {
@@ -85,9 +93,8 @@ export interface HourRows {
   spilledBytes: number;
   /** The hour's Parquet file: made at its first encoded rows, written into the Parquet spool. */
   encoder: ParquetEncoder | undefined;
-  /** Rows in the encoder's open row group, and the bytes it holds, as last counted. */
+  /** Rows in the encoder's open row group. */
   openRows: number;
-  openBytes: number;
   /** The file's row number of the hour's last row. */
   lastRow: number;
   /** Where the hour's Parquet bytes are in the Parquet spool, in order. */
@@ -101,16 +108,16 @@ type ActiveHour = HourRows & { builder: ColumnBatchBuilder };
  * timestamps, `curated/dt=…/hour=…/<fileId>.parquet`, whatever the order of the rows, with full
  * row groups and memory bounded by `bufferBytes` (docs/transform.md, "Rows in any order").
  *
- * - **An hour alone** (no other hour's row in the last `ALONE_ROWS` rows: sorted input) is encoded
- *   as it comes, a batch of `STREAM_BATCH_BYTES` at a time, into its open row group, as compressed
- *   pages: memory is its row group's compressed size.
- * - **Hours interleaved** keep their rows in a builder per hour until an hour has `rowGroupRows`
- *   rows, then encode them as one full row group. Past `bufferBytes`, the hour holding the most rows
- *   (preferring any but the one rows arrive for) is spilled to the temp disk as its buffers are, and
- *   read back, in order, when its row group is written.
- * - An hour whose rows stopped while its row group was open (the hour before, in sorted input)
- *   keeps it open until memory is needed: then it is written out as it is, which is its file's last
- *   row group unless the hour's rows resume much later (then that one row group is short).
+ * - **An hour alone** (no other hour's row in the last `aloneRows` rows: sorted input) is encoded
+ *   as it comes, a batch of `streamBatchBytes` at a time, into its open row group, as compressed
+ *   pages: memory is its row group's compressed size. At most `openRowGroups` hours hold a row
+ *   group open; an open row group is written out only when full or at the end of the file, so an
+ *   hour whose rows stop and resume later still continues the same row group.
+ * - **Hours interleaved** (or alone without a free open row group) keep their rows in a builder
+ *   per hour until the hour has `rowGroupRows` rows, then encode them as one full row group. Past
+ *   `bufferBytes` of rows in builders, the hour holding the most (preferring any but the one rows
+ *   arrive for) is spilled to the temp disk as its buffers are, and read back, in order, when its
+ *   row group is written.
  *
  * Row groups go into a Parquet spool on the temp disk. Nothing is published before `seal` and
  * `publish` (the raw file was read to its end); `abandon` removes the spool and publishes nothing.
@@ -123,10 +130,11 @@ export class HourOutputs {
   /** Rows routed so far, and the row number at which the hour last changed. */
   private rowNumber = 0;
   private switchedAt = 0;
-  /** Bytes of rows in all builders, bytes of their buffers, bytes open row groups hold, as counted. */
+  /** Bytes of rows in all builders and bytes of their buffers, as counted. */
   private contentBytes = 0;
   private capacityBytes = 0;
-  private openBytes = 0;
+  /** Hours whose encoder holds an open row group. */
+  private openGroups = 0;
   /** Reused to read spilled rows back (8-byte aligned, grown to the largest piece). */
   private readBuffer = Buffer.allocUnsafeSlow(0);
   private readonly budget: SpoolBudget;
@@ -134,7 +142,7 @@ export class HourOutputs {
   private readonly rowSpool: SpoolFile;
   private readonly parquetSpool: SpoolFile;
   /** What the bounds made the outputs do (logged, and read by tests and the benchmark). */
-  readonly stats = { spills: 0, spilledBytes: 0, rowGroups: 0, closedEarly: 0 };
+  readonly stats = { spills: 0, spilledBytes: 0, rowGroups: 0 };
 
   constructor(
     private readonly table: TableDefinition,
@@ -178,7 +186,6 @@ export class HourOutputs {
         spilledBytes: 0,
         encoder: undefined,
         openRows: 0,
-        openBytes: 0,
         lastRow: 0,
         parts: [],
       };
@@ -197,8 +204,10 @@ export class HourOutputs {
   added(rows: ActiveHour): void {
     rows.lastRow = ++this.rowNumber;
     const count = rows.builder.length;
+    // Counted at 1, 2, 4, … rows, then every BYTE_CHECK_ROWS: many hours of few rows each count too.
     if (
       count + rows.spilledRows + rows.openRows >= this.limits.rowGroupRows ||
+      (count & (count - 1)) === 0 ||
       count % BYTE_CHECK_ROWS === 0
     ) {
       this.settle(rows);
@@ -212,7 +221,11 @@ export class HourOutputs {
       content + rows.spilledBytes >= this.limits.rowGroupBytes
     ) {
       this.encode(rows, true);
-    } else if (content >= STREAM_BATCH_BYTES && this.rowNumber - this.switchedAt >= ALONE_ROWS) {
+    } else if (
+      content >= this.limits.streamBatchBytes &&
+      this.rowNumber - this.switchedAt >= this.limits.aloneRows &&
+      (rows.openRows > 0 || this.openGroups < this.limits.openRowGroups)
+    ) {
       this.encode(rows, false);
     }
     this.count(rows);
@@ -220,42 +233,28 @@ export class HourOutputs {
   }
 
   private overBudget(): boolean {
-    return (
-      this.contentBytes + this.openBytes > this.limits.bufferBytes ||
-      this.capacityBytes > capacityLimit(this.limits)
-    );
+    return this.contentBytes > this.limits.bufferBytes || this.capacityBytes > capacityLimit(this.limits);
   }
 
-  /** Brings the budget's count of the hour's builder and open row group up to date. */
+  /** Brings the budget's count of the hour's builder up to date. */
   private count(rows: HourRows): void {
     const content = rows.builder?.byteSize ?? 0;
     const capacity = rows.builder?.capacityBytes ?? 0;
-    const open = rows.openRows > 0 ? rows.encoder!.heldBytes : 0;
     this.contentBytes += content - rows.contentBytes;
     this.capacityBytes += capacity - rows.capacityBytes;
-    this.openBytes += open - rows.openBytes;
     rows.contentBytes = content;
     rows.capacityBytes = capacity;
-    rows.openBytes = open;
   }
 
   /**
-   * One step back under the budget, cheapest first: an open row group of an hour whose rows
-   * stopped is written out (the one quiet longest); room that doubling and bursts left in empty
-   * builders is let go; the hour holding the most rows (preferring any but the one rows arrive
-   * for) is spilled, its builder kept for its next rows. False when nothing is left to relieve.
+   * One step back under the budget: room that doubling and bursts left in empty builders is let go
+   * first; then the hour holding the most rows (preferring any but the one rows arrive for) is
+   * spilled, its builder kept for its next rows. False when nothing is left to relieve.
    */
   private relieve(): boolean {
-    let quietest: HourRows | undefined;
     let largestEmpty: HourRows | undefined;
     let fullest: HourRows | undefined;
     for (const rows of this.byIndex.values()) {
-      if (
-        rows.openRows > 0 &&
-        rows !== this.last &&
-        (quietest === undefined || rows.lastRow < quietest.lastRow)
-      )
-        quietest = rows;
       if (rows.builder === undefined) continue;
       if (rows.builder.length === 0) {
         if (largestEmpty === undefined || rows.capacityBytes > largestEmpty.capacityBytes)
@@ -268,21 +267,12 @@ export class HourOutputs {
         fullest = rows;
       }
     }
-    if (this.contentBytes + this.openBytes > this.limits.bufferBytes && quietest !== undefined) {
-      this.encode(quietest, true);
-      this.stats.closedEarly++;
-      quietest.builder = undefined;
-      this.count(quietest);
-      return true;
-    }
     if (this.capacityBytes > capacityLimit(this.limits) && largestEmpty !== undefined) {
       largestEmpty.builder = undefined;
       this.count(largestEmpty);
       return true;
     }
-    if (this.contentBytes + this.openBytes <= this.limits.bufferBytes || fullest?.builder === undefined) {
-      return false;
-    }
+    if (this.contentBytes <= this.limits.bufferBytes || fullest?.builder === undefined) return false;
     const builder = fullest.builder;
     const range = this.rowSpool.append(spillBuffers(builder));
     fullest.spilled.push({ range, rows: builder.length });
@@ -325,7 +315,9 @@ export class HourOutputs {
       if (encoder.openRows > 0) this.stats.rowGroups++;
       encoder.pause();
     }
-    rows.openRows = encoder.openRows;
+    const open = encoder.openRows;
+    this.openGroups += Number(open > 0) - Number(rows.openRows > 0);
+    rows.openRows = open;
   }
 
   private emitParquet(rows: HourRows, bytes: Buffer): void {

@@ -1,0 +1,219 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { generateLogLines, withHour } from '#local/sample/index';
+import { sourceFileId } from '#shared/core/ingest';
+import { keys } from '#shared/core/run-files';
+import { cloudfront } from '#shared/datasets/cloudfront/index';
+import { transformFile } from '#shared/steps/transform';
+import type { OutputLimits } from '#shared/steps/transform-outputs';
+import { duckQuery } from '../support/duckdb';
+import { silentLog } from '../support/s3';
+import { BUCKET, transformHarness } from '../support/transform-harness';
+
+/** 33-field CloudFront rows from the sample generator: two header lines, then `rows` rows. */
+function generated(rows: number): { header: string[]; rows: string[] } {
+  const lines = [
+    ...generateLogLines({ seed: 7, start: new Date('2024-07-13T10:00:00Z'), rows, rowsPerSecond: 50 }),
+  ];
+  return { header: lines.slice(0, 2), rows: lines.slice(2) };
+}
+
+const REQUEST_ID = 14; // x-edge-request-id: unique per row
+
+/** Row groups of 100 rows; memory so small that interleaved hours spill all the time. */
+const TIGHT: Partial<OutputLimits> = {
+  rowGroupRows: 100,
+  bufferBytes: 64 * 1024,
+  aloneRows: 50,
+  streamBatchBytes: 16 * 1024,
+};
+
+describe('transform: one curated file per (raw file, hour), whatever the row order', () => {
+  let harness: Awaited<ReturnType<typeof transformHarness>>;
+  const work = mkdtempSync(join(tmpdir(), 'etl-hours-'));
+  const sample = generated(2_400);
+
+  beforeAll(async () => {
+    harness = await transformHarness();
+  });
+  afterAll(async () => {
+    await harness.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  async function transform(name: string, lines: string[], limits: Partial<OutputLimits>) {
+    const key = `raw/${name}`;
+    const body = gzipSync(`${[...sample.header, ...lines].join('\n')}\n`);
+    await harness.s3.store.put(BUCKET, key, body);
+    const fileId = sourceFileId(key);
+    // The transform's own account of what its bounds made it do ('file done' line).
+    let done: Record<string, unknown> = {};
+    const log = {
+      ...silentLog,
+      info(message: string, fields?: Record<string, unknown>) {
+        if (message === 'transform: file done') done = fields ?? {};
+      },
+    };
+    const result = await transformFile(
+      { runId: 'hours', file: { fileId, key, sourceKey: name, size: body.length } },
+      { dataBucket: BUCKET, limits },
+      cloudfront,
+      harness.s3.store,
+      log,
+    );
+    return { result, fileId, spills: Number(done.spills ?? 0) };
+  }
+
+  /** Every curated object of the file, downloaded: key → local path. */
+  async function curatedFiles(fileId: string): Promise<Map<string, string>> {
+    const files = new Map<string, string>();
+    for await (const object of harness.s3.store.list(BUCKET, 'curated/')) {
+      if (!object.key.includes(fileId)) continue;
+      const path = join(work, `${files.size}-${fileId}.parquet`);
+      const body = await (await harness.s3.store.getStream(BUCKET, object.key)).toArray();
+      writeFileSync(path, Buffer.concat(body));
+      files.set(object.key, path);
+    }
+    return files;
+  }
+
+  /** Request ids of the rows of each hour, in file order, as the input lines hold them. */
+  function expectedByHour(lines: string[]): Map<string, string[]> {
+    const byHour = new Map<string, string[]>();
+    for (const line of lines) {
+      const fields = line.split('\t');
+      const hour = `${fields[0]}T${fields[1]!.slice(0, 2)}`;
+      byHour.set(hour, [...(byHour.get(hour) ?? []), fields[REQUEST_ID]!]);
+    }
+    return byHour;
+  }
+
+  /** The rows as they are (hour `i % hours`, over as many days as it takes). */
+  const interleaved = (hours: number) =>
+    sample.rows.map((line, index) => {
+      const slot = index % hours;
+      return withHour(line, `2024-07-${String(13 + Math.floor(slot / 24)).padStart(2, '0')}`, slot % 24);
+    });
+
+  /** Each hour in a run of `block` consecutive rows, cycling through `hours` hours. */
+  const blocks = (hours: number, block: number) =>
+    sample.rows.map((line, index) => withHour(line, '2024-07-13', Math.floor(index / block) % hours));
+
+  it.each([
+    ['3 hours interleaved', interleaved(3), 'spills'],
+    ['5 hours interleaved', interleaved(5), 'spills'],
+    ['48 hours interleaved', interleaved(48), 'spills'],
+    ['3 hours in blocks of 250 rows, each hour coming back', blocks(3, 250), 'streams'],
+    ['2 hours sorted', blocks(2, 1_200), 'streams'],
+    ['4 hours sorted, then again (two sources merged), more hours than open row groups', blocks(4, 300), 'both'],
+  ])(
+    '%s: one object per hour, its rows exactly and in order, every row group full but the last',
+    async (name, lines, path) => {
+      const { result, fileId, spills } = await transform(`${name.replaceAll(' ', '-')}.gz`, lines, TIGHT);
+      // Interleaved rows wait in builders and spill; an hour alone is encoded as its rows come.
+      if (path === 'spills') expect(spills).toBeGreaterThan(0);
+      else expect(spills).toBe(0);
+      const expected = expectedByHour(lines);
+      expect(result.status).toBe('transformed');
+      expect(result.rows).toEqual({ read: lines.length, accepted: lines.length, quarantined: 0 });
+      expect(result.hours).toEqual([...expected.keys()].sort());
+
+      const files = await curatedFiles(fileId);
+      expect([...files.keys()].sort()).toEqual(result.hours.map((hour) => keys.curated(hour, fileId)).sort());
+      for (const hour of result.hours) {
+        const path = files.get(keys.curated(hour, fileId))!;
+        const rows = await duckQuery(
+          `SELECT edge_request_id, strftime(request_time, '%Y-%m-%dT%H') AS hour FROM read_parquet('${path}')`,
+        );
+        expect(rows.every((row) => row.hour === hour)).toBe(true);
+        expect(rows.map((row) => row.edge_request_id)).toEqual(expected.get(hour));
+        const groups = await duckQuery(
+          `SELECT DISTINCT row_group_id, row_group_num_rows FROM parquet_metadata('${path}') ORDER BY 1`,
+        );
+        const sizes = groups.map((group) => Number(group.row_group_num_rows));
+        expect(sizes.slice(0, -1).every((size) => size === 100)).toBe(true);
+        expect(sizes.reduce((sum, size) => sum + size, 0)).toBe(expected.get(hour)!.length);
+      }
+    },
+  );
+
+  it('leaves the same curated data with the memory to hold every hour as with none to spare', async () => {
+    const lines = interleaved(5);
+    const roomy = await transform('roomy.gz', lines, { rowGroupRows: 100 });
+    const tight = await transform('tight.gz', lines, TIGHT);
+    const read = async (fileId: string) =>
+      duckQuery(
+        `SELECT * EXCLUDE (source_file) FROM read_parquet([${[...(await curatedFiles(fileId)).values()]
+          .map((path) => `'${path}'`)
+          .join(', ')}]) ORDER BY edge_request_id`,
+      );
+    expect(await read(tight.fileId)).toEqual(await read(roomy.fileId));
+  });
+
+  it('deletes the curated file of an hour a changed raw file no longer has, and reports the hour', async () => {
+    const three = blocks(3, 800);
+    const first = await transform('changed.gz', three, TIGHT);
+    expect(first.result.hours).toEqual(['2024-07-13T00', '2024-07-13T01', '2024-07-13T02']);
+    expect(first.result.hoursRemoved).toBeUndefined();
+
+    const withoutHourOne = three.filter((line) => !line.startsWith('2024-07-13\t01'));
+    const second = await transform('changed.gz', withoutHourOne, TIGHT);
+    expect(second.fileId).toBe(first.fileId);
+    expect(second.result.hours).toEqual(['2024-07-13T00', '2024-07-13T02']);
+    expect(second.result.hoursRemoved).toEqual(['2024-07-13T01']);
+    expect([...(await curatedFiles(first.fileId)).keys()].sort()).toEqual(
+      second.result.hours.map((hour) => keys.curated(hour, first.fileId)),
+    );
+    expect(await harness.s3.store.getJson(BUCKET, keys.curatedHours(first.fileId))).toEqual({
+      fileId: first.fileId,
+      hours: ['2024-07-13T00', '2024-07-13T02'],
+    });
+
+    // The same content again: nothing removed, nothing rewritten in the record.
+    const again = await transform('changed.gz', withoutHourOne, TIGHT);
+    expect(again.result.hoursRemoved).toBeUndefined();
+  });
+
+  it('deletes every curated file of a raw file that is now unreadable, so no stale row is aggregated', async () => {
+    const lines = blocks(2, 500);
+    const good = await transform('later-cut.gz', lines, TIGHT);
+    expect(good.result.hours).toHaveLength(2);
+
+    const key = 'raw/later-cut.gz';
+    const gz = gzipSync(`${[...sample.header, ...lines].join('\n')}\n`);
+    await harness.s3.store.put(BUCKET, key, gz.subarray(0, Math.floor(gz.length / 2)));
+    const cut = await transformFile(
+      { runId: 'hours', file: { fileId: good.fileId, key, sourceKey: 'later-cut.gz', size: gz.length / 2 } },
+      { dataBucket: BUCKET, limits: TIGHT },
+      cloudfront,
+      harness.s3.store,
+      silentLog,
+    );
+    expect(cut.status).toBe('quarantined');
+    expect(cut.hoursRemoved).toEqual(good.result.hours);
+    expect(await curatedFiles(good.fileId)).toEqual(new Map());
+    expect(await harness.s3.store.head(BUCKET, keys.curatedHours(good.fileId))).toBeUndefined();
+  });
+
+  it('quarantines a file whose spool would overflow its share of the temp disk, naming the setting', async () => {
+    const { result } = await transform('too-big.gz', interleaved(48), { ...TIGHT, spoolBytes: 64 * 1024 });
+    expect(result.status).toBe('quarantined');
+    expect(result.reason).toMatch(/more than 0 MB of temp disk .*ephemeralStorageSize/);
+  });
+
+  it('quarantines a raw file larger than maxRawFileBytes without reading it', async () => {
+    const key = 'raw/huge.gz';
+    await harness.s3.store.put(BUCKET, key, 'not read');
+    const result = await transformFile(
+      { runId: 'hours', file: { fileId: sourceFileId(key), key, sourceKey: 'huge.gz', size: 5_000 } },
+      { dataBucket: BUCKET, maxRawFileBytes: 4_096 },
+      cloudfront,
+      harness.s3.store,
+      silentLog,
+    );
+    expect(result.status).toBe('quarantined');
+    expect(result.reason).toMatch(/5000 bytes, larger than maxRawFileBytes \(4096\)/);
+  });
+});
