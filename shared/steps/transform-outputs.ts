@@ -64,6 +64,9 @@ function capacityLimit(limits: OutputLimits): number {
   return limits.bufferBytes * 2;
 }
 
+/** Written spilled builders kept for the next hour that needs one (no allocation per spill). */
+const IDLE_BUILDERS = 2;
+
 /** Rows between checks of an hour's bytes (a line may be up to 1 MiB: this bounds the overshoot). */
 const BYTE_CHECK_ROWS = 64;
 
@@ -71,6 +74,8 @@ const BYTE_CHECK_ROWS = 64;
 interface SpilledRows {
   range: SpoolRange;
   rows: number;
+  /** Settles when the rows are on the disk (written on the thread pool). */
+  written: Promise<void>;
 }
 
 /**
@@ -135,6 +140,11 @@ export class HourOutputs {
   private capacityBytes = 0;
   /** Hours whose encoder holds an open row group. */
   private openGroups = 0;
+  /** Spilled builders being written, and their buffers' bytes; written ones kept for reuse. */
+  private readonly writing = new Set<Promise<void>>();
+  private writingBytes = 0;
+  private readonly idle: ColumnBatchBuilder[] = [];
+  private idleBytes = 0;
   /** Reused to read spilled rows back (8-byte aligned, grown to the largest piece). */
   private readBuffer = Buffer.allocUnsafeSlow(0);
   private readonly budget: SpoolBudget;
@@ -200,8 +210,11 @@ export class HourOutputs {
     return rows as ActiveHour;
   }
 
-  /** After a row was appended to the hour's builder: writes or spills rows as the bounds say. */
-  added(rows: ActiveHour): void {
+  /**
+   * After a row was appended to the hour's builder: writes or spills rows as the bounds say. Most
+   * rows need nothing (undefined); otherwise wait for the promise before the next row.
+   */
+  added(rows: ActiveHour): Promise<void> | undefined {
     rows.lastRow = ++this.rowNumber;
     const count = rows.builder.length;
     // Counted at 1, 2, 4, … rows, then every BYTE_CHECK_ROWS: many hours of few rows each count too.
@@ -210,30 +223,36 @@ export class HourOutputs {
       (count & (count - 1)) === 0 ||
       count % BYTE_CHECK_ROWS === 0
     ) {
-      this.settle(rows);
+      return this.settle(rows);
     }
+    return undefined;
   }
 
-  private settle(rows: ActiveHour): void {
+  private async settle(rows: ActiveHour): Promise<void> {
     const content = rows.builder.byteSize;
     if (
       rows.builder.length + rows.spilledRows + rows.openRows >= this.limits.rowGroupRows ||
       content + rows.spilledBytes >= this.limits.rowGroupBytes
     ) {
-      this.encode(rows, true);
+      await this.encode(rows, true);
     } else if (
       content >= this.limits.streamBatchBytes &&
       this.rowNumber - this.switchedAt >= this.limits.aloneRows &&
       (rows.openRows > 0 || this.openGroups < this.limits.openRowGroups)
     ) {
-      this.encode(rows, false);
+      await this.encode(rows, false);
     }
     this.count(rows);
     while (this.overBudget() && this.relieve()) {}
+    // Builders being written hold their rows until the disk has them: a quarter of the rows' budget.
+    while (this.writingBytes > this.limits.bufferBytes / 4) await Promise.race(this.writing);
   }
 
   private overBudget(): boolean {
-    return this.contentBytes > this.limits.bufferBytes || this.capacityBytes > capacityLimit(this.limits);
+    return (
+      this.contentBytes > this.limits.bufferBytes ||
+      this.capacityBytes + this.idleBytes > capacityLimit(this.limits)
+    );
   }
 
   /** Brings the budget's count of the hour's builder up to date. */
@@ -247,11 +266,15 @@ export class HourOutputs {
   }
 
   /**
-   * One step back under the budget: room that doubling and bursts left in empty builders is let go
-   * first; then the hour holding the most rows (preferring any but the one rows arrive for) is
-   * spilled, its builder kept for its next rows. False when nothing is left to relieve.
+   * One step back under the budget: room that doubling and bursts left in idle or empty builders
+   * is let go first; then the hour holding the most rows (preferring any but the one rows arrive
+   * for) is spilled. False when nothing is left to relieve.
    */
   private relieve(): boolean {
+    if (this.capacityBytes + this.idleBytes > capacityLimit(this.limits) && this.idle.length > 0) {
+      this.idleBytes -= this.idle.pop()!.capacityBytes;
+      return true;
+    }
     let largestEmpty: HourRows | undefined;
     let fullest: HourRows | undefined;
     for (const rows of this.byIndex.values()) {
@@ -267,22 +290,44 @@ export class HourOutputs {
         fullest = rows;
       }
     }
-    if (this.capacityBytes > capacityLimit(this.limits) && largestEmpty !== undefined) {
+    if (this.capacityBytes + this.idleBytes > capacityLimit(this.limits) && largestEmpty !== undefined) {
       largestEmpty.builder = undefined;
       this.count(largestEmpty);
       return true;
     }
     if (this.contentBytes <= this.limits.bufferBytes || fullest?.builder === undefined) return false;
-    const builder = fullest.builder;
-    const range = this.rowSpool.append(spillBuffers(builder));
-    fullest.spilled.push({ range, rows: builder.length });
-    fullest.spilledRows += builder.length;
-    fullest.spilledBytes += range.length;
+    this.spill(fullest, fullest.builder);
+    return true;
+  }
+
+  /**
+   * Writes the hour's builder to the row spool on the thread pool, so the parser goes on meanwhile;
+   * the hour continues in an idle builder, and this one becomes idle once written.
+   */
+  private spill(rows: HourRows, builder: ColumnBatchBuilder): void {
+    const { range, done } = this.rowSpool.appendAsync(spillBuffers(builder));
+    const capacity = builder.capacityBytes;
+    this.writingBytes += capacity;
+    const written = done.then(() => {
+      this.writing.delete(written);
+      this.writingBytes -= capacity;
+      builder.clear();
+      if (this.idle.length < IDLE_BUILDERS) {
+        this.idle.push(builder);
+        this.idleBytes += capacity;
+      }
+    });
+    written.catch(() => undefined); // awaited before its rows are read; never unhandled
+    this.writing.add(written);
+    rows.spilled.push({ range, rows: builder.length, written });
+    rows.spilledRows += builder.length;
+    rows.spilledBytes += range.length;
     this.stats.spills++;
     this.stats.spilledBytes += range.length;
-    builder.clear();
-    this.count(fullest);
-    return true;
+    const next = this.idle.pop();
+    if (next !== undefined) this.idleBytes -= next.capacityBytes;
+    rows.builder = next;
+    this.count(rows);
   }
 
   /**
@@ -290,7 +335,7 @@ export class HourOutputs {
    * `endGroup` the row group is then written out (the encoder itself ends one at `rowGroupRows`)
    * and the column writers' buffers let go until the hour's next rows.
    */
-  private encode(rows: HourRows, endGroup: boolean): void {
+  private async encode(rows: HourRows, endGroup: boolean): Promise<void> {
     rows.encoder ??= new ParquetEncoder(this.table, (bytes) => this.emitParquet(rows, bytes), {
       rowGroupRows: this.limits.rowGroupRows,
       // Row groups of wide rows are cut here, by their raw bytes, not by the encoder's guess.
@@ -298,6 +343,7 @@ export class HourOutputs {
     });
     const encoder = rows.encoder;
     for (const piece of rows.spilled) {
+      await piece.written;
       if (this.readBuffer.length < piece.range.length)
         this.readBuffer = Buffer.allocUnsafeSlow(piece.range.length);
       encoder.append(
@@ -329,15 +375,16 @@ export class HourOutputs {
 
   /**
    * Writes what is left and finishes every hour's file in the spool (the raw file was read to its
-   * end). Throws `SpoolFullError` when the temp disk's share would overflow.
+   * end). Rejects with `SpoolFullError` when the temp disk's share would overflow.
    */
-  seal(): void {
+  async seal(): Promise<void> {
     for (const hour of this.hours) {
       const rows = this.byHour.get(hour)!;
-      this.encode(rows, true);
+      await this.encode(rows, true);
       rows.builder = undefined;
       rows.encoder!.finish();
     }
+    this.idle.length = 0;
     this.rowSpool.close();
     rmSync(join(this.folder, 'rows.spill'), { force: true });
   }
@@ -364,6 +411,7 @@ export class HourOutputs {
       rows.builder = undefined;
       rows.encoder?.release();
     }
+    await Promise.allSettled(this.writing);
     this.removeSpool();
   }
 

@@ -109,7 +109,8 @@ export async function transformFile(
           rows.accepted++;
           const hour = outputs.rowsAt(Math.floor(result.timeMs / HOUR_MS));
           parser.appendPending(hour.builder);
-          outputs.added(hour);
+          const settled = outputs.added(hour);
+          if (settled !== undefined) await settled;
         } else if (result.kind === 'reject') {
           rows.read++;
           await reject(result.reason, data.toString('utf8', position, lineEnd));
@@ -141,7 +142,8 @@ export async function transformFile(
       rows.accepted++;
       const hour = outputs.rowsAt(Math.floor(result.timeMs / HOUR_MS));
       hour.builder.append(result.values);
-      outputs.added(hour);
+      const settled = outputs.added(hour);
+      if (settled !== undefined) await settled;
     }
   };
 
@@ -160,7 +162,7 @@ export async function transformFile(
     // with their parser; a record number is a line number.
     if (readsBytes(parser) && parser.readsHead(head)) await readBytes(parser, all);
     else await readLines(await openSource(dataset, all, file.fileId));
-    outputs.seal();
+    await outputs.seal();
   } catch (error) {
     problem =
       error instanceof WholeFileProblem

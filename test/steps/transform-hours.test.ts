@@ -107,7 +107,11 @@ describe('transform: one curated file per (raw file, hour), whatever the row ord
     ['48 hours interleaved', interleaved(48), 'spills'],
     ['3 hours in blocks of 250 rows, each hour coming back', blocks(3, 250), 'streams'],
     ['2 hours sorted', blocks(2, 1_200), 'streams'],
-    ['4 hours sorted, then again (two sources merged), more hours than open row groups', blocks(4, 300), 'both'],
+    [
+      '4 hours sorted, then again (two sources merged), more hours than open row groups',
+      blocks(4, 300),
+      'both',
+    ],
   ])(
     '%s: one object per hour, its rows exactly and in order, every row group full but the last',
     async (name, lines, path) => {
