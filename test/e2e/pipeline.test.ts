@@ -8,7 +8,7 @@ import { writeSampleDirectory } from '#local/sample/index';
 import { S3ObjectStore } from '#shared/adapters/object-store';
 import { LEGACY_HEADER, legacyRow } from '../support/cloudfront-logs';
 
-const CONFORMANCE = resolve(__dirname, '..', '..', '..', 'shared', 'conformance');
+const CONFORMANCE = resolve(__dirname, '..', 'fixtures', 'conformance');
 const DAY = '2024-07-13';
 const WINDOW = { from: `${DAY}T00`, to: `${DAY}T06` };
 
