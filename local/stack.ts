@@ -84,6 +84,8 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
         directory: join(directory, 's3'),
         port: ports.s3,
         buckets: [LOCAL_ATHENA_RESULTS_BUCKET],
+        region,
+        log: options.log,
       }).then(track),
       startDynamoDb({ port: ports.dynamodb }).then(track),
       startSecretsManager({ region, port: ports.secretsmanager, file: join(directory, 'secrets.json') }).then(
