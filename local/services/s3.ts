@@ -34,6 +34,11 @@ export async function startS3(options: S3Options): Promise<RunningService> {
       ),
   });
   const server = createServer(handler);
+  // Idle keep-alive sockets stay open longer than SDK agents keep them: with Node's 5 s default, a
+  // client can reuse a socket the server is closing, and a streamed PutObject (not retryable) fails
+  // with ECONNRESET on a busy machine.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   // Malformed HTTP gets a 400 and a closed socket; it never reaches the handler.
   server.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
@@ -46,4 +51,9 @@ export async function startS3(options: S3Options): Promise<RunningService> {
     port,
     stop: () => closeServer(server),
   };
+}
+
+/** Entry for the stand-in's own process (local/services/supervised.ts); logs go to stderr. */
+export function serve(options: S3Options): Promise<RunningService> {
+  return startS3({ ...options, log: (message) => console.error(message) });
 }
