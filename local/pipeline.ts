@@ -52,6 +52,8 @@ export interface PipelineOptions {
   athena?: { maxConcurrentQueries?: number; minQueryMs?: number };
   /** Variables to set on top of the functions' environment (e.g. LOG_LEVEL). */
   environment?: Record<string, string>;
+  /** Appended to the stage's SOURCE_PREFIX: a run's own folder in a shared source bucket. */
+  sourceSubPrefix?: string;
 }
 
 /**
@@ -109,13 +111,16 @@ async function buildPipeline<Stack extends LocalStack | undefined>(
   // variables), so one process.env serves all handlers of this in-process run.
   const firstFunction = Object.keys(config.functions)[0];
   if (firstFunction === undefined) throw new Error('serverless.yml defines no functions');
-  const environment = {
-    ...functionEnvironment(config, firstFunction),
+  const stageEnvironment = functionEnvironment(config, firstFunction);
+  const environment: Record<string, string> = {
+    ...stageEnvironment,
     ETL_ENDPOINTS_FILE: endpointsFile,
     DB_SECRET_ID: mysqlSecretName,
     AWS_REGION: config.provider.region,
     ...options.environment,
   };
+  if (options.sourceSubPrefix)
+    environment.SOURCE_PREFIX = `${stageEnvironment.SOURCE_PREFIX ?? ''}${options.sourceSubPrefix}`;
   Object.assign(process.env, environment);
 
   const lambdas: Record<string, LambdaHandler> = {};
