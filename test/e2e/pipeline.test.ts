@@ -78,6 +78,13 @@ describe.each(['insert', 'load-data'] as const)(
       rmSync(work, { recursive: true, force: true });
     });
 
+    // A fault a test armed and did not consume (it failed before its query ran) must not reach the
+    // next test.
+    afterEach(() => {
+      pipeline?.stack.athena.clearFaults();
+      pipeline?.stack.dynamodb.clearFaults();
+    });
+
     const sample = (name: string, seed: number) => {
       const directory = join(work, name);
       const expected = writeSampleDirectory(directory, {
@@ -173,6 +180,7 @@ describe.each(['insert', 'load-data'] as const)(
     }, 180_000);
 
     it('ends FAILED with a report naming the error when an Athena query fails', async () => {
+      await seedSource(store, sourceOf(pipeline.environment), CONFORMANCE);
       pipeline.stack.athena.injectFault({ kind: 'fail', times: 1, reason: 'injected: HIVE_BAD_DATA' });
       const outcome = await runWindow(
         pipeline,
