@@ -72,6 +72,8 @@ export async function startSupervised(options: SupervisedOptions): Promise<Super
 
   let current = await spawnChild(options.options.port ?? 0);
   const port = current.port;
+  let restarting: Promise<void> | undefined;
+  const isRunning = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
 
   const watch = (child: ChildProcess) => {
     child.once('exit', (code, signal) => {
@@ -101,13 +103,14 @@ export async function startSupervised(options: SupervisedOptions): Promise<Super
     status: () => ({
       name: options.name,
       endpoint: `http://127.0.0.1:${port}`,
-      pid: current.child.exitCode === null ? current.child.pid : undefined,
+      pid: isRunning(current.child) ? current.child.pid : undefined,
       restarts,
     }),
     async stop() {
       stopping = true;
+      await restarting;
       const child = current.child;
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (!isRunning(child)) return;
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
