@@ -30,14 +30,18 @@ function main(): number {
     return 2;
   }
   const jest = require.resolve('jest/bin/jest');
-  const result = spawnSync(process.execPath, [jest, '--roots', join(__dirname), ...parsed.positionals], {
-    stdio: 'inherit',
-    cwd: join(__dirname, '..', '..'),
-    env: {
-      ...process.env,
-      ...(endpoint !== undefined && { S3_CONFORMANCE_ENDPOINT: endpoint.replace(/\/$/, '') }),
+  const result = spawnSync(
+    process.execPath, // --roots takes every value after it: it goes last, after the caller's own jest arguments.
+    [jest, ...parsed.positionals, '--roots', join(__dirname)],
+    {
+      stdio: 'inherit',
+      cwd: join(__dirname, '..', '..'),
+      env: {
+        ...process.env,
+        ...(endpoint !== undefined && { S3_CONFORMANCE_ENDPOINT: endpoint.replace(/\/$/, '') }),
+      },
     },
-  });
+  );
   return result.status ?? 1;
 }
 
