@@ -98,7 +98,7 @@ describe('local S3 through the client factory', () => {
 
   it('stores a streamed PutObject from a client with SDK-default checksums byte for byte', async () => {
     // SDK defaults send a streamed body aws-chunked with a trailing CRC32: the framing must be
-    // decoded, not stored (s3rver stored it, silently corrupting every such object).
+    // decoded, not stored: stored framing would corrupt every such object without an error.
     const sdkDefaults = new S3Client({
       region: 'us-east-1',
       endpoint: s3.endpoint,
