@@ -123,7 +123,14 @@ describe('npm run local:up / local:down (background stack)', () => {
     // `npm run local -- --endpoints` twice against this stack: both succeed, MySQL ends the same,
     // and the stack is still up afterwards.
     const source = join(directory, 'source');
-    writeSampleDirectory(source, { seed: 3, day: '2024-07-13', hours: 2, filesPerHour: 1, rowsPerFile: 20, plant: false });
+    writeSampleDirectory(source, {
+      seed: 3,
+      day: '2024-07-13',
+      hours: 2,
+      filesPerHour: 1,
+      rowsPerFile: 20,
+      plant: false,
+    });
     const runAgainstStack = () =>
       run(
         process.execPath,
