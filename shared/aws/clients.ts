@@ -22,7 +22,7 @@ export interface AwsSettings {
  */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' } as const;
 
-/** The standard variables the AWS CLI and current SDKs read, per service, and the global fallback. */
+/** The standard per-service endpoint variables the AWS CLI and current SDKs read (`AWS_ENDPOINT_URL` is the fallback). */
 export const ENDPOINT_VARIABLES: Record<AwsService, string> = {
   s3: 'AWS_ENDPOINT_URL_S3',
   dynamodb: 'AWS_ENDPOINT_URL_DYNAMODB',
