@@ -34,6 +34,7 @@ async function main(): Promise<void> {
   rmSync(files.pid, { force: true });
   rmSync(files.endpoints, { force: true });
   rmSync(files.awsEnv, { force: true });
+  rmSync(files.status, { force: true });
   console.log(stackPid === undefined ? 'local stack was not running' : 'local stack stopped');
 }
 
