@@ -2,13 +2,21 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type ObjectStore, S3ObjectStore } from '#shared/adapters/object-store';
+import { AwsClients, localAwsSettings } from '#shared/aws/clients';
+import { readEndpointsFile } from '#shared/aws/endpoints';
 import { keys } from '#shared/core/run-files';
 import type { Window } from '#shared/core/window';
 import { disposeHandlerClients } from '#shared/handler';
 import type { RunReport } from '#shared/steps/report';
 import { provisionFromServerless } from './provision';
 import { functionEnvironment, loadServerlessConfig, type ServerlessConfig } from './serverless-config';
-import { type LocalStack, startStack, writeEndpointsFile } from './stack';
+import {
+  DEFAULT_MYSQL_SECRET,
+  ensureMysqlSecret,
+  type LocalStack,
+  startStack,
+  writeEndpointsFile,
+} from './stack';
 import {
   type ExecutionEvent,
   type LambdaHandler,
@@ -21,8 +29,11 @@ import {
 /** The local stage's name in serverless.yml. */
 export const LOCAL_STAGE = 'local';
 
-export interface LocalPipeline {
-  stack: LocalStack;
+export interface LocalPipeline<Stack extends LocalStack | undefined = LocalStack> {
+  /** The stack this pipeline started; undefined when it runs against a stack already running. */
+  stack: Stack;
+  /** Clients pointed at the stack the handlers use (the one client factory). */
+  clients: AwsClients;
   config: ServerlessConfig;
   environment: Record<string, string>;
   stepFunctions: LocalStepFunctions;
@@ -41,6 +52,8 @@ export interface PipelineOptions {
   athena?: { maxConcurrentQueries?: number; minQueryMs?: number };
   /** Variables to set on top of the functions' environment (e.g. LOG_LEVEL). */
   environment?: Record<string, string>;
+  /** Appended to the stage's SOURCE_PREFIX: a run's own folder in a shared source bucket. */
+  sourceSubPrefix?: string;
 }
 
 /**
@@ -55,79 +68,116 @@ export async function startLocalPipeline(options: PipelineOptions): Promise<Loca
   try {
     const endpointsFile = join(directory, 'endpoints.json');
     writeEndpointsFile(endpointsFile, stack.endpoints);
-    await provisionFromServerless(config, stack.clients);
-
-    // Every function gets the provider-level environment (serverless.yml sets no per-function
-    // variables), so one process.env serves all handlers of this in-process run.
-    const firstFunction = Object.keys(config.functions)[0];
-    if (firstFunction === undefined) throw new Error('serverless.yml defines no functions');
-    const environment = {
-      ...functionEnvironment(config, firstFunction),
-      ETL_ENDPOINTS_FILE: endpointsFile,
-      DB_SECRET_ID: stack.mysqlSecretName,
-      AWS_REGION: config.provider.region,
-      ...options.environment,
-    };
-    Object.assign(process.env, environment);
-
-    const lambdas: Record<string, LambdaHandler> = {};
-    const disposers: (() => Promise<void>)[] = [];
-    for (const [key, fn] of Object.entries(config.functions)) {
-      const [file, exported] = splitHandler(fn.handler);
-      const module: Record<string, unknown> = await import(resolve(file));
-      const dispose = module.dispose;
-      if (typeof dispose === 'function') disposers.push(async () => dispose());
-      const handler = module[exported];
-      if (typeof handler !== 'function')
-        throw new Error(`${fn.handler} does not export a function '${exported}' (function ${key})`);
-      lambdas[fn.name] = handler as LambdaHandler;
-    }
-
-    const machines = config.stepFunctions?.stateMachines ?? {};
-    const byLogicalId = new Map(
-      Object.entries(machines).map(([key, machine]) => [machine.id ?? key, machine.name ?? key]),
-    );
-    const region = config.provider.region;
-    const stateMachines: Record<string, object> = {};
-    let runMachine: string | undefined;
-    for (const [key, machine] of Object.entries(machines)) {
-      const name = machine.name ?? key;
-      stateMachines[name] = resolveIntrinsics(machine.definition, {
-        functionArn: (functionKey) => {
-          const fn = config.functions[functionKey];
-          if (fn === undefined)
-            throw new Error(`State machine ${name} references unknown function ${functionKey}`);
-          return lambdaFunctionArn(region, fn.name);
-        },
-        ref: (logicalId) => {
-          const target = byLogicalId.get(logicalId);
-          if (target === undefined)
-            throw new Error(`State machine ${name} references unknown resource ${logicalId}`);
-          return `arn:aws:states:${region}:000000000000:stateMachine:${target}`;
-        },
-      });
-      if (key === 'run') runMachine = name;
-    }
-    if (runMachine === undefined) throw new Error('serverless.yml defines no `run` state machine');
-
-    const stepFunctions = new LocalStepFunctions({
-      region,
-      stateMachines,
-      lambdas,
-      waitTimeScale: options.waitTimeScale ?? 1,
-      onEvent: options.onEvent,
-    });
-    const stop = async () => {
-      // Handler-held pools and clients first, then the servers they talk to.
-      for (const dispose of disposers) await dispose().catch(() => undefined);
-      disposeHandlerClients();
-      await stack.stop();
-    };
-    return { stack, config, environment, stepFunctions, runMachine, stop };
+    return await buildPipeline(config, stack, stack.clients, endpointsFile, stack.mysqlSecretName, options);
   } catch (error) {
     await stack.stop().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * The same pipeline against a stack already running (`npm run local:up`'s endpoints file, or one
+ * written for another stack): provisions what is missing, stores the MySQL secret if it is absent,
+ * and on `stop` releases only its own clients; the stack keeps running.
+ */
+export async function connectLocalPipeline(
+  endpointsFile: string,
+  options: Omit<PipelineOptions, 'directory' | 'athena'>,
+): Promise<LocalPipeline<undefined>> {
+  const file = resolve(endpointsFile);
+  const endpoints = readEndpointsFile(file);
+  const config = await loadServerlessConfig(LOCAL_STAGE);
+  const clients = new AwsClients(localAwsSettings(endpoints));
+  try {
+    await ensureMysqlSecret(clients, DEFAULT_MYSQL_SECRET, endpoints.mysql);
+    return await buildPipeline(config, undefined, clients, file, DEFAULT_MYSQL_SECRET, options);
+  } catch (error) {
+    clients.destroy();
+    throw error;
+  }
+}
+
+async function buildPipeline<Stack extends LocalStack | undefined>(
+  config: ServerlessConfig,
+  stack: Stack,
+  clients: AwsClients,
+  endpointsFile: string,
+  mysqlSecretName: string,
+  options: Omit<PipelineOptions, 'directory' | 'athena'>,
+): Promise<LocalPipeline<Stack>> {
+  await provisionFromServerless(config, clients);
+
+  // Every function gets the provider-level environment (serverless.yml sets no per-function
+  // variables), so one process.env serves all handlers of this in-process run.
+  const firstFunction = Object.keys(config.functions)[0];
+  if (firstFunction === undefined) throw new Error('serverless.yml defines no functions');
+  const stageEnvironment = functionEnvironment(config, firstFunction);
+  const environment: Record<string, string> = {
+    ...stageEnvironment,
+    ETL_ENDPOINTS_FILE: endpointsFile,
+    DB_SECRET_ID: mysqlSecretName,
+    AWS_REGION: config.provider.region,
+    ...options.environment,
+  };
+  if (options.sourceSubPrefix)
+    environment.SOURCE_PREFIX = `${stageEnvironment.SOURCE_PREFIX ?? ''}${options.sourceSubPrefix}`;
+  Object.assign(process.env, environment);
+
+  const lambdas: Record<string, LambdaHandler> = {};
+  const disposers: (() => Promise<void>)[] = [];
+  for (const [key, fn] of Object.entries(config.functions)) {
+    const [file, exported] = splitHandler(fn.handler);
+    const module: Record<string, unknown> = await import(resolve(file));
+    const dispose = module.dispose;
+    if (typeof dispose === 'function') disposers.push(async () => dispose());
+    const handler = module[exported];
+    if (typeof handler !== 'function')
+      throw new Error(`${fn.handler} does not export a function '${exported}' (function ${key})`);
+    lambdas[fn.name] = handler as LambdaHandler;
+  }
+
+  const machines = config.stepFunctions?.stateMachines ?? {};
+  const byLogicalId = new Map(
+    Object.entries(machines).map(([key, machine]) => [machine.id ?? key, machine.name ?? key]),
+  );
+  const region = config.provider.region;
+  const stateMachines: Record<string, object> = {};
+  let runMachine: string | undefined;
+  for (const [key, machine] of Object.entries(machines)) {
+    const name = machine.name ?? key;
+    stateMachines[name] = resolveIntrinsics(machine.definition, {
+      functionArn: (functionKey) => {
+        const fn = config.functions[functionKey];
+        if (fn === undefined)
+          throw new Error(`State machine ${name} references unknown function ${functionKey}`);
+        return lambdaFunctionArn(region, fn.name);
+      },
+      ref: (logicalId) => {
+        const target = byLogicalId.get(logicalId);
+        if (target === undefined)
+          throw new Error(`State machine ${name} references unknown resource ${logicalId}`);
+        return `arn:aws:states:${region}:000000000000:stateMachine:${target}`;
+      },
+    });
+    if (key === 'run') runMachine = name;
+  }
+  if (runMachine === undefined) throw new Error('serverless.yml defines no `run` state machine');
+
+  const stepFunctions = new LocalStepFunctions({
+    region,
+    stateMachines,
+    lambdas,
+    waitTimeScale: options.waitTimeScale ?? 1,
+    onEvent: options.onEvent,
+  });
+  const stop = async () => {
+    // Handler-held pools and clients first, then the servers they talk to.
+    for (const dispose of disposers) await dispose().catch(() => undefined);
+    disposeHandlerClients();
+    if (stack === undefined) clients.destroy();
+    else await stack.stop();
+  };
+  return { stack, clients, config, environment, stepFunctions, runMachine, stop };
 }
 
 function splitHandler(handler: string): [string, string] {
@@ -142,17 +192,21 @@ function splitHandler(handler: string): [string, string] {
 const LOG_FILE = /\.(gz|log|txt|tsv|jsonl|parquet)$|^[^.]+$|\.\d{4}-\d{2}-\d{2}-\d{2}\.[^.]+$/i;
 
 /**
- * Empties the local source bucket and uploads the log files of `directory` (recursively) into it:
+ * Uploads the log files of `directory` (recursively) into the source bucket under its prefix:
  * names ending in .gz, .log, .txt, .tsv, .jsonl or .parquet, names without an extension, and
- * CloudFront names.
+ * CloudFront names. First it empties what a previous seed left: the whole bucket of a stack this
+ * run started (`clear: 'bucket'`), or only the prefix given (`clear: 'prefix'`, a stack someone else
+ * started, whose other data is not ours to delete).
  */
 export async function seedSource(
   store: ObjectStore,
   target: { bucket: string; prefix: string },
   directory: string,
+  clear: 'bucket' | 'prefix' = 'bucket',
 ): Promise<number> {
   const existing: string[] = [];
-  for await (const object of store.list(target.bucket, '')) existing.push(object.key);
+  for await (const object of store.list(target.bucket, clear === 'bucket' ? '' : target.prefix))
+    existing.push(object.key);
   await store.delete(target.bucket, existing);
   let count = 0;
   const walk = async (folder: string, relative: string) => {
@@ -189,7 +243,11 @@ export interface RunOutcome {
  * Runs the parent state machine for a window and returns its report, with `maxHistoryEvents`
  * replaced by the count the runner measured over the parent and every child execution.
  */
-export async function runWindow(pipeline: LocalPipeline, window: Window, runId: string): Promise<RunOutcome> {
+export async function runWindow(
+  pipeline: LocalPipeline<LocalStack | undefined>,
+  window: Window,
+  runId: string,
+): Promise<RunOutcome> {
   // Like a run started in the console or by the schedule: the execution's name is unique (Step
   // Functions refuses a name reused within 90 days), the runId travels in the input.
   const executionName = `${runId.slice(0, 70)}-${randomBytes(4).toString('hex')}`;
@@ -199,7 +257,7 @@ export async function runWindow(pipeline: LocalPipeline, window: Window, runId: 
     { name: executionName },
   );
   const measured = maxHistoryEvents(result);
-  const store = new S3ObjectStore(pipeline.stack.clients.s3);
+  const store = new S3ObjectStore(pipeline.clients.s3);
   const bucket = pipeline.environment.DATA_BUCKET ?? '';
   let report: RunReport | undefined;
   if ((await store.head(bucket, keys.report(runId))) !== undefined) {

@@ -2,18 +2,20 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   CreateSecretCommand,
+  DescribeSecretCommand,
   PutSecretValueCommand,
   ResourceExistsException,
+  ResourceNotFoundException,
 } from '@aws-sdk/client-secrets-manager';
-import { AwsClients, localAwsSettings } from '#shared/aws/clients';
+import { AwsClients, LOCAL_CREDENTIALS, localAwsSettings } from '#shared/aws/clients';
 import type { LocalEndpoints } from '#shared/aws/endpoints';
 import { LOCAL_ATHENA_RESULTS_BUCKET } from './provision';
 import { type LocalAthena, startAthena } from './services/athena';
 import { type LocalDynamoDb, startDynamoDb } from './services/dynamodb';
 import { type LocalMariaDb, startMariaDb } from './services/mariadb';
-import { startS3 } from './services/s3';
 import { startSecretsManager } from './services/secrets-manager';
 import { LOOPBACK, type RunningService } from './services/service';
+import { type ServiceStatus, startSupervised } from './services/supervised';
 
 /** Preferred ports of `npm run local:up`; any one already taken is replaced by a free port. */
 export const DEFAULT_PORTS = {
@@ -36,6 +38,8 @@ export interface StackOptions {
   /** Athena stand-in knobs (tests). */
   athena?: { maxConcurrentQueries?: number; minQueryMs?: number };
   log?: (message: string) => void;
+  /** Called after a service that died was started again (the background stack rewrites its status file). */
+  onRestart?: () => void;
 }
 
 export interface LocalStack {
@@ -47,6 +51,8 @@ export interface LocalStack {
   readonly mysql: LocalMariaDb;
   /** Clients pointed at this stack, built by the one client factory. */
   readonly clients: AwsClients;
+  /** Each service with its process and restarts (`npm run local:status`). */
+  services(): ServiceStatus[];
   stop(): Promise<void>;
 }
 
@@ -80,10 +86,19 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
 
   try {
     const [s3, dynamodb, secretsManager, mysql] = await Promise.all([
-      startS3({
-        directory: join(directory, 's3'),
-        port: ports.s3,
-        buckets: [LOCAL_ATHENA_RESULTS_BUCKET],
+      // S3 runs in its own process: it takes whatever users' scripts send, and if it ever dies
+      // the others keep running while it is started again on the same port.
+      startSupervised({
+        name: 's3',
+        module: 's3.ts',
+        options: {
+          directory: join(directory, 's3'),
+          port: ports.s3,
+          buckets: [LOCAL_ATHENA_RESULTS_BUCKET],
+          region,
+        },
+        log: options.log,
+        onRestart: options.onRestart,
       }).then(track),
       startDynamoDb({ port: ports.dynamodb }).then(track),
       startSecretsManager({ region, port: ports.secretsmanager, file: join(directory, 'secrets.json') }).then(
@@ -119,7 +134,7 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
       mysql: mysql.credentials,
     };
     const clients = new AwsClients(localAwsSettings(endpoints));
-    await storeMysqlSecret(clients, mysqlSecretName, mysql);
+    await storeMysqlSecret(clients, mysqlSecretName, mysql.credentials);
 
     return {
       endpoints,
@@ -129,6 +144,16 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
       dynamodb,
       mysql,
       clients,
+      services: () => [
+        s3.status(),
+        ...[dynamodb, secretsManager, athena].map((service) => ({
+          name: service.name,
+          endpoint: service.endpoint,
+          pid: process.pid,
+          restarts: 0,
+        })),
+        { name: 'mysql', endpoint: `mysql://${LOOPBACK}:${mysql.port}`, pid: mysql.pid, restarts: 0 },
+      ],
       async stop() {
         clients.destroy();
         serviceClients.destroy();
@@ -141,13 +166,52 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
   }
 }
 
+/** Stores the MySQL secret only when the stack has none (a stack someone else started keeps its own). */
+export async function ensureMysqlSecret(
+  clients: AwsClients,
+  name: string,
+  mysql: LocalEndpoints['mysql'],
+): Promise<void> {
+  try {
+    await clients.secretsManager.send(new DescribeSecretCommand({ SecretId: name }));
+  } catch (error) {
+    if (!(error instanceof ResourceNotFoundException)) throw error;
+    await storeMysqlSecret(clients, name, mysql);
+  }
+}
+
 /** Writes the endpoints file other tools read (`.local/endpoints.json`). */
 export function writeEndpointsFile(path: string, endpoints: LocalEndpoints): void {
   writeFileSync(path, `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 });
 }
 
-async function storeMysqlSecret(clients: AwsClients, name: string, mysql: LocalMariaDb): Promise<void> {
-  const { host, port, user, password, database } = mysql.credentials;
+/**
+ * Writes `aws.env`: the standard variables the AWS CLI and current SDKs read, so
+ * `source .local/aws.env && aws s3 ls` reaches the local stack with no flags.
+ */
+export function writeAwsEnvFile(path: string, endpoints: LocalEndpoints): void {
+  const lines = [
+    '# Written by npm run local:up: `source` it to point the AWS CLI and SDKs at the local stack.',
+    `export AWS_ENDPOINT_URL_S3=${endpoints.s3}`,
+    `export AWS_ENDPOINT_URL_DYNAMODB=${endpoints.dynamodb}`,
+    `export AWS_ENDPOINT_URL_ATHENA=${endpoints.athena}`,
+    `export AWS_ENDPOINT_URL_SECRETS_MANAGER=${endpoints.secretsmanager}`,
+    `export AWS_REGION=${endpoints.region}`,
+    `export AWS_DEFAULT_REGION=${endpoints.region}`,
+    // Every local service accepts any key pair; these override a real profile for this shell only.
+    `export AWS_ACCESS_KEY_ID=${LOCAL_CREDENTIALS.accessKeyId}`,
+    `export AWS_SECRET_ACCESS_KEY=${LOCAL_CREDENTIALS.secretAccessKey}`,
+    'unset AWS_SESSION_TOKEN AWS_PROFILE',
+  ];
+  writeFileSync(path, `${lines.join('\n')}\n`, { mode: 0o600 });
+}
+
+async function storeMysqlSecret(
+  clients: AwsClients,
+  name: string,
+  mysql: LocalEndpoints['mysql'],
+): Promise<void> {
+  const { host, port, user, password, database } = mysql;
   const SecretString = JSON.stringify({
     engine: 'mysql',
     host,

@@ -7,13 +7,21 @@ const { checkLimits } = require('./limits');
  * 2. Before packaging, rejects settings that would break AWS limits at run time (scripts/limits.js),
  *    so a bad stage parameter fails `sls package`, not a 3 a.m. run.
  * 3. Before deploying, rejects placeholders that only fail at run time (the secret's ARN).
+ * 4. Refuses to deploy stage `local`: its functions point at paths on this machine (packaging it
+ *    stays allowed, the local runner reads its resolved config).
  */
 class EtlPlugin {
-  constructor(serverless) {
+  constructor(serverless, options = {}) {
     this.serverless = serverless;
+    this.options = options;
     const runtimes = serverless.configSchemaHandler?.schema?.definitions?.awsLambdaRuntime?.enum;
     if (Array.isArray(runtimes) && !runtimes.includes('nodejs22.x')) runtimes.push('nodejs22.x');
     this.hooks = {
+      // `initialize` runs first for every command: a deploy of stage local stops before any AWS call.
+      initialize: () => {
+        const command = serverless.processedInput?.commands?.[0];
+        if (command === 'deploy') this.refuseLocalStage();
+      },
       'before:package:initialize': () => this.check(),
       'before:deploy:deploy': () => {
         this.check();
@@ -27,10 +35,20 @@ class EtlPlugin {
    * documentation account 123456789012. Checked at deploy only, so `sls package` stays offline.
    */
   checkDeploySettings() {
+    this.refuseLocalStage();
     const secret = String(this.serverless.service.provider?.environment?.DB_SECRET_ID ?? '');
     if (secret.includes(':123456789012:')) {
       throw new this.serverless.classes.Error(
         `dbSecretId is the placeholder ${secret}: deploy with --param="dbSecretId=<your secret's ARN>"`,
+      );
+    }
+  }
+
+  refuseLocalStage() {
+    const stage = this.options.stage ?? this.serverless.service.provider?.stage;
+    if (stage === 'local') {
+      throw new this.serverless.classes.Error(
+        'Stage local is the local stack (npm run local / local:up) and cannot be deployed: deploy --stage dev or prod.',
       );
     }
   }

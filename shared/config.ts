@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { type AwsSettings, localAwsSettings } from '#shared/aws/clients';
+import { type AwsSettings, endpointVariableSettings, localAwsSettings } from '#shared/aws/clients';
 import { readEndpointsFile } from '#shared/aws/endpoints';
 import { WAREHOUSE_BULK_MODES, type WarehouseBulkMode } from '#shared/core/bulk-mode';
 import { ConfigError } from '#shared/core/errors';
@@ -16,6 +16,12 @@ const EnvSchema = z.object({
   ETL_STAGE: z.string().min(1),
   /** Set only for the `local` stage: the endpoints file `npm run local:up` writes. */
   ETL_ENDPOINTS_FILE: z.string().optional(),
+  /** The standard endpoint variables (AWS CLI, SDKs): any endpoint set without the endpoints file. */
+  AWS_ENDPOINT_URL: z.url().optional(),
+  AWS_ENDPOINT_URL_S3: z.url().optional(),
+  AWS_ENDPOINT_URL_DYNAMODB: z.url().optional(),
+  AWS_ENDPOINT_URL_ATHENA: z.url().optional(),
+  AWS_ENDPOINT_URL_SECRETS_MANAGER: z.url().optional(),
   ETL_DATASET: z.string().min(1).default('cloudfront'),
   DATA_BUCKET: z.string().min(3),
   SOURCE_BUCKET: z.string().min(3),
@@ -109,7 +115,13 @@ export function parseConfig(env: Record<string, string | undefined>): EtlConfig 
   const values = parsed.data;
   const aws: AwsSettings =
     values.ETL_ENDPOINTS_FILE === undefined
-      ? { region: values.AWS_REGION }
+      ? endpointVariableSettings(values.AWS_REGION, {
+          AWS_ENDPOINT_URL: values.AWS_ENDPOINT_URL,
+          AWS_ENDPOINT_URL_S3: values.AWS_ENDPOINT_URL_S3,
+          AWS_ENDPOINT_URL_DYNAMODB: values.AWS_ENDPOINT_URL_DYNAMODB,
+          AWS_ENDPOINT_URL_ATHENA: values.AWS_ENDPOINT_URL_ATHENA,
+          AWS_ENDPOINT_URL_SECRETS_MANAGER: values.AWS_ENDPOINT_URL_SECRETS_MANAGER,
+        })
       : localAwsSettings(readEndpointsFile(values.ETL_ENDPOINTS_FILE));
   return {
     stage: values.ETL_STAGE,

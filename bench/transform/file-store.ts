@@ -8,7 +8,7 @@ import type { SourceObject } from '#shared/core/ingest';
 
 /**
  * The `ObjectStore` port over a local folder (`<root>/<bucket>/<key>`), so the benchmark runs the
- * real `transformFile` without S3 in the way: what is measured is the transform, not s3rver.
+ * real `transformFile` without S3 in the way: what is measured is the transform, not the local S3.
  * Reads come in 64 KiB chunks, as an S3 GetObject body does.
  */
 export class FileObjectStore implements ObjectStore {

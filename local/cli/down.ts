@@ -3,6 +3,9 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isAlive, parseStackArgs, stackFiles } from './options';
 
+const USAGE = `Usage: npm run local:down -- [--dir .local]
+Stops the background stack that npm run local:up started (and a MariaDB server it left behind).`;
+
 async function stop(pid: number, label: string): Promise<void> {
   if (!isAlive(pid)) return;
   process.kill(pid, 'SIGTERM');
@@ -21,7 +24,7 @@ function readPid(file: string): number | undefined {
 }
 
 async function main(): Promise<void> {
-  const options = parseStackArgs(process.argv.slice(2));
+  const options = parseStackArgs(process.argv.slice(2), USAGE);
   const files = stackFiles(options.directory);
   const stackPid = readPid(files.pid);
   if (stackPid !== undefined) await stop(stackPid, 'local stack');
@@ -30,6 +33,8 @@ async function main(): Promise<void> {
   if (mariadbPid !== undefined) await stop(mariadbPid, 'mariadbd');
   rmSync(files.pid, { force: true });
   rmSync(files.endpoints, { force: true });
+  rmSync(files.awsEnv, { force: true });
+  rmSync(files.status, { force: true });
   console.log(stackPid === undefined ? 'local stack was not running' : 'local stack stopped');
 }
 

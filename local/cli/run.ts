@@ -1,41 +1,50 @@
 /**
- * `npm run local`: the main job on one machine. Starts the local stack, seeds the source bucket
- * (a generated sample day of CloudFront logs, or `--source DIR`), runs the parent state machine
- * through the local runner with the same handlers and definitions that deploy, shows progress,
- * prints a summary, writes the report, stops the stack, and exits 0 only on SUCCEEDED.
+ * `npm run local`: the main job on one machine. Starts the local stack (or, with `--endpoints FILE`,
+ * uses one already running), seeds the source bucket (a generated sample day of CloudFront logs, or
+ * `--source DIR`), runs the parent state machine through the local runner with the same handlers
+ * and definitions that deploy, shows progress, prints a summary, writes the report, stops the stack
+ * it started, and exits 0 only on SUCCEEDED.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { S3ObjectStore } from '#shared/adapters/object-store';
 import { addHours, HourSchema } from '#shared/core/window';
-import { type LocalPipeline, runWindow, seedSource, sourceOf, startLocalPipeline } from '../pipeline';
+import {
+  connectLocalPipeline,
+  type LocalPipeline,
+  runWindow,
+  seedSource,
+  sourceOf,
+  startLocalPipeline,
+} from '../pipeline';
 import { writeSampleDirectory } from '../sample/index';
+import type { LocalStack } from '../stack';
+import { parseCli, usageError } from './args';
 import { createProgress } from './progress';
 
 const USAGE = `Usage: npm run local -- [--source DIR --from YYYY-MM-DDTHH --to YYYY-MM-DDTHH] [--report FILE]
-                       [--seed N] [--day YYYY-MM-DD] [--dir .local/run] [--verbose]
-Without --source, a seeded sample day of CloudFront logs (with planted bad rows and files) is generated.`;
+                       [--seed N] [--day YYYY-MM-DD] [--dir .local/run] [--endpoints FILE] [--verbose]
+Without --source, a seeded sample day of CloudFront logs (with planted bad rows and files) is generated.
+Without --endpoints, a local stack is started under --dir and stopped at the end, and the source
+bucket is emptied before the files are uploaded. With --endpoints FILE (.local/endpoints.json from
+npm run local:up, or one written for another stack) the run uses that stack, creates what is missing,
+uploads the files under their own prefix of the source bucket (runs/<hash of DIR>/), deletes nothing
+else, and leaves the stack running.`;
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      source: { type: 'string' },
-      from: { type: 'string' },
-      to: { type: 'string' },
-      report: { type: 'string' },
-      seed: { type: 'string', default: '20240713' },
-      day: { type: 'string', default: '2024-07-13' },
-      dir: { type: 'string', default: '.local/run' },
-      verbose: { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
-    },
-    strict: true,
+  const values = parseCli(USAGE, {
+    source: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    report: { type: 'string' },
+    seed: { type: 'string', default: '20240713' },
+    day: { type: 'string', default: '2024-07-13' },
+    dir: { type: 'string', default: '.local/run' },
+    endpoints: { type: 'string' },
+    verbose: { type: 'boolean', default: false },
+    help: { type: 'boolean' },
   });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   const directory = resolve(values.dir);
   mkdirSync(directory, { recursive: true });
 
@@ -51,12 +60,11 @@ async function main(): Promise<number> {
     from ??= `${values.day}T00`;
     to ??= addHours(`${values.day}T00`, 24);
   }
-  if (from === undefined || to === undefined)
-    throw new Error(`--from and --to are required with --source\n${USAGE}`);
+  if (from === undefined || to === undefined) usageError('--from and --to are required with --source', USAGE);
   const window = { from: HourSchema.parse(from), to: HourSchema.parse(to) };
 
   const progress = createProgress();
-  let pipeline: LocalPipeline | undefined;
+  let pipeline: LocalPipeline<LocalStack | undefined> | undefined;
   const stopOnSignal = (signal: string) => {
     console.error(`\n${signal}: stopping the local stack`);
     void (pipeline?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
@@ -64,18 +72,28 @@ async function main(): Promise<number> {
   process.once('SIGINT', () => stopOnSignal('SIGINT'));
   process.once('SIGTERM', () => stopOnSignal('SIGTERM'));
 
-  console.log('starting the local stack…');
   // The handlers' JSON logs would bury the progress line; --verbose shows them.
-  pipeline = await startLocalPipeline({
-    directory,
-    onEvent: progress.onEvent,
-    environment: { LOG_LEVEL: values.verbose ? 'debug' : 'warn' },
-  });
+  const environment: Record<string, string> = { LOG_LEVEL: values.verbose ? 'debug' : 'warn' };
+  if (values.endpoints === undefined) {
+    console.log('starting the local stack…');
+    pipeline = await startLocalPipeline({ directory, onEvent: progress.onEvent, environment });
+  } else {
+    console.log(`using the stack in ${values.endpoints}`);
+    // A stack we did not start may hold other data in the source bucket: this run reads and
+    // replaces only its own prefix, the same for the same DIR so a re-run overwrites, never adds.
+    const runPrefix = `runs/${createHash('sha256').update(resolve(sourceDirectory)).digest('hex').slice(0, 12)}/`;
+    pipeline = await connectLocalPipeline(values.endpoints, {
+      onEvent: progress.onEvent,
+      environment,
+      sourceSubPrefix: runPrefix,
+    });
+  }
   try {
     const seeded = await seedSource(
-      new S3ObjectStore(pipeline.stack.clients.s3),
+      new S3ObjectStore(pipeline.clients.s3),
       sourceOf(pipeline.environment),
       sourceDirectory,
+      pipeline.stack === undefined ? 'prefix' : 'bucket',
     );
     console.log(
       `source: ${seeded} file(s) from ${sourceDirectory} in s3://${pipeline.environment.SOURCE_BUCKET}`,

@@ -6,7 +6,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { provisionFromServerless } from '../provision';
 import { loadServerlessConfig } from '../serverless-config';
 import { freePort } from '../services/ports';
-import { startStack, writeEndpointsFile } from '../stack';
+import { startStack, writeAwsEnvFile, writeEndpointsFile } from '../stack';
 import { parseStackArgs, stackFiles } from './options';
 
 async function main(): Promise<void> {
@@ -26,7 +26,13 @@ async function main(): Promise<void> {
     region: options.region,
     ports,
     log: console.log,
+    onRestart: () => writeStatus(),
   });
+  const writeStatus = () =>
+    writeFileSync(
+      files.status,
+      `${JSON.stringify({ pid: process.pid, services: stack.services() }, null, 2)}\n`,
+    );
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -34,6 +40,8 @@ async function main(): Promise<void> {
     stopping = true;
     console.log(`${signal}: stopping the local stack`);
     rmSync(files.endpoints, { force: true });
+    rmSync(files.awsEnv, { force: true });
+    rmSync(files.status, { force: true });
     try {
       await stack.stop();
     } finally {
@@ -48,6 +56,8 @@ async function main(): Promise<void> {
   // The resources of stage `local` (buckets, staging table, workgroup, Glue tables), from serverless.yml.
   const created = await provisionFromServerless(await loadServerlessConfig('local'), stack.clients);
   console.log(`provisioned: ${created.join(', ')}`);
+  writeAwsEnvFile(files.awsEnv, stack.endpoints);
+  writeStatus();
   writeEndpointsFile(files.endpoints, stack.endpoints);
   console.log(
     `local stack ready: ${JSON.stringify({ ...stack.endpoints, mysql: { ...stack.endpoints.mysql, password: '***' } })}`,

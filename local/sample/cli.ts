@@ -7,8 +7,9 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type SampleOptions, writeSampleDirectory } from './index';
 
-const USAGE = `Usage: npx tsx local/sample/cli.ts --dir DIR --seed N --day YYYY-MM-DD
-         [--files-per-hour N] [--rows-per-file N] [--hours N] [--distribution-id ID] [--no-plant]`;
+export const USAGE = `Usage: npx tsx local/sample/cli.ts --dir DIR --seed N --day YYYY-MM-DD
+         [--files-per-hour N] [--rows-per-file N] [--hours N] [--distribution-id ID] [--no-plant]
+Writes a seeded sample day of CloudFront logs and expected.json into DIR and prints the expectation.`;
 
 /** Parses the flags; a missing required flag or a non-integer fails with the usage text. */
 export function parseSampleArgs(argv: string[]): { dir: string; options: SampleOptions } {
@@ -23,6 +24,7 @@ export function parseSampleArgs(argv: string[]): { dir: string; options: SampleO
       hours: { type: 'string' },
       'distribution-id': { type: 'string' },
       'no-plant': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -54,12 +56,23 @@ export function parseSampleArgs(argv: string[]): { dir: string; options: SampleO
 }
 
 if (require.main === module) {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help')) {
+    console.log(USAGE);
+    process.exit(0);
+  }
   try {
-    const { dir, options } = parseSampleArgs(process.argv.slice(2));
+    const { dir, options } = parseSampleArgs(argv);
     const expected = writeSampleDirectory(dir, options);
     console.log(JSON.stringify({ dir, ...expected }, null, 2));
   } catch (error) {
     console.error(error instanceof Error ? error.message : String(error));
-    process.exitCode = 1;
+    // A flag parseArgs does not know (or a missing value) is a usage error: exit 2 with the usage.
+    const code = (error as { code?: string }).code;
+    if (code?.startsWith('ERR_PARSE_ARGS')) console.error(USAGE);
+    process.exitCode =
+      code?.startsWith('ERR_PARSE_ARGS') || (error instanceof Error && error.message.includes('Usage:'))
+        ? 2
+        : 1;
   }
 }

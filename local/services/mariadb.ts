@@ -46,7 +46,10 @@ export async function startMariaDb(options: MariaDbOptions): Promise<LocalMariaD
   const socket = join(directory, 'mysqld.sock');
   const database = options.database ?? 'etl';
   const user = options.user ?? 'etl';
-  mkdirSync(directory, { recursive: true });
+  // A private tmpdir: the bootstrap's temporary tables in a shared /tmp were seen to vanish when
+  // several servers started at once on one machine ("Unknown table 'mysql.tmp_user_sys'").
+  const tmpDir = join(directory, 'tmp');
+  mkdirSync(tmpDir, { recursive: true });
   const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
 
   if (!existsSync(join(dataDir, 'mysql'))) {
@@ -57,6 +60,7 @@ export async function startMariaDb(options: MariaDbOptions): Promise<LocalMariaD
         `--datadir=${dataDir}`,
         '--auth-root-authentication-method=normal',
         '--skip-test-db',
+        `--tmpdir=${tmpDir}`,
         ...asRoot,
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
@@ -70,6 +74,7 @@ export async function startMariaDb(options: MariaDbOptions): Promise<LocalMariaD
       '--no-defaults',
       `--datadir=${dataDir}`,
       `--socket=${socket}`,
+      `--tmpdir=${tmpDir}`,
       `--port=${port}`,
       `--bind-address=${LOOPBACK}`,
       `--pid-file=${join(directory, 'mariadbd.pid')}`,

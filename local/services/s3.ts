@@ -1,6 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import S3rver from 's3rver';
-import { LOOPBACK, type RunningService } from './service';
+import { createServer } from 'node:http';
+import { createS3Handler } from './s3/server';
+import { S3Storage } from './s3/store';
+import { closeServer, LOOPBACK, listen, type RunningService } from './service';
 
 export interface S3Options {
   port?: number;
@@ -8,35 +9,51 @@ export interface S3Options {
   directory: string;
   /** Buckets created at start if missing. */
   buckets?: string[];
+  region?: string;
+  /** Where a request that failed inside the stand-in is reported (the stack log). */
+  log?: (message: string) => void;
 }
 
 /**
- * S3 through s3rver. Clients must use path-style addressing and `WHEN_REQUIRED` checksums
- * (see shared/aws/clients.ts): s3rver silently stores `aws-chunked` framing otherwise. One s3rver
- * bug is mended in front of it: it reads `x-amz-copy-source` with `decodeURI`, so a copy of a key
- * holding `=`, `+`, `&`, … (Hive partitions such as `year=2025/`) fails with NoSuchKey, although
- * the header is URL-encoded as S3 requires. The header is re-encoded so `decodeURI` gives the key.
+ * The local S3: the project's own stand-in (`local/services/s3/`), chosen over s3rver by the
+ * conformance tests (test/s3-conformance). Keys are stored under hashed file names with a metadata
+ * index, so any key S3 accepts fits on disk; any credentials are accepted.
  */
 export async function startS3(options: S3Options): Promise<RunningService> {
-  mkdirSync(options.directory, { recursive: true });
-  const server = new S3rver({
-    address: LOOPBACK,
-    port: options.port ?? 0,
-    directory: options.directory,
-    silent: true,
-    configureBuckets: (options.buckets ?? []).map((name) => ({ name })),
+  const region = options.region ?? 'us-east-1';
+  const storage = await S3Storage.open(options.directory);
+  for (const bucket of options.buckets ?? []) {
+    if (!storage.hasBucket(bucket)) await storage.createBucket(bucket, region);
+  }
+  const handler = createS3Handler({
+    storage,
+    region,
+    onInternalError: (error, request) =>
+      options.log?.(
+        `s3: ${request.method} ${request.resource} failed inside the stand-in: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      ),
   });
-  // Koa composes its middleware when it starts listening: this one runs before s3rver's own.
-  server.middleware.unshift(async (ctx, next) => {
-    const source = ctx.get('x-amz-copy-source');
-    if (source) ctx.request.headers['x-amz-copy-source'] = encodeURI(decodeURIComponent(source));
-    await next();
+  const server = createServer(handler);
+  // Idle keep-alive sockets stay open longer than SDK agents keep them: with Node's 5 s default, a
+  // client can reuse a socket the server is closing, and a streamed PutObject (not retryable) fails
+  // with ECONNRESET on a busy machine.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  // Malformed HTTP gets a 400 and a closed socket; it never reaches the handler.
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
   });
-  const { port } = await server.run();
+  const port = await listen(server, options.port ?? 0);
   return {
     name: 's3',
     endpoint: `http://${LOOPBACK}:${port}`,
     port,
-    stop: () => server.close(),
+    stop: () => closeServer(server),
   };
+}
+
+/** Entry for the stand-in's own process (local/services/supervised.ts); logs go to stderr. */
+export function serve(options: S3Options): Promise<RunningService> {
+  return startS3({ ...options, log: (message) => console.error(message) });
 }

@@ -12,7 +12,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { SourceObject } from '#shared/core/ingest';
 
-/** The port the pipeline uses for object storage (S3 in AWS, s3rver locally). */
+/** The port the pipeline uses for object storage (S3 in AWS, the local S3 stand-in locally). */
 export interface ObjectStore {
   list(bucket: string, prefix: string): AsyncIterable<SourceObject>;
   /** Metadata of an object, or undefined when it does not exist. */

@@ -4,25 +4,48 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
+/** The services the pipeline calls, as the endpoints file and `AWS_ENDPOINT_URL_<SERVICE>` name them. */
+export type AwsService = 's3' | 'dynamodb' | 'athena' | 'secretsmanager';
+
 /** Where the AWS clients point. Omit `endpoints` in AWS: the SDK defaults are right there. */
 export interface AwsSettings {
   region: string;
-  /** Local stand-ins only: one URL per service. */
-  endpoints?: {
-    s3: string;
-    dynamodb: string;
-    athena: string;
-    secretsmanager: string;
-  };
-  /** Local stand-ins only; in AWS the default provider chain (the Lambda role) is used. */
+  /** Local stand-ins or another endpoint set: one URL per service (a missing one uses the SDK default). */
+  endpoints?: Partial<Record<AwsService, string>>;
+  /** Local stand-ins only; otherwise the default provider chain (the Lambda role, AWS_ACCESS_KEY_ID, …). */
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
 /**
- * Static credentials for the local stack, so the SDK never walks the provider chain (IMDS).
- * s3rver accepts only this pair; the other stand-ins accept any.
+ * Static credentials for the local stack, so the SDK never walks the provider chain (IMDS). Every
+ * local service accepts any key pair (the LocalStack convention); `test`/`test` is the one users know.
  */
-export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+export const LOCAL_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' } as const;
+
+/** The standard per-service endpoint variables the AWS CLI and current SDKs read (`AWS_ENDPOINT_URL` is the fallback). */
+export const ENDPOINT_VARIABLES: Record<AwsService, string> = {
+  s3: 'AWS_ENDPOINT_URL_S3',
+  dynamodb: 'AWS_ENDPOINT_URL_DYNAMODB',
+  athena: 'AWS_ENDPOINT_URL_ATHENA',
+  secretsmanager: 'AWS_ENDPOINT_URL_SECRETS_MANAGER',
+};
+
+/**
+ * Settings from `AWS_ENDPOINT_URL_<SERVICE>` and `AWS_ENDPOINT_URL` values (passed in by the config
+ * module, the one reader of the environment): the project's code then runs against any endpoint set
+ * (a LocalStack, a moto server, the local stack's `.local/aws.env`) with the default credentials chain.
+ */
+export function endpointVariableSettings(
+  region: string,
+  variables: Partial<Record<string, string | undefined>>,
+): AwsSettings {
+  const endpoints: Partial<Record<AwsService, string>> = {};
+  for (const [service, name] of Object.entries(ENDPOINT_VARIABLES) as [AwsService, string][]) {
+    const url = variables[name] ?? variables.AWS_ENDPOINT_URL;
+    if (url) endpoints[service] = url;
+  }
+  return Object.keys(endpoints).length === 0 ? { region } : { region, endpoints };
+}
 
 /**
  * The one place that builds AWS clients. Adapters receive clients from here (or a test's own),
@@ -39,18 +62,11 @@ export class AwsClients {
   constructor(readonly settings: AwsSettings) {}
 
   get s3(): S3Client {
-    const local = this.settings.endpoints;
+    const endpoint = this.settings.endpoints?.s3;
     this.s3Client ??= new S3Client({
-      ...this.common(local?.s3),
-      // s3rver needs path-style addressing (no wildcard DNS for bucket.localhost).
-      forcePathStyle: local !== undefined,
-      // With SDK defaults a streamed PutObject is sent `aws-chunked` with a trailing CRC;
-      // s3rver stores that framing inside the object without any error. Checksums only
-      // where an operation requires them keeps local objects byte-identical.
-      ...(local && {
-        requestChecksumCalculation: 'WHEN_REQUIRED' as const,
-        responseChecksumValidation: 'WHEN_REQUIRED' as const,
-      }),
+      ...this.common(endpoint),
+      // A local endpoint has no wildcard DNS for <bucket>.127.0.0.1: address buckets in the path.
+      forcePathStyle: endpoint !== undefined,
     });
     return this.s3Client;
   }

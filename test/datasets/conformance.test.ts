@@ -38,7 +38,7 @@ function readmeExpectations(): Expectation[] {
   return expectations;
 }
 
-describe('conformance corpus (../shared/conformance) through the transform, plain and gzip-compressed', () => {
+describe('conformance corpus (test/fixtures/conformance) through the transform, plain and gzip-compressed', () => {
   const expectations = readmeExpectations();
   let harness: Awaited<ReturnType<typeof transformHarness>>;
   beforeAll(async () => {

@@ -8,7 +8,7 @@ import { writeSampleDirectory } from '#local/sample/index';
 import { S3ObjectStore } from '#shared/adapters/object-store';
 import { LEGACY_HEADER, legacyRow } from '../support/cloudfront-logs';
 
-const CONFORMANCE = resolve(__dirname, '..', '..', '..', 'shared', 'conformance');
+const CONFORMANCE = resolve(__dirname, '..', 'fixtures', 'conformance');
 const DAY = '2024-07-13';
 const WINDOW = { from: `${DAY}T00`, to: `${DAY}T06` };
 
@@ -76,6 +76,13 @@ describe.each(['insert', 'load-data'] as const)(
     afterAll(async () => {
       await pipeline?.stop();
       rmSync(work, { recursive: true, force: true });
+    });
+
+    // A fault a test armed and did not consume (it failed before its query ran) must not reach the
+    // next test.
+    afterEach(() => {
+      pipeline?.stack.athena.clearFaults();
+      pipeline?.stack.dynamodb.clearFaults();
     });
 
     const sample = (name: string, seed: number) => {
@@ -173,6 +180,7 @@ describe.each(['insert', 'load-data'] as const)(
     }, 180_000);
 
     it('ends FAILED with a report naming the error when an Athena query fails', async () => {
+      await seedSource(store, sourceOf(pipeline.environment), CONFORMANCE);
       pipeline.stack.athena.injectFault({ kind: 'fail', times: 1, reason: 'injected: HIVE_BAD_DATA' });
       const outcome = await runWindow(
         pipeline,

@@ -39,6 +39,9 @@ describe('Athena failing, cancelling and throttling queries during a run', () =>
     await emptyWarehouse(setup.pipeline);
   });
 
+  // Whatever a test did, the faults it armed end with it.
+  afterEach(() => setup?.pipeline.stack.athena.clearFaults());
+
   const expectFaultFreeTable = async (runId: string) => {
     expect(await warehouseRows(setup.pipeline)).toEqual(setup.baseline.rows);
     expect(await loadedByRuns(setup.pipeline)).toEqual([runId]);

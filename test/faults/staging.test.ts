@@ -42,9 +42,11 @@ describe('DynamoDB answering BatchWriteItem with UnprocessedItems while a run st
   }, 120_000);
 
   afterAll(async () => {
-    setup?.pipeline.stack.dynamodb.clearFaults();
     await setup?.stop();
   });
+
+  // Whatever a test did, the faults it armed end with it.
+  afterEach(() => setup?.pipeline.stack.dynamodb.clearFaults());
 
   it('stages every row exactly once, the run succeeds, and the table equals the fault-free run', async () => {
     const runId = 'faults-staging-unprocessed';

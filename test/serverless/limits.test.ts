@@ -93,6 +93,32 @@ describe('AWS limit checks at package time', () => {
     ).not.toThrow();
   });
 
+  it('refuses `sls deploy --stage local` with a one-line reason, before any AWS call', async () => {
+    const attempt = run(
+      process.execPath,
+      [join(ROOT, 'node_modules/serverless/bin/serverless.js'), 'deploy', '--stage', 'local'],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          SLS_TELEMETRY_DISABLED: '1',
+          AWS_ACCESS_KEY_ID: 'test',
+          AWS_SECRET_ACCESS_KEY: 'test',
+        },
+      },
+    );
+    const failure = (await attempt.then(
+      () => undefined,
+      (error: unknown) => error,
+    )) as { code?: number; stdout: string; stderr: string } | undefined;
+    expect(failure?.code).toBe(1);
+    const output = `${failure?.stdout}${failure?.stderr}`;
+    expect(output).toContain(
+      'Stage local is the local stack (npm run local / local:up) and cannot be deployed',
+    );
+    expect(output).not.toMatch(/Packaging|Uploading|CloudFormation/);
+  }, 120_000);
+
   it('fails `sls package` for a stage parameter that breaks a limit', async () => {
     const attempt = run(
       process.execPath,

@@ -28,7 +28,7 @@ const renderGlue = require('../../scripts/glue-table.js') as (context: {
 }) => Promise<{ databaseName: string; tableInput: Parameters<typeof glueTableToDdl>[1] }>;
 
 const BUCKET = 'data';
-const ELASTIC = join(__dirname, '..', '..', '..', 'shared', 'conformance', 'elastic-test-cloudfront.log');
+const ELASTIC = join(__dirname, '..', 'fixtures', 'conformance', 'elastic-test-cloudfront.log');
 
 describe('the aggregate SQL on the local Athena, checked against the rows themselves', () => {
   const directory = mkdtempSync(join(tmpdir(), 'etl-sql-'));

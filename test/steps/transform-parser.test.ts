@@ -6,7 +6,7 @@ import { cloudfront } from '#shared/datasets/cloudfront/index';
 import { CloudFrontLineParser, parseTimestamp } from '#shared/datasets/cloudfront/parser';
 import { RecordBatchBuilder } from '#shared/parquet/arrow-batch';
 
-const CONFORMANCE = join(__dirname, '..', '..', '..', 'shared', 'conformance');
+const CONFORMANCE = join(__dirname, '..', 'fixtures', 'conformance');
 const NOW = Date.UTC(2024, 6, 13, 12);
 const HEADER = '#Version: 1.0\n#Fields: date time x-edge-location sc-bytes c-ip cs-uri-stem\n';
 

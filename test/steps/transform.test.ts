@@ -11,7 +11,7 @@ import { duckQuery } from '../support/duckdb';
 import { localS3, silentLog } from '../support/s3';
 
 const BUCKET = 'data';
-const CONFORMANCE = join(__dirname, '..', '..', '..', 'shared', 'conformance');
+const CONFORMANCE = join(__dirname, '..', 'fixtures', 'conformance');
 
 describe('transform (real local S3, Parquet read back by DuckDB)', () => {
   let s3: Awaited<ReturnType<typeof localS3>>;

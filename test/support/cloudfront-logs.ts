@@ -5,7 +5,7 @@ import { FIELD_NAMES } from '#local/sample/world';
 import { duckQuery } from './duckdb';
 
 export const FIXTURES = join(__dirname, '..', 'fixtures', 'cloudfront');
-export const CONFORMANCE = join(__dirname, '..', '..', '..', 'shared', 'conformance');
+export const CONFORMANCE = join(__dirname, '..', 'fixtures', 'conformance');
 
 /** The 33 fields of the current legacy format, in their order; older generations have the first 24 or 26. */
 export const LEGACY_FIELDS = FIELD_NAMES;

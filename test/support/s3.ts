@@ -6,7 +6,7 @@ import type { RunningService } from '#local/services/service';
 import { S3ObjectStore } from '#shared/adapters/object-store';
 import { AwsClients, localAwsSettings } from '#shared/aws/clients';
 
-/** A real s3rver in a temp dir with the given buckets, and an ObjectStore over it. */
+/** The real local S3 in a temp dir with the given buckets, and an ObjectStore over it. */
 export async function localS3(buckets: string[]): Promise<{
   clients: AwsClients;
   store: S3ObjectStore;

@@ -27,7 +27,7 @@ export interface TransformRun {
 }
 
 /**
- * The real transform step against a real local S3 (s3rver), with its Parquet read back by an
+ * The real transform step against a real local S3 (the project's stand-in), with its Parquet read back by an
  * independent reader (DuckDB): what the format, semantics, conformance and fuzz tests run files through.
  */
 export async function transformHarness() {

@@ -29,6 +29,8 @@ export interface LocalAthena extends RunningService {
    * the next `times` accepted queries end FAILED / CANCELLED with `reason`.
    */
   injectFault(fault: Fault): void;
+  /** Drops the faults not consumed yet. */
+  clearFaults(): void;
 }
 
 export type { Fault };
@@ -65,6 +67,7 @@ export async function startAthena(options: AthenaOptions): Promise<LocalAthena> 
     endpoint: `http://${LOOPBACK}:${port}`,
     port,
     injectFault: (fault) => queries.injectFault(fault),
+    clearFaults: () => queries.clearFaults(),
     async stop() {
       await closeServer(server);
       await queries.stopAll();

@@ -92,6 +92,12 @@ export class QueryExecutions {
 
   constructor(private readonly options: QueryExecutionsOptions) {}
 
+  /** Drops every fault not yet consumed (a test's afterEach, whatever the test did). */
+  clearFaults(): void {
+    this.throttleFaults = 0;
+    this.outcomeFaults.length = 0;
+  }
+
   injectFault(fault: Fault): void {
     const times = fault.times ?? 1;
     if (fault.kind === 'throttle') {
