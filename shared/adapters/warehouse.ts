@@ -13,7 +13,7 @@ import {
   type RowDataPacket,
 } from 'mysql2/promise';
 import type { DatabaseCredentialsSource } from '#shared/adapters/secrets';
-import { type AggregateRow, rowKey } from '#shared/core/aggregate-row';
+import { type AggregateRow, HOST_MAX_CHARS, rowKey } from '#shared/core/aggregate-row';
 import { type BackoffPolicy, fullJitterDelay, sleep as realSleep, type Sleep } from '#shared/core/backoff';
 import { WAREHOUSE_BULK_MODES, type WarehouseBulkMode } from '#shared/core/bulk-mode';
 import { mapWithLimit } from '#shared/core/concurrency';
@@ -106,8 +106,6 @@ const MAX_BATCH_ROWS = 5_000;
  */
 export const DEFAULT_QUERY_TIMEOUT_MS = 60_000;
 export const DEFAULT_WRITE_BACKOFF: BackoffPolicy = { baseDelayMs: 200, maxDelayMs: 5_000, maxAttempts: 4 };
-/** VARCHAR(255): hosts are DNS names (at most 253 characters); longer values are refused, not cut. */
-const HOST_MAX_CHARS = 255;
 /** VARCHAR(128) run ids: Step Functions execution names, the default run id, take at most 80. */
 const RUN_ID_MAX_CHARS = 128;
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,63}$/;
