@@ -112,7 +112,9 @@ function printSummary(report: import('#shared/steps/report').RunReport, file: st
   console.log(
     `rows             ${report.rows.read} read, ${report.rows.accepted} accepted, ${report.rows.quarantined} quarantined`,
   );
-  console.log(`hours in MySQL   ${report.hours.length} hours, ${hoursRequests} requests (every file of those hours)`);
+  console.log(
+    `hours in MySQL   ${report.hours.length} hours, ${hoursRequests} requests (every file of those hours)`,
+  );
   console.log(
     `reconciliation   ${report.reconciliation.status}: MySQL against the aggregate, requests and bytes, ${report.reconciliation.hours} hours`,
   );
