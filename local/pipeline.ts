@@ -17,6 +17,7 @@ import {
   maxHistoryEvents,
   resolveIntrinsics,
 } from './stepfunctions/index';
+import { LambdaFaults } from './stepfunctions/lambda-faults';
 
 /** The local stage's name in serverless.yml. */
 export const LOCAL_STAGE = 'local';
@@ -28,6 +29,8 @@ export interface LocalPipeline {
   stepFunctions: LocalStepFunctions;
   /** The parent (per-run) state machine's name. */
   runMachine: string;
+  /** Lambda throttling the runner answers with (fault tests, `npm run faults`). */
+  lambdaFaults: LambdaFaults;
   stop(): Promise<void>;
 }
 
@@ -71,6 +74,7 @@ export async function startLocalPipeline(options: PipelineOptions): Promise<Loca
     Object.assign(process.env, environment);
 
     const lambdas: Record<string, LambdaHandler> = {};
+    const lambdaFaults = new LambdaFaults();
     const disposers: (() => Promise<void>)[] = [];
     for (const [key, fn] of Object.entries(config.functions)) {
       const [file, exported] = splitHandler(fn.handler);
@@ -80,7 +84,7 @@ export async function startLocalPipeline(options: PipelineOptions): Promise<Loca
       const handler = module[exported];
       if (typeof handler !== 'function')
         throw new Error(`${fn.handler} does not export a function '${exported}' (function ${key})`);
-      lambdas[fn.name] = handler as LambdaHandler;
+      lambdas[fn.name] = lambdaFaults.wrap(fn.name, handler as LambdaHandler);
     }
 
     const machines = config.stepFunctions?.stateMachines ?? {};
@@ -123,7 +127,7 @@ export async function startLocalPipeline(options: PipelineOptions): Promise<Loca
       disposeHandlerClients();
       await stack.stop();
     };
-    return { stack, config, environment, stepFunctions, runMachine, stop };
+    return { stack, config, environment, stepFunctions, runMachine, lambdaFaults, stop };
   } catch (error) {
     await stack.stop().catch(() => undefined);
     throw error;

@@ -29,6 +29,8 @@ export interface LocalAthena extends RunningService {
    * the next `times` accepted queries end FAILED / CANCELLED with `reason`.
    */
   injectFault(fault: Fault): void;
+  /** Injected throttles not yet answered. */
+  readonly pendingThrottles: number;
 }
 
 export type { Fault };
@@ -65,6 +67,9 @@ export async function startAthena(options: AthenaOptions): Promise<LocalAthena> 
     endpoint: `http://${LOOPBACK}:${port}`,
     port,
     injectFault: (fault) => queries.injectFault(fault),
+    get pendingThrottles() {
+      return queries.pendingThrottles;
+    },
     async stop() {
       await closeServer(server);
       await queries.stopAll();

@@ -92,6 +92,11 @@ export class QueryExecutions {
 
   constructor(private readonly options: QueryExecutionsOptions) {}
 
+  /** Injected throttles not yet answered. */
+  get pendingThrottles(): number {
+    return this.throttleFaults;
+  }
+
   injectFault(fault: Fault): void {
     const times = fault.times ?? 1;
     if (fault.kind === 'throttle') {
