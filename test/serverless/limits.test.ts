@@ -112,6 +112,7 @@ describe('AWS limit checks at package time', () => {
     );
     expect(secretGrant('etl/local/mysql')).toEqual({
       'Fn::Sub':
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub syntax, not JavaScript's
         'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:etl/local/mysql-??????',
     });
     expect(() => secretGrant('arn:aws:s3:::bucket')).toThrow(/not a Secrets Manager secret ARN/);

@@ -282,7 +282,9 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
     const policy = policies.find(
       ([, resource]) => JSON.stringify(resource.Properties?.Bucket) === '{"Ref":"DataBucket"}',
     );
-    const statement = (policy?.[1].Properties?.PolicyDocument as { Statement: Json[] }).Statement.find(
+    expect(policy).toBeDefined();
+    const document = policy![1].Properties!.PolicyDocument as { Statement: Json[] };
+    const statement = document.Statement.find(
       (candidate) => (candidate as Record<string, Json>).Effect === 'Deny',
     ) as Record<string, Json>;
     expect(statement).toMatchObject({
