@@ -25,6 +25,7 @@ import {
   maxHistoryEvents,
   resolveIntrinsics,
 } from './stepfunctions/index';
+import { LambdaFaults } from './stepfunctions/lambda-faults';
 
 /** The local stage's name in serverless.yml. */
 export const LOCAL_STAGE = 'local';
@@ -39,6 +40,8 @@ export interface LocalPipeline<Stack extends LocalStack | undefined = LocalStack
   stepFunctions: LocalStepFunctions;
   /** The parent (per-run) state machine's name. */
   runMachine: string;
+  /** Lambda throttling the runner answers with (fault tests, `npm run faults`). */
+  lambdaFaults: LambdaFaults;
   stop(): Promise<void>;
 }
 
@@ -124,6 +127,7 @@ async function buildPipeline<Stack extends LocalStack | undefined>(
   Object.assign(process.env, environment);
 
   const lambdas: Record<string, LambdaHandler> = {};
+  const lambdaFaults = new LambdaFaults();
   const disposers: (() => Promise<void>)[] = [];
   for (const [key, fn] of Object.entries(config.functions)) {
     const [file, exported] = splitHandler(fn.handler);
@@ -133,7 +137,7 @@ async function buildPipeline<Stack extends LocalStack | undefined>(
     const handler = module[exported];
     if (typeof handler !== 'function')
       throw new Error(`${fn.handler} does not export a function '${exported}' (function ${key})`);
-    lambdas[fn.name] = handler as LambdaHandler;
+    lambdas[fn.name] = lambdaFaults.wrap(fn.name, handler as LambdaHandler);
   }
 
   const machines = config.stepFunctions?.stateMachines ?? {};
@@ -177,7 +181,7 @@ async function buildPipeline<Stack extends LocalStack | undefined>(
     if (stack === undefined) clients.destroy();
     else await stack.stop();
   };
-  return { stack, clients, config, environment, stepFunctions, runMachine, stop };
+  return { stack, clients, config, environment, stepFunctions, runMachine, lambdaFaults, stop };
 }
 
 function splitHandler(handler: string): [string, string] {

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { AwsClients, LOCAL_CREDENTIALS, localAwsSettings } from '#shared/aws/clients';
 import type { LocalEndpoints } from '#shared/aws/endpoints';
+import { lockDirectory } from './lock';
 import { LOCAL_ATHENA_RESULTS_BUCKET } from './provision';
 import { type LocalAthena, startAthena } from './services/athena';
 import { type LocalDynamoDb, startDynamoDb } from './services/dynamodb';
@@ -60,7 +61,8 @@ export const DEFAULT_REGION = 'us-east-1';
 export const DEFAULT_MYSQL_SECRET = 'etl/local/mysql';
 
 /**
- * Starts every stand-in, stores the MySQL credentials in the local Secrets Manager (the shape RDS
+ * Locks the data folder (`stack.lock`; DirectoryLockedError names the pid holding it), starts every
+ * stand-in, stores the MySQL credentials in the local Secrets Manager (the shape RDS
  * uses: host, port, username, password, dbname) and returns the endpoints. If any service fails to
  * start, the ones already running are stopped before the error propagates.
  */
@@ -70,6 +72,8 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
   const ports = { s3: 0, dynamodb: 0, athena: 0, secretsmanager: 0, mysql: 0, ...options.ports };
   const mysqlSecretName = options.mysqlSecretName ?? DEFAULT_MYSQL_SECRET;
   mkdirSync(directory, { recursive: true });
+  // One stack per data folder: a second one would share MariaDB's files and the S3 folders.
+  const lock = lockDirectory(directory, 'local stack');
 
   const started: RunningService[] = [];
   const track = <T extends RunningService>(service: T): T => {
@@ -157,11 +161,16 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
       async stop() {
         clients.destroy();
         serviceClients.destroy();
-        await stopAll();
+        try {
+          await stopAll();
+        } finally {
+          lock.release();
+        }
       },
     };
   } catch (error) {
     await stopAll().catch(() => undefined);
+    lock.release();
     throw error;
   }
 }

@@ -1,5 +1,26 @@
 const { checkLimits } = require('./limits');
 
+/** Account ids the AWS documentation uses in examples: never a real deployment's. */
+const PLACEHOLDER_ACCOUNTS = ['123456789012', '111122223333', '444455556666', '000000000000'];
+
+/** Where a placeholder account id appears in a (template) value, as `path` and `account`. */
+function placeholderAccountsIn(value, path = '') {
+  if (typeof value === 'string') {
+    const account = PLACEHOLDER_ACCOUNTS.find((candidate) =>
+      new RegExp(`(^|[^0-9])${candidate}([^0-9]|$)`).test(value),
+    );
+    return account === undefined ? [] : [{ account, path: path || '(root)' }];
+  }
+  if (Array.isArray(value))
+    return value.flatMap((item, index) => placeholderAccountsIn(item, `${path}[${index}]`));
+  if (value !== null && typeof value === 'object') {
+    return Object.entries(value).flatMap(([key, item]) =>
+      placeholderAccountsIn(item, path ? `${path}.${key}` : key),
+    );
+  }
+  return [];
+}
+
 /**
  * Project plugin for Serverless Framework v3:
  * 1. Lets the config schema accept `nodejs22.x`: v3.40 predates it in its enum, although AWS
@@ -32,14 +53,23 @@ class EtlPlugin {
 
   /**
    * Placeholders that package fine but cannot work once deployed: the default secret ARN names the
-   * documentation account 123456789012. Checked at deploy only, so `sls package` stays offline.
+   * documentation account 123456789012, and an example account id anywhere in the template (an ARN
+   * passed as a parameter, copied from the AWS documentation) would point a grant or a setting at
+   * an account that is not the user's. Checked at deploy only, so `sls package` stays offline.
    */
   checkDeploySettings() {
     this.refuseLocalStage();
     const secret = String(this.serverless.service.provider?.environment?.DB_SECRET_ID ?? '');
-    if (secret.includes(':123456789012:')) {
+    if (PLACEHOLDER_ACCOUNTS.some((account) => secret.includes(`:${account}:`))) {
       throw new this.serverless.classes.Error(
         `dbSecretId is the placeholder ${secret}: deploy with --param="dbSecretId=<your secret's ARN>"`,
+      );
+    }
+    const template = this.serverless.service.provider?.compiledCloudFormationTemplate ?? {};
+    const found = placeholderAccountsIn(template);
+    if (found.length > 0) {
+      throw new this.serverless.classes.Error(
+        `the template names the placeholder account ${found[0].account} at ${found[0].path}: pass your own ARNs and ids as --param values`,
       );
     }
   }
@@ -79,3 +109,4 @@ class EtlPlugin {
 }
 
 module.exports = EtlPlugin;
+module.exports.placeholderAccountsIn = placeholderAccountsIn;

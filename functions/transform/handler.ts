@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { S3ObjectStore } from '#shared/adapters/object-store';
-import { keys } from '#shared/core/run-files';
+import { BatchIdSchema, keys, RunIdSchema } from '#shared/core/run-files';
 import { datasetNamed } from '#shared/datasets/index';
 import { defineHandler } from '#shared/handler';
 import { BatchSchema } from '#shared/steps/ingest';
@@ -8,7 +8,7 @@ import { TransformInputSchema, transformFile } from '#shared/steps/transform';
 
 export const EventSchema = z.discriminatedUnion('action', [
   /** The child state machine's first step: the batch's file list, for its Map. */
-  z.object({ action: z.literal('batch'), runId: z.string().min(1), batchId: z.string().min(1) }),
+  z.object({ action: z.literal('batch'), runId: RunIdSchema, batchId: BatchIdSchema }),
   TransformInputSchema.extend({ action: z.literal('file') }),
 ]);
 

@@ -6,7 +6,7 @@ import { MysqlWarehouse } from '#shared/adapters/warehouse';
 import { keys } from '#shared/core/run-files';
 import { defineHandler, type HandlerContext } from '#shared/handler';
 import { ReportInputSchema, writeReport } from '#shared/steps/report';
-import { WriteInputSchema, writeRun } from '#shared/steps/write';
+import { aggregatedHoursOf, WriteInputSchema, writeRun } from '#shared/steps/write';
 
 export const EventSchema = z.union([
   WriteInputSchema.extend({ action: z.literal('write') }),
@@ -45,7 +45,10 @@ async function writeOrReport(event: z.infer<typeof EventSchema>, context: Handle
     const staging = new DynamoStagingStore(clients.documents, config.stagingTable, {
       ttlDays: config.stagingTtlDays,
     });
-    return writeRun(event, staging, warehouseFor(context), log);
+    const store = new S3ObjectStore(clients.s3);
+    return writeRun(event, staging, warehouseFor(context), log, () =>
+      aggregatedHoursOf(store, config.dataBucket, event.runId),
+    );
   }
   const report = await writeReport(
     event,

@@ -1,15 +1,16 @@
 /**
- * `npm run local`: the main job on one machine. Starts the local stack (or, with `--endpoints FILE`,
- * uses one already running), seeds the source bucket (a generated sample day of CloudFront logs, or
- * `--source DIR`), runs the parent state machine through the local runner with the same handlers
- * and definitions that deploy, shows progress, prints a summary, writes the report, stops the stack
- * it started, and exits 0 only on SUCCEEDED.
+ * `npm run local`: the main job on one machine. Starts the local stack (or uses a running one,
+ * `--endpoints`), seeds the source bucket
+ * (a generated sample day of CloudFront logs, or `--source DIR`), runs the parent state machine
+ * through the local runner with the same handlers and definitions that deploy, shows progress,
+ * prints a summary, writes the report, stops the stack, and exits 0 only on SUCCEEDED.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { S3ObjectStore } from '#shared/adapters/object-store';
-import { addHours, HourSchema } from '#shared/core/window';
+import { addHours } from '#shared/core/window';
+import { DirectoryLockedError, lockDirectory } from '../lock';
 import {
   connectLocalPipeline,
   type LocalPipeline,
@@ -20,74 +21,76 @@ import {
 } from '../pipeline';
 import { writeSampleDirectory } from '../sample/index';
 import type { LocalStack } from '../stack';
-import { parseCli, usageError } from './args';
 import { createProgress } from './progress';
+import { parseRunArgs, RUN_USAGE, UsageError } from './run-args';
 
-const USAGE = `Usage: npm run local -- [--source DIR --from YYYY-MM-DDTHH --to YYYY-MM-DDTHH] [--report FILE]
-                       [--seed N] [--day YYYY-MM-DD] [--dir .local/run] [--endpoints FILE] [--verbose]
-Without --source, a seeded sample day of CloudFront logs (with planted bad rows and files) is generated.
-Without --endpoints, a local stack is started under --dir and stopped at the end, and the source
-bucket is emptied before the files are uploaded. With --endpoints FILE (.local/endpoints.json from
-npm run local:up, or one written for another stack) the run uses that stack, creates what is missing,
-uploads the files under their own prefix of the source bucket (runs/<hash of DIR>/), deletes nothing
-else, and leaves the stack running.`;
+let starting: Promise<LocalPipeline<LocalStack | undefined>> | undefined;
+/** Set once a signal started stopping everything; that stop ends the process (exit 130). */
+let stopping: Promise<void> | undefined;
 
 async function main(): Promise<number> {
-  const values = parseCli(USAGE, {
-    source: { type: 'string' },
-    from: { type: 'string' },
-    to: { type: 'string' },
-    report: { type: 'string' },
-    seed: { type: 'string', default: '20240713' },
-    day: { type: 'string', default: '2024-07-13' },
-    dir: { type: 'string', default: '.local/run' },
-    endpoints: { type: 'string' },
-    verbose: { type: 'boolean', default: false },
-    help: { type: 'boolean' },
-  });
-  const directory = resolve(values.dir);
-  mkdirSync(directory, { recursive: true });
+  // Every flag is checked before anything starts: a bad window is one line and exit 2.
+  const args = parseRunArgs(process.argv.slice(2));
+  if (args.help) {
+    console.log(RUN_USAGE);
+    return 0;
+  }
+  const directory = resolve(args.dir);
+  // One run per data folder: a second one exits here, naming the first one's pid.
+  const lock = lockDirectory(directory, 'npm run local');
 
-  let sourceDirectory = values.source;
-  let from = values.from;
-  let to = values.to;
+  // Ctrl-C (a terminal sends SIGINT to npm, tsx and this process, so it comes more than once) and
+  // SIGTERM stop everything, whatever the run is doing: the stack being started is stopped once it
+  // is up, a running one at once. Later signals wait for that stop instead of cutting it short.
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping !== undefined) {
+      console.error(`${signal}: still stopping the local stack…`);
+      return;
+    }
+    console.error(`\n${signal}: stopping the local stack`);
+    stopping = (async () => {
+      const pipeline = await starting?.catch(() => undefined);
+      await pipeline?.stop().catch((error: unknown) => console.error(error));
+    })().finally(() => {
+      lock.release();
+      process.exit(130);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+
+  mkdirSync(directory, { recursive: true });
+  let sourceDirectory = args.source;
+  let window = args.window;
   if (sourceDirectory === undefined) {
-    sourceDirectory = join(directory, `sample-${values.seed}-${values.day}`);
-    const expected = writeSampleDirectory(sourceDirectory, { seed: Number(values.seed), day: values.day });
+    sourceDirectory = join(directory, `sample-${args.seed}-${args.day}`);
+    const expected = writeSampleDirectory(sourceDirectory, { seed: args.seed, day: args.day });
     console.log(
       `sample: ${expected.files} files, ${expected.rowsAccepted} good rows, ${expected.rowsQuarantined} bad rows, ${expected.filesQuarantined} corrupt file(s) planted in ${sourceDirectory}`,
     );
-    from ??= `${values.day}T00`;
-    to ??= addHours(`${values.day}T00`, 24);
+    window ??= { from: `${args.day}T00`, to: addHours(`${args.day}T00`, 24) };
   }
-  if (from === undefined || to === undefined) usageError('--from and --to are required with --source', USAGE);
-  const window = { from: HourSchema.parse(from), to: HourSchema.parse(to) };
+  if (window === undefined) throw new UsageError('--from and --to are required with --source');
 
   const progress = createProgress();
-  let pipeline: LocalPipeline<LocalStack | undefined> | undefined;
-  const stopOnSignal = (signal: string) => {
-    console.error(`\n${signal}: stopping the local stack`);
-    void (pipeline?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
-  };
-  process.once('SIGINT', () => stopOnSignal('SIGINT'));
-  process.once('SIGTERM', () => stopOnSignal('SIGTERM'));
-
   // The handlers' JSON logs would bury the progress line; --verbose shows them.
-  const environment: Record<string, string> = { LOG_LEVEL: values.verbose ? 'debug' : 'warn' };
-  if (values.endpoints === undefined) {
+  const environment: Record<string, string> = { LOG_LEVEL: args.verbose ? 'debug' : 'warn' };
+  if (args.endpoints === undefined) {
     console.log('starting the local stack…');
-    pipeline = await startLocalPipeline({ directory, onEvent: progress.onEvent, environment });
+    starting = startLocalPipeline({ directory, onEvent: progress.onEvent, environment });
   } else {
-    console.log(`using the stack in ${values.endpoints}`);
+    console.log(`using the stack in ${args.endpoints}`);
     // A stack we did not start may hold other data in the source bucket: this run reads and
     // replaces only its own prefix, the same for the same DIR so a re-run overwrites, never adds.
     const runPrefix = `runs/${createHash('sha256').update(resolve(sourceDirectory)).digest('hex').slice(0, 12)}/`;
-    pipeline = await connectLocalPipeline(values.endpoints, {
+    starting = connectLocalPipeline(args.endpoints, {
       onEvent: progress.onEvent,
       environment,
       sourceSubPrefix: runPrefix,
     });
   }
+  const pipeline = await starting;
   try {
     const seeded = await seedSource(
       new S3ObjectStore(pipeline.clients.s3),
@@ -107,7 +110,7 @@ async function main(): Promise<number> {
       const reportFile = join(directory, 'reports', `${runId}.json`);
       mkdirSync(join(directory, 'reports'), { recursive: true });
       writeFileSync(reportFile, `${JSON.stringify(report, null, 2)}\n`);
-      if (values.report) writeFileSync(values.report, `${JSON.stringify(report, null, 2)}\n`);
+      if (args.report) writeFileSync(args.report, `${JSON.stringify(report, null, 2)}\n`);
       printSummary(report, reportFile);
     }
     if (outcome.status !== 'SUCCEEDED') {
@@ -116,7 +119,12 @@ async function main(): Promise<number> {
     }
     return 0;
   } finally {
-    await pipeline.stop();
+    if (stopping === undefined) {
+      await pipeline.stop();
+      lock.release();
+    } else {
+      await stopping;
+    }
   }
 }
 
@@ -130,7 +138,12 @@ function printSummary(report: import('#shared/steps/report').RunReport, file: st
   console.log(
     `rows             ${report.rows.read} read, ${report.rows.accepted} accepted, ${report.rows.quarantined} quarantined`,
   );
-  console.log(`hours in MySQL   ${report.hours.length} hours, ${hoursRequests} requests`);
+  console.log(
+    `hours in MySQL   ${report.hours.length} hours, ${hoursRequests} requests (every file of those hours)`,
+  );
+  console.log(
+    `reconciliation   ${report.reconciliation.status}: MySQL against the aggregate, requests and bytes, ${report.reconciliation.hours} hours`,
+  );
   console.log(
     `athena           ${report.athena.queries} queries, ${report.athena.bytesScanned} bytes scanned (≈ $${report.athena.estimatedCostUsd})`,
   );
@@ -144,7 +157,17 @@ function printSummary(report: import('#shared/steps/report').RunReport, file: st
 
 main().then(
   (code) => process.exit(code),
-  (error: unknown) => {
+  async (error: unknown) => {
+    // A stack start cut short by Ctrl-C fails too; the stop under way ends the process.
+    if (stopping !== undefined) await stopping;
+    if (error instanceof UsageError) {
+      console.error(`npm run local: ${error.message} (--help for usage)`);
+      process.exit(2);
+    }
+    if (error instanceof DirectoryLockedError) {
+      console.error(`npm run local: ${error.message}`);
+      process.exit(1);
+    }
     console.error(error instanceof Error ? (error.stack ?? error.message) : error);
     process.exit(1);
   },

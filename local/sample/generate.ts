@@ -121,7 +121,7 @@ interface DataLine {
  * A day of CloudFront standard logs, deterministic for `seed`: `filesPerHour` gzip files for each
  * hour, each of `rowsPerFile` rows with roughly sorted timestamps in its hour. With `plant`, the
  * problems real buckets have: bad rows (wrong field count, `12x` bytes, `2024-02-30`, `25:61:00`,
- * a malformed time-taken), invalid UTF-8 inside a user agent (accepted, read as U+FFFD), a
+ * a malformed time-taken), invalid UTF-8 inside a user agent (accepted, its invalid bytes kept as `%XX`), a
  * truncated gzip file, a late-delivered file holding rows of the hour before and after its name's,
  * CRLF line ends, a multi-member gzip file and a file without a final newline. `expected` counts
  * each of them as the transform must.

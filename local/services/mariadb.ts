@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createConnection } from 'mysql2/promise';
@@ -67,6 +67,11 @@ export async function startMariaDb(options: MariaDbOptions): Promise<LocalMariaD
     );
   }
 
+  // A server a killed run left on this data folder would hold its files and socket: stop it first.
+  const orphan = await stopOrphanedServer(directory);
+  if (orphan !== undefined)
+    (options.log ?? console.log)(`stopped an orphaned mariadbd (pid ${orphan}) on ${dataDir}`);
+
   const port = await freePort(options.port ?? 0);
   const child = spawn(
     serverBinary,
@@ -86,7 +91,9 @@ export async function startMariaDb(options: MariaDbOptions): Promise<LocalMariaD
       '--max-connections=200',
       ...asRoot,
     ],
-    { stdio: 'ignore' },
+    // Its own process group: a terminal's Ctrl-C reaches the stack, which shuts the server down
+    // in order, instead of the server and the stack racing each other.
+    { stdio: 'ignore', detached: true },
   );
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   // A crashed test or Ctrl-C must not leave a server behind.
@@ -199,4 +206,55 @@ async function stopProcess(child: ChildProcess, exited: Promise<number | null>):
     child.kill('SIGKILL');
     await exited;
   }
+}
+
+/** The command line of a live process, or undefined when it cannot be read. */
+function commandLine(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    try {
+      return execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' }).trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Stops a mariadbd still serving this folder (`<directory>/mariadbd.pid`, written by the server
+ * itself) after the process that started it died (kill -9, a crash): SIGTERM, then SIGKILL after
+ * 30 s. Only a process whose command line names this data folder is touched, never a pid that was
+ * reused by something else. Returns the pid it stopped.
+ */
+export async function stopOrphanedServer(directory: string): Promise<number | undefined> {
+  const pidFile = join(directory, 'mariadbd.pid');
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  const dataDir = join(directory, 'data');
+  if (
+    !Number.isInteger(pid) ||
+    pid <= 0 ||
+    !isAlive(pid) ||
+    !commandLine(pid)?.includes(`--datadir=${dataDir}`)
+  ) {
+    rmSync(pidFile, { force: true });
+    return undefined;
+  }
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 30_000;
+  while (isAlive(pid) && Date.now() < deadline) await sleep(100);
+  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  while (isAlive(pid)) await sleep(50);
+  rmSync(pidFile, { force: true });
+  return pid;
 }

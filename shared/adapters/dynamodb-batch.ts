@@ -39,18 +39,53 @@ type WriteRequests = NonNullable<BatchWriteCommandInput['RequestItems']>[string]
  * limits) are sent again, with capped full-jitter backoff, until none remain or the attempts run out.
  * Puts are idempotent by key, so a retried chunk never duplicates a row.
  */
-export async function batchPutAll(
+export function batchPutAll(
   documents: DynamoDBDocumentClient,
   table: string,
   items: readonly Record<string, unknown>[],
-  options: { backoff?: BackoffPolicy; sleep?: Sleep; concurrency?: number } = {},
+  options: BatchWriteOptions = {},
+): Promise<BatchWriteResult> {
+  return batchWriteAll(
+    documents,
+    table,
+    items.map((Item) => ({ PutRequest: { Item } })),
+    options,
+  );
+}
+
+/** Deletes every item by key, with the same chunks, retries and bounds as `batchPutAll`. */
+export function batchDeleteAll(
+  documents: DynamoDBDocumentClient,
+  table: string,
+  keys: readonly Record<string, unknown>[],
+  options: BatchWriteOptions = {},
+): Promise<BatchWriteResult> {
+  return batchWriteAll(
+    documents,
+    table,
+    keys.map((Key) => ({ DeleteRequest: { Key } })),
+    options,
+  );
+}
+
+export interface BatchWriteOptions {
+  backoff?: BackoffPolicy;
+  sleep?: Sleep;
+  concurrency?: number;
+}
+
+async function batchWriteAll(
+  documents: DynamoDBDocumentClient,
+  table: string,
+  requests: WriteRequests,
+  options: BatchWriteOptions,
 ): Promise<BatchWriteResult> {
   const backoff = options.backoff ?? DEFAULT_BATCH_BACKOFF;
   const wait = options.sleep ?? realSleep;
-  const result: BatchWriteResult = { items: items.length, calls: 0, retries: 0 };
+  const result: BatchWriteResult = { items: requests.length, calls: 0, retries: 0 };
   const chunks: WriteRequests[] = [];
-  for (let start = 0; start < items.length; start += BATCH_WRITE_LIMIT) {
-    chunks.push(items.slice(start, start + BATCH_WRITE_LIMIT).map((Item) => ({ PutRequest: { Item } })));
+  for (let start = 0; start < requests.length; start += BATCH_WRITE_LIMIT) {
+    chunks.push(requests.slice(start, start + BATCH_WRITE_LIMIT));
   }
 
   const writeChunk = async (chunk: WriteRequests): Promise<void> => {

@@ -1,7 +1,12 @@
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { type BatchWriteResult, batchPutAll, queryAll } from '#shared/adapters/dynamodb-batch';
+import {
+  type BatchWriteResult,
+  batchDeleteAll,
+  batchPutAll,
+  queryAll,
+} from '#shared/adapters/dynamodb-batch';
 import { type AggregateRow, AggregateRowSchema, EMPTY_HOST, rowKey } from '#shared/core/aggregate-row';
 import type { BackoffPolicy, Sleep } from '#shared/core/backoff';
 import { EtlError } from '#shared/core/errors';
@@ -11,6 +16,12 @@ import { formatHour, hourStart } from '#shared/core/window';
 export interface StagingStore {
   /** Stages a run's rows (idempotent: a row is keyed by run id and `rowKey`, so a retry overwrites). */
   putRows(runId: string, rows: readonly AggregateRow[]): Promise<StagePutResult>;
+  /**
+   * Stages one hour's rows as the whole of that hour for the run: items an earlier attempt of the
+   * run staged for the hour that `rows` lack are deleted after the puts, so a re-run whose
+   * aggregate lost a group does not write it back.
+   */
+  replaceHour(runId: string, hour: string, rows: readonly AggregateRow[]): Promise<StagePutResult>;
   /** Every row staged for the run, in `rowKey` order (hour, host, status). */
   readRun(runId: string): Promise<AggregateRow[]>;
 }
@@ -139,6 +150,31 @@ export class DynamoStagingStore implements StagingStore {
       ...(this.options.concurrency !== undefined && { concurrency: this.options.concurrency }),
     });
     return { staged: result.items, calls: result.calls, retries: result.retries };
+  }
+
+  async replaceHour(runId: string, hour: string, rows: readonly AggregateRow[]): Promise<StagePutResult> {
+    const put = await this.putRows(runId, rows);
+    const keep = new Set(rows.map(rowKey));
+    const stale: Record<string, unknown>[] = [];
+    for await (const page of queryAll(this.documents, {
+      TableName: this.table,
+      KeyConditionExpression: '#runId = :runId AND begins_with(#rowKey, :hour)',
+      ExpressionAttributeNames: { '#runId': 'runId', '#rowKey': 'rowKey' },
+      ExpressionAttributeValues: { ':runId': runId, ':hour': `${hour}#` },
+      ProjectionExpression: '#rowKey',
+      ConsistentRead: true,
+    })) {
+      for (const item of page) {
+        if (typeof item.rowKey === 'string' && !keep.has(item.rowKey))
+          stale.push({ runId, rowKey: item.rowKey });
+      }
+    }
+    if (stale.length === 0) return put;
+    const removed = await batchDeleteAll(this.documents, this.table, stale, {
+      ...(this.options.backoff && { backoff: this.options.backoff }),
+      ...(this.options.sleep && { sleep: this.options.sleep }),
+    });
+    return { ...put, calls: put.calls + removed.calls, retries: put.retries + removed.retries };
   }
 
   async readRun(runId: string): Promise<AggregateRow[]> {

@@ -13,7 +13,13 @@ import {
   type RowDataPacket,
 } from 'mysql2/promise';
 import type { DatabaseCredentialsSource } from '#shared/adapters/secrets';
-import { type AggregateRow, rowKey } from '#shared/core/aggregate-row';
+import {
+  groupKey,
+  type HourReplacement,
+  planHourReplacements,
+  replacementDigest,
+} from '#shared/adapters/warehouse-hours';
+import { type AggregateRow, HOST_MAX_CHARS, rowKey } from '#shared/core/aggregate-row';
 import { type BackoffPolicy, fullJitterDelay, sleep as realSleep, type Sleep } from '#shared/core/backoff';
 import { WAREHOUSE_BULK_MODES, type WarehouseBulkMode } from '#shared/core/bulk-mode';
 import { mapWithLimit } from '#shared/core/concurrency';
@@ -38,9 +44,16 @@ export interface WarehouseWriter {
   ensureSchema(): Promise<void>;
   /**
    * Upserts the run's rows in batches, each in one transaction with its ledger row: a batch whose
-   * ledger row holds the same content is skipped, so a retried write changes nothing.
+   * ledger row holds the same content is skipped, so a retried write changes nothing. Each hour of
+   * `replaceHours` ends holding exactly the rows' groups of that hour (none, for an hour without
+   * rows): groups the table holds for it that the rows lack are deleted in the transaction of the
+   * batch holding the hour's first row.
    */
-  upsert(runId: string, rows: readonly AggregateRow[], options?: { log?: Logger }): Promise<UpsertResult>;
+  upsert(
+    runId: string,
+    rows: readonly AggregateRow[],
+    options?: { log?: Logger; replaceHours?: readonly string[] },
+  ): Promise<UpsertResult>;
   /** Requests and bytes per hour (`YYYY-MM-DDTHH`) as the table holds them; 0 for an hour without rows. */
   hoursSummary(hours: readonly string[]): Promise<HourSummary[]>;
   /** Ends the pool (tests and tools; a Lambda container keeps its pool until it is recycled). */
@@ -52,6 +65,8 @@ export interface UpsertResult {
   batches: number;
   /** Batches the ledger showed as already loaded with the same rows. */
   skippedBatches: number;
+  /** With `replaceHours`: groups deleted because their hour's new aggregate no longer has them. */
+  deletedRows?: number;
 }
 
 export interface HourSummary {
@@ -98,6 +113,8 @@ export const LEDGER_TABLE = 'etl_load_ledger';
  * fsync per commit, plus a network round trip per statement) 5× fewer transactions count more.
  */
 export const DEFAULT_BATCH_ROWS = 5_000;
+/** Vanished groups per DELETE statement (usually none or a few; a replaced file can drop many). */
+const DELETE_CHUNK_ROWS = 500;
 const MAX_BATCH_ROWS = 5_000;
 /**
  * Longer than InnoDB's default lock wait (`innodb_lock_wait_timeout`, 50 s), so a statement waiting
@@ -106,8 +123,6 @@ const MAX_BATCH_ROWS = 5_000;
  */
 export const DEFAULT_QUERY_TIMEOUT_MS = 60_000;
 export const DEFAULT_WRITE_BACKOFF: BackoffPolicy = { baseDelayMs: 200, maxDelayMs: 5_000, maxAttempts: 4 };
-/** VARCHAR(255): hosts are DNS names (at most 253 characters); longer values are refused, not cut. */
-const HOST_MAX_CHARS = 255;
 /** VARCHAR(128) run ids: Step Functions execution names, the default run id, take at most 80. */
 const RUN_ID_MAX_CHARS = 128;
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,63}$/;
@@ -493,7 +508,7 @@ export class MysqlWarehouse implements WarehouseWriter {
   async upsert(
     runId: string,
     rows: readonly AggregateRow[],
-    options: { log?: Logger } = {},
+    options: { log?: Logger; replaceHours?: readonly string[] } = {},
   ): Promise<UpsertResult> {
     const log = options.log ?? this.log;
     if (runId.length === 0 || runId.length > RUN_ID_MAX_CHARS) {
@@ -503,16 +518,25 @@ export class MysqlWarehouse implements WarehouseWriter {
     }
     // Sorted by key: batch numbers must cover the same rows on every attempt of the same run.
     const ordered = orderedRows(runId, rows);
-    const batchCount = Math.ceil(ordered.length / this.batchRows);
-    const result: UpsertResult = { rows: ordered.length, batches: 0, skippedBatches: 0 };
+    for (const hour of options.replaceHours ?? []) {
+      if (!isHour(hour)) throw new WarehouseRowError(`Run ${runId}: ${hour.slice(0, 64)} is not an hour`);
+    }
+    const { batchCount, byBatch } = planHourReplacements(ordered, options.replaceHours ?? [], this.batchRows);
+    const result: UpsertResult = {
+      rows: ordered.length,
+      batches: 0,
+      skippedBatches: 0,
+      ...(options.replaceHours && { deletedRows: 0 }),
+    };
     const batchNos = Array.from({ length: batchCount }, (_, batchNo) => batchNo);
     // One batch in flight per pooled connection; after a failure none starts, the others finish.
     await mapWithLimit(batchNos, this.connectionLimit, async (batchNo) => {
       const batch = ordered.slice(batchNo * this.batchRows, (batchNo + 1) * this.batchRows);
       const batchLog = log.child({ batchNo });
-      const outcome = await this.writeBatch(runId, batchNo, batch, batchLog);
+      const outcome = await this.writeBatch(runId, batchNo, batch, byBatch.get(batchNo) ?? [], batchLog);
       result.batches++;
       if (outcome === 'skipped') result.skippedBatches++;
+      else if (result.deletedRows !== undefined) result.deletedRows += outcome.deleted;
       batchLog.debug('warehouse: batch', { outcome, rows: batch.length });
     });
     return result;
@@ -556,15 +580,16 @@ export class MysqlWarehouse implements WarehouseWriter {
     runId: string,
     batchNo: number,
     batch: readonly AggregateRow[],
+    replacements: readonly HourReplacement[],
     log: Logger,
-  ): Promise<'loaded' | 'skipped'> {
+  ): Promise<{ deleted: number } | 'skipped'> {
     for (;;) {
       const strategy = await this.bulkStrategy(log);
       const payload = strategy.payload(this.table, runId, batch);
-      const digest = strategy.digest(this.table, payload);
+      const digest = replacementDigest(strategy.digest(this.table, payload), replacements);
       try {
         return await this.withConnection(`batch ${batchNo} of run ${runId}`, log, (connection) =>
-          this.loadBatch(connection, strategy, runId, batchNo, batch.length, payload, digest),
+          this.loadBatch(connection, strategy, runId, batchNo, batch.length, payload, digest, replacements),
         );
       } catch (error) {
         if (!(error instanceof LoadDataRefusedError) || this.bulkMode !== 'auto') throw error;
@@ -592,8 +617,9 @@ export class MysqlWarehouse implements WarehouseWriter {
     rowCount: number,
     payload: string,
     digest: string,
-  ): Promise<'loaded' | 'skipped'> {
-    await strategy.prepare(connection, runId, payload);
+    replacements: readonly HourReplacement[],
+  ): Promise<{ deleted: number } | 'skipped'> {
+    if (rowCount > 0) await strategy.prepare(connection, runId, payload);
     await this.query(connection, 'START TRANSACTION');
     await this.query(connection, LEDGER_CLAIM, [runId, batchNo]);
     const ledger = await this.query<RowDataPacket[]>(connection, LEDGER_READ, [runId, batchNo]);
@@ -601,10 +627,43 @@ export class MysqlWarehouse implements WarehouseWriter {
       await this.query(connection, 'ROLLBACK');
       return 'skipped';
     }
-    await strategy.write(connection, payload);
+    const deleted = await this.deleteVanishedGroups(connection, replacements);
+    if (rowCount > 0) await strategy.write(connection, payload);
     await this.query(connection, LEDGER_WRITE, [runId, batchNo, rowCount, digest]);
     await this.query(connection, 'COMMIT');
-    return 'loaded';
+    return { deleted };
+  }
+
+  /**
+   * Inside the batch's transaction: deletes the groups each replaced hour holds that its new
+   * aggregate lacks (a raw file replaced at the source, a host that disappeared). The hour's keys
+   * are read without locking: groups this write upserts are never deleted, and a group that
+   * vanished stays vanished, so only the deleted rows are locked.
+   */
+  private async deleteVanishedGroups(
+    connection: PoolConnection,
+    replacements: readonly HourReplacement[],
+  ): Promise<number> {
+    let deleted = 0;
+    for (const { hour, groups } of replacements) {
+      const hourStart = hourStartDatetime(hour);
+      const existing = await this.query<RowDataPacket[]>(
+        connection,
+        `SELECT host, status FROM \`${this.table}\` WHERE hour_start = ?`,
+        [hourStart],
+      );
+      const vanished = existing.filter((row) => !groups.has(groupKey(String(row.host), Number(row.status))));
+      for (let start = 0; start < vanished.length; start += DELETE_CHUNK_ROWS) {
+        const chunk = vanished.slice(start, start + DELETE_CHUNK_ROWS);
+        const result = await this.query<ResultSetHeader>(
+          connection,
+          `DELETE FROM \`${this.table}\` WHERE hour_start = ? AND (${chunk.map(() => '(host = ? AND status = ?)').join(' OR ')})`,
+          [hourStart, ...chunk.flatMap((row) => [String(row.host), Number(row.status)])],
+        );
+        deleted += result.affectedRows;
+      }
+    }
+    return deleted;
   }
 
   /**

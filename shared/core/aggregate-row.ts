@@ -28,6 +28,15 @@ export type AggregateRow = z.infer<typeof AggregateRowSchema>;
 
 export const EMPTY_HOST = '-';
 
+/**
+ * Limits of the aggregate's `host` key, set by the systems that hold it: MySQL's `VARCHAR(255)`
+ * counts characters; DynamoDB caps a sort key at 1,024 bytes and `rowKey` adds 18 to the host
+ * (`YYYY-MM-DDTHH#` and `#NNN`). The transform quarantines a row whose host breaks either, so no
+ * later step meets one.
+ */
+export const HOST_MAX_CHARS = 255;
+export const HOST_MAX_BYTES = 1_024 - 'YYYY-MM-DDTHH#'.length - '#000'.length;
+
 /** The staging sort key: unique per row within a run, and sortable by hour. */
 export function rowKey(row: Pick<AggregateRow, 'hour' | 'host' | 'status'>): string {
   return `${row.hour}#${row.host}#${String(row.status).padStart(3, '0')}`;

@@ -94,9 +94,11 @@ export interface LineBlock {
 /**
  * Lines of UTF-8 bytes from a byte stream, in blocks of whole lines, for parsers that read bytes
  * (no string per line or per field). Memory is bounded: a line longer than `maxLineBytes` comes as
- * a `cut` block of its start. Invalid UTF-8 is replaced by U+FFFD, as `textLines` does: a block is
+ * a `cut` block of its start. A byte that is not part of valid UTF-8 becomes its percent-encoding
+ * (`0xE9` → `%E9`, as CloudFront encodes such bytes itself), so two values that differ only in
+ * invalid bytes stay different (U+FFFD would make `caf\xE9` and `caf\xE8` one value). A block is
  * checked as a whole (newlines never split a character, so a valid block is valid line by line),
- * and only an invalid one is decoded and re-encoded.
+ * and only an invalid one is rewritten.
  */
 export async function* lineBlocks(
   bytes: AsyncIterable<Buffer>,
@@ -105,7 +107,7 @@ export async function* lineBlocks(
   let pending: Buffer | undefined; // the start of a line that continues in the next chunk
   let skipping = false; // inside an over-long line, dropping bytes up to its end
   const valid = (block: Buffer): LineBlock => ({
-    bytes: isUtf8(block) ? block : Buffer.from(block.toString('utf8')),
+    bytes: isUtf8(block) ? block : percentEncodeInvalidUtf8(block),
     cut: false,
   });
   for await (const chunk of bytes) {
@@ -172,4 +174,49 @@ function* splitLong(
     start = end + 1;
   }
   if (runStart < block.length) yield valid(block.subarray(runStart));
+}
+
+const HEX = '0123456789ABCDEF';
+
+/** Length of the valid UTF-8 sequence at `bytes[index]`, or 0 when the byte there starts none. */
+function utf8SequenceLength(bytes: Uint8Array, index: number): number {
+  const lead = bytes[index]!;
+  if (lead < 0x80) return 1;
+  const continuation = (offset: number, low = 0x80, high = 0xbf) => {
+    const byte = bytes[index + offset];
+    return byte !== undefined && byte >= low && byte <= high;
+  };
+  if (lead >= 0xc2 && lead <= 0xdf) return continuation(1) ? 2 : 0;
+  if (lead >= 0xe0 && lead <= 0xef) {
+    // No overlong forms (E0 80–9F) and no UTF-16 surrogates (ED A0–BF).
+    const second =
+      lead === 0xe0 ? continuation(1, 0xa0) : lead === 0xed ? continuation(1, 0x80, 0x9f) : continuation(1);
+    return second && continuation(2) ? 3 : 0;
+  }
+  if (lead >= 0xf0 && lead <= 0xf4) {
+    // No overlong forms (F0 80–8F) and nothing past U+10FFFF (F4 90–BF).
+    const second =
+      lead === 0xf0 ? continuation(1, 0x90) : lead === 0xf4 ? continuation(1, 0x80, 0x8f) : continuation(1);
+    return second && continuation(2) && continuation(3) ? 4 : 0;
+  }
+  return 0;
+}
+
+/** `bytes` with every byte outside a valid UTF-8 sequence written as `%XX` (upper-case hex). */
+export function percentEncodeInvalidUtf8(bytes: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(bytes.length * 3);
+  let length = 0;
+  let index = 0;
+  while (index < bytes.length) {
+    const size = utf8SequenceLength(bytes, index);
+    if (size === 0) {
+      const byte = bytes[index++]!;
+      out[length++] = 37; // %
+      out[length++] = HEX.charCodeAt(byte >> 4);
+      out[length++] = HEX.charCodeAt(byte & 15);
+      continue;
+    }
+    for (const end = index + size; index < end; index++) out[length++] = bytes[index]!;
+  }
+  return out.subarray(0, length);
 }

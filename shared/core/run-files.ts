@@ -26,6 +26,53 @@ export const keys = {
   report: (runId: string) => `reports/${runId}.json`,
 } as const;
 
+/**
+ * Run ids name folders of the data bucket (`runs/<runId>/`, `reports/<runId>.json`) and, locally,
+ * of the disk under `.local/`: letters, digits and `. _ : -`, starting with a letter or digit, so
+ * `..` or a slash can never reach a key. Execution names fit (1–80 characters).
+ */
+export const RunIdSchema = z
+  .string()
+  .min(1)
+  .max(80)
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._:-]*$/,
+    'runId may hold letters, digits and . _ : - only, first a letter or digit',
+  );
+
+/** A file id (`sourceFileId`): the source name's safe characters plus a hash. */
+export const FileIdSchema = z
+  .string()
+  .max(160)
+  .regex(/^[A-Za-z0-9._-]+$/, 'fileId may hold letters, digits and . _ - only')
+  .refine((id) => id !== '.' && id !== '..', 'fileId may not be . or ..');
+
+/** A batch id (`0001`, …). */
+export const BatchIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,32}$/, 'batchId may hold letters, digits, _ and - only');
+
+/**
+ * A key of the data bucket an event may name, under `prefix`: no empty, `.` or `..` segment, no
+ * backslash or control character (the local S3 keeps objects as files, and a key must never name
+ * one outside its folder), at most 1,024 bytes (S3's limit).
+ */
+export function dataKeySchema(prefix: string) {
+  return z
+    .string()
+    .refine((key) => key.startsWith(prefix), `key must start with ${prefix}`)
+    .refine((key) => Buffer.byteLength(key) <= 1024, 'key longer than 1,024 bytes')
+    .refine(
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+      (key) => !/[\u0000-\u001f\u007f\\]/.test(key),
+      'key may hold no control character or backslash',
+    )
+    .refine(
+      (key) => key.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..'),
+      'key may hold no empty, . or .. segment',
+    );
+}
+
 /** Per-file transform result (`runs/<runId>/files/<fileId>.json`), also returned to the state machine. */
 export const TransformResultSchema = z.object({
   fileId: z.string(),

@@ -17,7 +17,8 @@ export function openSource(
 /**
  * Text lines for a line parser, with the byte path's bound on memory: a line longer than
  * `MAX_LINE_BYTES` is not held whole but quarantined (`lineBlocks` gives its start, skips the
- * rest). Invalid UTF-8 becomes U+FFFD; a missing final newline still ends the last line.
+ * rest). Bytes that are not valid UTF-8 become `%XX` (`lineBlocks`); a missing final newline still
+ * ends the last line.
  */
 export function textSource(format: string, bytes: AsyncIterable<Buffer>, parser: LineParser): SourceReader {
   let cut = false;

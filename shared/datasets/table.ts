@@ -15,6 +15,11 @@ export const ColumnSchema = z.object({
   fields: z.array(z.string()).optional(),
   /** `url`: the source value is URL-encoded and is stored decoded once. */
   decode: z.enum(['url']).optional(),
+  /** Value contract (`contract.ts`): numbers outside [min, max] quarantine their row. */
+  min: z.number().optional(),
+  max: z.number().optional(),
+  /** `host`: a key of the aggregate; normalized and held to the aggregate key's limits. */
+  normalize: z.enum(['host']).optional(),
   comment: z.string().optional(),
 });
 export type Column = z.infer<typeof ColumnSchema>;

@@ -16,6 +16,7 @@ import type { Logger } from '#shared/core/log';
 import {
   type HourAggregate,
   keys,
+  RunIdSchema,
   TransformResultSchema,
   type TransformSummary,
 } from '#shared/core/run-files';
@@ -34,11 +35,14 @@ export interface AggregateSettings {
   table: string;
 }
 
+/** Athena query execution ids are UUIDs. */
+const QueryExecutionIdSchema = z.string().regex(/^[A-Za-z0-9-]{1,128}$/, 'not a query execution id');
+
 export const AggregateInputSchema = z.discriminatedUnion('action', [
   /** After the transforms: which hours got rows, and the run's file and row totals. */
   z.object({
     action: z.literal('hours'),
-    runId: z.string().min(1),
+    runId: RunIdSchema,
     /**
      * For hand runs (`sls invoke local`) that transformed only some files of the manifest: count
      * the files that have results and warn about the rest instead of failing. Never set by the
@@ -48,33 +52,33 @@ export const AggregateInputSchema = z.discriminatedUnion('action', [
   }),
   z.object({
     action: z.literal('start'),
-    runId: z.string().min(1),
+    runId: RunIdSchema,
     hour: HourSchema,
     /**
      * The Step Functions execution starting the query. Part of the idempotency token: a retried
      * start in the same execution gets the query already running, a re-run of the same runId (say,
      * after a late file) gets a fresh query instead of the earlier one's stale result.
      */
-    executionName: z.string().min(1).optional(),
+    executionName: RunIdSchema.optional(),
   }),
   z.object({
     action: z.literal('status'),
-    runId: z.string().min(1),
+    runId: RunIdSchema,
     hour: HourSchema,
-    queryExecutionId: z.string().min(1),
+    queryExecutionId: QueryExecutionIdSchema,
     startedAt: z.iso.datetime(),
   }),
   z.object({
     action: z.literal('results'),
-    runId: z.string().min(1),
+    runId: RunIdSchema,
     hour: HourSchema,
-    queryExecutionId: z.string().min(1),
+    queryExecutionId: QueryExecutionIdSchema,
   }),
   /**
    * start + status + results in one invocation, for `sls invoke local` and hand backfills. The
    * state machine never uses it: waiting inside a Lambda pays for idle time.
    */
-  z.object({ action: z.literal('query'), runId: z.string().min(1), hour: HourSchema }),
+  z.object({ action: z.literal('query'), runId: RunIdSchema, hour: HourSchema }),
 ]);
 export type AggregateInput = z.infer<typeof AggregateInputSchema>;
 

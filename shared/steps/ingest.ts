@@ -5,14 +5,8 @@ import { EtlError } from '#shared/core/errors';
 import { rawKeyFor, type SourceObject, selectWindowFiles, sourceFileId } from '#shared/core/ingest';
 import type { Logger } from '#shared/core/log';
 import { planBatches } from '#shared/core/plan';
-import { keys } from '#shared/core/run-files';
+import { dataKeySchema, FileIdSchema, keys, RunIdSchema } from '#shared/core/run-files';
 import { lastCompleteWindow, type Window, WindowSchema } from '#shared/core/window';
-
-const RunIdSchema = z
-  .string()
-  .min(1)
-  .max(80)
-  .regex(/^[A-Za-z0-9._:-]+$/, 'runId may hold letters, digits and . _ : - only');
 
 /**
  * What starts a run. The schedule passes neither runId nor window: the run takes the last complete
@@ -32,9 +26,9 @@ export interface BatchRef {
 }
 
 export const ManifestFileSchema = z.object({
-  fileId: z.string(),
+  fileId: FileIdSchema,
   sourceKey: z.string(),
-  key: z.string(),
+  key: dataKeySchema('raw/'),
   size: z.number().int().nonnegative(),
 });
 export const ManifestSchema = z.object({

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import type { ObjectStore } from '#shared/adapters/object-store';
+import { EtlError } from '#shared/core/errors';
 import type { Logger } from '#shared/core/log';
 import {
   HourAggregateSchema,
   keys,
+  RunIdSchema,
   type Timing,
   TimingSchema,
   type TransformSummary,
@@ -20,7 +22,7 @@ export const ReportInputSchema = z.discriminatedUnion('status', [
   z.object({
     action: z.literal('report'),
     status: z.literal('SUCCEEDED'),
-    runId: z.string().min(1),
+    runId: RunIdSchema,
     window: WindowSchema,
     startedAt: z.string(),
   }),
@@ -30,13 +32,13 @@ export const ReportInputSchema = z.discriminatedUnion('status', [
     /** The state when the failure was caught: `run` (if ingest got that far) and `error`. */
     input: z
       .object({
-        run: z.object({ runId: z.string(), window: WindowSchema }).partial().optional(),
-        runId: z.string().optional(),
+        run: z.object({ runId: RunIdSchema, window: WindowSchema }).partial().optional(),
+        runId: RunIdSchema.optional(),
         window: WindowSchema.optional(),
         error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).optional(),
       })
       .passthrough(),
-    executionName: z.string(),
+    executionName: RunIdSchema,
     startedAt: z.string(),
   }),
 ]);
@@ -48,6 +50,20 @@ export interface HourTotals {
   bytes: number;
 }
 
+/**
+ * MySQL against the aggregate, hour by hour (requests and bytes): after the write every hour the
+ * run aggregated must hold exactly its aggregate. `MATCHED`, `DIFFERENT` (the run fails with
+ * WarehouseReconciliationError) or `NOT_CHECKED` (nothing aggregated, or MySQL not readable).
+ */
+export interface Reconciliation {
+  status: 'MATCHED' | 'DIFFERENT' | 'NOT_CHECKED';
+  hours: number;
+  differences: { hour: string; warehouse: Omit<HourTotals, 'hour'>; aggregate: Omit<HourTotals, 'hour'> }[];
+}
+
+/** MySQL does not hold what the run aggregated for some hour: a row lost, doubled or left over. */
+export class WarehouseReconciliationError extends EtlError {}
+
 export interface RunReport {
   status: 'SUCCEEDED' | 'FAILED';
   runId: string;
@@ -56,8 +72,11 @@ export interface RunReport {
   finishedAt: string;
   files: TransformSummary['files'];
   quarantinedFiles: TransformSummary['quarantinedFiles'];
+  /** This run's rows: its files only (an hour's total may include other runs' files). */
   rows: TransformSummary['rows'];
+  /** Per hour the run aggregated, the totals MySQL holds for the whole hour. */
   hours: HourTotals[];
+  reconciliation: Reconciliation;
   athena: { queries: number; bytesScanned: number; estimatedCostUsd: number };
   /** The largest history of any execution of the run (parent or child), against the 25,000 cap. */
   maxHistoryEvents: number;
@@ -97,6 +116,7 @@ export async function writeReport(
   let bytesScanned = 0;
   let billedBytes = 0;
   const aggregatedHours: string[] = [];
+  const aggregateTotals = new Map<string, Omit<HourTotals, 'hour'>>();
   // Only this run's hours: an earlier run under the same runId may have left other hours' results.
   const runHours = summary === undefined ? undefined : new Set(summary.hours);
   for await (const object of store.list(bucket, keys.hourAggregatesPrefix(runId))) {
@@ -106,6 +126,10 @@ export async function writeReport(
     bytesScanned += hourAggregate.bytesScanned;
     billedBytes += Math.max(hourAggregate.bytesScanned, ATHENA_MIN_BILLED_BYTES);
     aggregatedHours.push(hourAggregate.hour);
+    aggregateTotals.set(hourAggregate.hour, {
+      requests: hourAggregate.rows.reduce((sum, row) => sum + row.requests, 0),
+      bytes: hourAggregate.rows.reduce((sum, row) => sum + row.bytesSent, 0),
+    });
   }
 
   let hours: HourTotals[] = [];
@@ -117,6 +141,18 @@ export async function writeReport(
       // A failed run may have failed in MySQL itself; the report must still be written.
       warehouseError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     }
+  }
+
+  const reconciliation: Reconciliation = { status: 'NOT_CHECKED', hours: 0, differences: [] };
+  if (aggregatedHours.length > 0 && warehouseError === undefined) {
+    reconciliation.hours = hours.length;
+    for (const { hour, requests, bytes } of hours) {
+      const aggregate = aggregateTotals.get(hour) ?? { requests: 0, bytes: 0 };
+      if (aggregate.requests !== requests || aggregate.bytes !== bytes) {
+        reconciliation.differences.push({ hour, warehouse: { requests, bytes }, aggregate });
+      }
+    }
+    reconciliation.status = reconciliation.differences.length === 0 ? 'MATCHED' : 'DIFFERENT';
   }
 
   const timings: Timing[] = [];
@@ -135,6 +171,7 @@ export async function writeReport(
     quarantinedFiles: summary?.quarantinedFiles ?? [],
     rows,
     hours,
+    reconciliation,
     athena: {
       queries,
       bytesScanned,
@@ -148,9 +185,20 @@ export async function writeReport(
     report.error = rootFailure(input.input.error?.Error ?? 'Unknown', input.input.error?.Cause ?? '');
   } else if (warehouseError !== undefined) {
     report.error = { error: 'ReportWarehouseReadError', cause: warehouseError };
+  } else if (reconciliation.status === 'DIFFERENT') {
+    const first = reconciliation.differences[0]!;
+    report.status = 'FAILED';
+    report.error = {
+      error: 'WarehouseReconciliationError',
+      cause: `MySQL differs from the aggregate in ${reconciliation.differences.length} hour(s); first ${first.hour}: ${first.warehouse.requests} requests and ${first.warehouse.bytes} bytes in MySQL, ${first.aggregate.requests} and ${first.aggregate.bytes} aggregated`,
+    };
   }
   await store.putJson(bucket, keys.report(runId), report);
   log.info('report written', { status: report.status, key: keys.report(runId) });
+  // The run must not end SUCCEEDED over a warehouse that disagrees with its aggregate.
+  if (input.status === 'SUCCEEDED' && reconciliation.status === 'DIFFERENT') {
+    throw new WarehouseReconciliationError(report.error!.cause);
+  }
   return report;
 }
 

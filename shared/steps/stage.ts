@@ -3,12 +3,12 @@ import type { ObjectStore } from '#shared/adapters/object-store';
 import type { StagingStore } from '#shared/adapters/staging-store';
 import { EtlError } from '#shared/core/errors';
 import type { Logger } from '#shared/core/log';
-import { HourAggregateSchema } from '#shared/core/run-files';
+import { dataKeySchema, HourAggregateSchema, RunIdSchema } from '#shared/core/run-files';
 
 /** The stage step's event: which run, and the aggregate step's result file for one hour. */
 export const StageInputSchema = z.object({
-  runId: z.string().min(1),
-  resultKey: z.string().min(1),
+  runId: RunIdSchema,
+  resultKey: dataKeySchema('runs/'),
 });
 export type StageInput = z.infer<typeof StageInputSchema>;
 
@@ -26,8 +26,10 @@ export interface StageResult {
 export class StageInputError extends EtlError {}
 
 /**
- * Reads one hour's aggregate rows from S3, validates them, and stages them in DynamoDB. Staging is
- * keyed by run id and row key, so a retried stage overwrites the same items and never duplicates.
+ * Reads one hour's aggregate rows from S3, validates them, and stages them in DynamoDB as the whole
+ * of that hour for the run. Staging is keyed by run id and row key, so a retried stage overwrites
+ * the same items and never duplicates; items an earlier attempt staged that the hour no longer has
+ * are removed.
  */
 export async function stageRows(
   input: StageInput,
@@ -56,7 +58,7 @@ export async function stageRows(
       `${input.resultKey} is the result of ${result.hour} but holds a row of ${stray.hour}`,
     );
   }
-  const put = await staging.putRows(input.runId, result.rows);
+  const put = await staging.replaceHour(input.runId, result.hour, result.rows);
   log.info('stage: rows staged', {
     hour: result.hour,
     resultKey: input.resultKey,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ObjectStore } from '#shared/adapters/object-store';
 import { decompressed, lineBlocks, MAX_LINE_BYTES, peekBytes } from '#shared/core/lines';
 import type { Logger } from '#shared/core/log';
-import { keys, type TransformResult } from '#shared/core/run-files';
+import { BatchIdSchema, keys, RunIdSchema, type TransformResult } from '#shared/core/run-files';
 import { type ByteLineParser, readsBytes, type SourceReader } from '#shared/datasets/dataset';
 import type { Dataset } from '#shared/datasets/index';
 import { openSource } from '#shared/datasets/source';
@@ -18,8 +18,8 @@ import {
 import { SpoolFullError } from './transform-spool';
 
 export const TransformInputSchema = z.object({
-  runId: z.string().min(1),
-  batchId: z.string().optional(),
+  runId: RunIdSchema,
+  batchId: BatchIdSchema.optional(),
   file: ManifestFileSchema,
 });
 export type TransformInput = z.infer<typeof TransformInputSchema>;

@@ -136,6 +136,19 @@ describe('DynamoStagingStore (real dynalite)', () => {
     expect(await store.readRun('run-none')).toEqual([]);
   });
 
+  it('replaces one hour of a run: items of the hour the new rows lack are deleted, other hours kept', async () => {
+    const rows = aggregateRows(60, 9, ['2024-07-13T05', '2024-07-13T06']);
+    await store.putRows('run-replace', rows);
+    const hour5 = rows.filter((row) => row.hour === '2024-07-13T05');
+    const kept = hour5.slice(0, 3).map((row) => ({ ...row, requests: row.requests + 1 }));
+    await store.replaceHour('run-replace', '2024-07-13T05', kept);
+    const read = await store.readRun('run-replace');
+    expect(read.filter((row) => row.hour === '2024-07-13T05')).toEqual(byKey(kept));
+    expect(read.filter((row) => row.hour === '2024-07-13T06')).toEqual(
+      byKey(rows.filter((row) => row.hour === '2024-07-13T06')),
+    );
+  });
+
   it('refuses an item beyond 400 KB or a sort key beyond 1,024 bytes, naming the limit', () => {
     const [row] = aggregateRows(1, 6);
     expect(() => toStagedItem('run', { ...row!, host: 'a'.repeat(2_000) }, 'now', 0)).toThrow(

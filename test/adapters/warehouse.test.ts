@@ -338,6 +338,31 @@ describe.each(['insert', 'load-data'] as const)(
       expect((await ledger(runId)).map((row) => row.row_count)).toEqual([5]);
     });
 
+    it('replaces the hours it is told to: groups gone from the rows are deleted with the batch, in every batch layout', async () => {
+      const inHours = (rows: AggregateRow[], day: string) =>
+        rows.map((row) => ({ ...row, hour: row.hour.replace('07-13', day) }));
+      const first = inHours(aggregateRows(300, 21), '07-22');
+      const writer = warehouse('etl/test/mysql', { batchRows: 40 });
+      await writer.ensureSchema();
+      await writer.upsert('run-replace-1', first);
+      const hours = [...new Set(first.map((row) => row.hour))];
+      // The second aggregate keeps every third group of the first hour and nothing of the second.
+      const second = first.filter((row, index) => row.hour === hours[0] && index % 3 === 0);
+      const result = await writer.upsert('run-replace-2', second, { replaceHours: hours });
+      const table = (await stored()).filter((row) => row.hour.startsWith('2024-07-22'));
+      expect(values(table)).toEqual(byKey(second));
+      expect(result.deletedRows).toBe(first.length - second.length);
+      // Written again, every batch is skipped and nothing more is deleted.
+      expect(await writer.upsert('run-replace-2', second, { replaceHours: hours })).toMatchObject({
+        skippedBatches: result.batches,
+        deletedRows: 0,
+      });
+      // Without replaceHours an upsert deletes nothing (hours it was not asked to make exact).
+      await writer.upsert('run-replace-3', inHours(aggregateRows(5, 22), '07-22').slice(0, 1));
+      const keysAfter = new Set((await stored()).map(rowKey));
+      expect(second.filter((row) => !keysAfter.has(rowKey(row)))).toEqual([]);
+    });
+
     it('loads two batches at a time without deadlocks (the ledger row is claimed before it is read)', async () => {
       const table = 'cloudfront_hourly_parallel';
       const writer = warehouse('etl/test/mysql', { table, batchRows: 25, log });

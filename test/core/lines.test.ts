@@ -1,4 +1,4 @@
-import { lineBlocks, textLines } from '#shared/core/lines';
+import { lineBlocks, percentEncodeInvalidUtf8, textLines } from '#shared/core/lines';
 
 async function* chunksOf(bytes: Buffer, size: number): AsyncGenerator<Buffer> {
   for (let start = 0; start < bytes.length; start += size) yield bytes.subarray(start, start + size);
@@ -35,15 +35,29 @@ describe('lineBlocks (byte lines for the parser)', () => {
   ]);
 
   it.each([1, 2, 3, 7, 64, 1024])(
-    'gives the same lines as textLines, U+FFFD for invalid UTF-8 included, in chunks of %i bytes',
+    'gives the lines textLines gives, but invalid UTF-8 bytes as %%XX (lossless), in chunks of %i bytes',
     async (chunkSize) => {
       const lines = await blockLines(text, chunkSize);
-      expect(lines).toEqual(await stringLines(text, chunkSize));
+      const strings = await stringLines(text, chunkSize);
+      expect(strings[2]).toBe('a\uFFFD(\uFFFD');
+      strings[2] = 'a%C3(%FF';
+      expect(lines).toEqual(strings);
       expect(lines[0]).toBe('#Version: 1.0\r');
-      expect(lines[2]).toBe('a\uFFFD(\uFFFD');
       expect(lines.at(-1)).toBe('last line without newline é');
     },
   );
+
+  it('keeps bytes that differ only in invalid UTF-8 apart, and valid sequences of every length as they are', () => {
+    const valid = Buffer.from('aé€😀z');
+    expect(percentEncodeInvalidUtf8(valid).equals(valid)).toBe(true);
+    const e9 = percentEncodeInvalidUtf8(Buffer.from([0x63, 0x61, 0x66, 0xe9])).toString();
+    const e8 = percentEncodeInvalidUtf8(Buffer.from([0x63, 0x61, 0x66, 0xe8])).toString();
+    expect([e9, e8]).toEqual(['caf%E9', 'caf%E8']);
+    // Overlong forms, UTF-16 surrogates and a truncated sequence are not UTF-8 either.
+    expect(percentEncodeInvalidUtf8(Buffer.from([0xc0, 0xaf, 0xed, 0xa0, 0x80, 0xf0, 0x9f])).toString()).toBe(
+      '%C0%AF%ED%A0%80%F0%9F',
+    );
+  });
 
   it('cuts a line longer than the bound to its start, skips the rest, and goes on', async () => {
     const long = 'x'.repeat(100);

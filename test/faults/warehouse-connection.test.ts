@@ -252,7 +252,13 @@ describe.each(['insert', 'load-data'] as const)(
         const written = await writeRun({ runId }, staging(), target, silentLog);
 
         expect(Date.now() - started).toBeGreaterThanOrEqual(STALL_TIMEOUT_MS);
-        expect(written).toEqual({ runId, rows: setup.baseline.rows.length, batches: 6, skippedBatches: 0 });
+        expect(written).toEqual({
+          runId,
+          rows: setup.baseline.rows.length,
+          batches: 6,
+          skippedBatches: 0,
+          deletedRows: 0,
+        });
         expect(proxy.cuts - cutsBefore).toBe(1);
         const sent = sentSinceStart();
         const stalled = sent.find((query) => query.cut === 'stall');
@@ -271,7 +277,13 @@ describe.each(['insert', 'load-data'] as const)(
         proxy.cutOnQuery({ match: COMMIT, at: 'stall' });
         const written = await writeRun({ runId }, staging(), writer(), silentLog);
 
-        expect(written).toEqual({ runId, rows: setup.baseline.rows.length, batches: 6, skippedBatches: 0 });
+        expect(written).toEqual({
+          runId,
+          rows: setup.baseline.rows.length,
+          batches: 6,
+          skippedBatches: 0,
+          deletedRows: 0,
+        });
         expect(proxy.cuts - cutsBefore).toBe(1);
         // The stalled batch's upsert and ledger row were rolled back when its session ended: the
         // retry found no ledger row and upserted the batch again.
@@ -323,6 +335,7 @@ describe.each(['insert', 'load-data'] as const)(
           rows: setup.baseline.rows.length,
           batches: 6,
           skippedBatches: loaded.length,
+          deletedRows: 0,
         });
         await expectTableOfFaultFreeRun(runId);
       }, 60_000);

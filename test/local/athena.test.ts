@@ -344,6 +344,18 @@ describe('local Athena stand-in', () => {
       ]);
     });
 
+    it('counts 0, not NULL, with count_if over a group whose conditions are all NULL, as Trino does', async () => {
+      const { rows } = await query(`
+        SELECT g, count_if(x >= 500) AS server_errors, count_if(x BETWEEN 400 AND 499) AS client_errors
+        FROM (VALUES (1, CAST(NULL AS integer)), (1, NULL), (2, 404), (2, 503)) AS t(g, x)
+        GROUP BY g ORDER BY g`);
+      expect(rows).toEqual([
+        ['g', 'server_errors', 'client_errors'],
+        ['1', '0', '0'],
+        ['2', '1', '1'],
+      ]);
+    });
+
     it('lists databases and tables through the catalog API', async () => {
       const catalogs = await clients.athena.send(new ListDataCatalogsCommand({}));
       expect(catalogs.DataCatalogsSummary?.map((catalog) => catalog.CatalogName)).toEqual(['AwsDataCatalog']);

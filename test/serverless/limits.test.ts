@@ -118,6 +118,46 @@ describe('AWS limit checks at package time', () => {
     );
     expect(output).not.toMatch(/Packaging|Uploading|CloudFormation/);
   }, 120_000);
+  it('refuses to deploy a template naming a documentation account anywhere, and says where', () => {
+    const EtlPlugin = require('../../scripts/serverless-etl-plugin.js');
+    const pluginWith = (template: unknown) =>
+      new EtlPlugin({
+        service: {
+          provider: {
+            environment: {
+              DB_SECRET_ID: 'arn:aws:secretsmanager:eu-west-1:210987654321:secret:rds-etl-AbCdEf',
+            },
+            compiledCloudFormationTemplate: template,
+          },
+        },
+        classes: { Error },
+      }) as { checkDeploySettings(): void };
+    const role = (arn: string) => ({ Resources: { WriteRole: { Properties: { RoleArn: arn } } } });
+    expect(() => pluginWith(role('arn:aws:iam::111122223333:role/rds')).checkDeploySettings()).toThrow(
+      /placeholder account 111122223333 at Resources\.WriteRole\.Properties\.RoleArn/,
+    );
+    expect(() => pluginWith(role('arn:aws:iam::210987654321:role/rds')).checkDeploySettings()).not.toThrow();
+    // An id that merely contains the digits is not the placeholder.
+    expect(() =>
+      pluginWith(role('arn:aws:iam::912345678901:role/x1234567890123')).checkDeploySettings(),
+    ).not.toThrow();
+  });
+
+  it('grants exactly one secret: a complete ARN as it is, an ARN or a name without its suffix with -??????', () => {
+    const { secretGrant } = require('../../scripts/secret-grant.js');
+    expect(secretGrant('arn:aws:secretsmanager:eu-west-1:210987654321:secret:rds-etl-AbCdEf')).toBe(
+      'arn:aws:secretsmanager:eu-west-1:210987654321:secret:rds-etl-AbCdEf',
+    );
+    expect(secretGrant('arn:aws:secretsmanager:eu-west-1:210987654321:secret:cf-etl/prod/mysql')).toBe(
+      'arn:aws:secretsmanager:eu-west-1:210987654321:secret:cf-etl/prod/mysql-??????',
+    );
+    expect(secretGrant('etl/local/mysql')).toEqual({
+      'Fn::Sub':
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub syntax, not JavaScript's
+        'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:etl/local/mysql-??????',
+    });
+    expect(() => secretGrant('arn:aws:s3:::bucket')).toThrow(/not a Secrets Manager secret ARN/);
+  });
 
   it('fails `sls package` for a stage parameter that breaks a limit', async () => {
     const attempt = run(

@@ -305,6 +305,38 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
     expect(variables.DB_TLS).toBe('rds');
   });
 
+  it('denies every request to the data bucket that does not come over TLS', () => {
+    const policies = resourcesOfType(template, 'AWS::S3::BucketPolicy');
+    const policy = policies.find(
+      ([, resource]) => JSON.stringify(resource.Properties?.Bucket) === '{"Ref":"DataBucket"}',
+    );
+    expect(policy).toBeDefined();
+    const document = policy![1].Properties!.PolicyDocument as { Statement: Json[] };
+    const statement = document.Statement.find(
+      (candidate) => (candidate as Record<string, Json>).Effect === 'Deny',
+    ) as Record<string, Json>;
+    expect(statement).toMatchObject({
+      Principal: '*',
+      Action: 's3:*',
+      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+    });
+    // The bucket and every object in it.
+    expect(JSON.stringify(statement.Resource)).toContain('"Fn::GetAtt":["DataBucket","Arn"]');
+    expect(JSON.stringify(statement.Resource)).toContain('"/*"');
+  });
+
+  it('grants the writer exactly its secret (the ARN with its 6-character suffix), not every name it prefixes', () => {
+    const role = template.Resources.WriteRole?.Properties as Json;
+    const grants = statements({
+      Resources: { WriteRole: { Type: 'AWS::IAM::Role', Properties: role } },
+    } as never)
+      .filter((statement) => [statement.Action].flat().includes('secretsmanager:GetSecretValue'))
+      .map((statement) => statement.Resource);
+    expect(grants).toEqual([
+      `arn:aws:secretsmanager:us-east-1:123456789012:secret:cf-etl/${stage}/mysql-??????`,
+    ]);
+  });
+
   it('points no function at a local endpoints file', () => {
     for (const [, fn] of resourcesOfType(template, 'AWS::Lambda::Function')) {
       const variables =

@@ -1,5 +1,12 @@
-import type { Timing } from '#shared/core/run-files';
-import { historyEventsFromTimings, rootFailure } from '#shared/steps/report';
+import { type HourAggregate, keys, type Timing, type TransformSummary } from '#shared/core/run-files';
+import {
+  historyEventsFromTimings,
+  type RunReport,
+  rootFailure,
+  WarehouseReconciliationError,
+  writeReport,
+} from '#shared/steps/report';
+import { localS3, silentLog } from '../support/s3';
 
 describe('report helpers', () => {
   it("reports a child execution's own error, not the parent's States.TaskFailed", () => {
@@ -39,5 +46,102 @@ describe('report helpers', () => {
     expect(events).toBeLessThan(25_000);
     // The same month in one execution (the layout before hour groups) would not fit.
     expect(historyEventsFromTimings(month, 720)).toBeGreaterThan(25_000);
+  });
+});
+
+describe('report: MySQL reconciled against the aggregate, hour by hour', () => {
+  let s3: Awaited<ReturnType<typeof localS3>>;
+  const runId = 'reconcile-1';
+  const input = {
+    action: 'report' as const,
+    status: 'SUCCEEDED' as const,
+    runId,
+    window: { from: '2024-07-13T10', to: '2024-07-13T12' },
+    startedAt: '2024-07-13T12:00:00.000Z',
+  };
+  const row = (hour: string, host: string, requests: number, bytesSent: number) => ({
+    hour,
+    host,
+    status: 200,
+    requests,
+    bytesSent,
+    clientErrors: 0,
+    serverErrors: 0,
+    meanTimeTaken: null,
+    p95TimeTaken: null,
+    distinctClientIps: 1,
+  });
+
+  beforeAll(async () => {
+    s3 = await localS3(['data']);
+    const summary: TransformSummary = {
+      runId,
+      hours: ['2024-07-13T10', '2024-07-13T11'],
+      files: { total: 1, transformed: 1, quarantined: 0 },
+      rows: { read: 7, accepted: 7, quarantined: 0, inQuarantinedFiles: 0 },
+      quarantinedFiles: [],
+    };
+    await s3.store.putJson('data', keys.transformSummary(runId), summary);
+    const aggregates: HourAggregate[] = [
+      {
+        runId,
+        hour: '2024-07-13T10',
+        queryExecutionId: 'q1',
+        bytesScanned: 1,
+        engineMs: 1,
+        rows: [row('2024-07-13T10', 'a', 3, 30), row('2024-07-13T10', 'b', 2, 20)],
+      },
+      {
+        runId,
+        hour: '2024-07-13T11',
+        queryExecutionId: 'q2',
+        bytesScanned: 1,
+        engineMs: 1,
+        rows: [row('2024-07-13T11', 'a', 2, 5)],
+      },
+    ];
+    for (const aggregate of aggregates) {
+      await s3.store.putJson('data', keys.hourAggregate(runId, aggregate.hour), aggregate);
+    }
+  });
+  afterAll(() => s3.stop());
+
+  const settings = { dataBucket: 'data', hoursPerExecution: 16 };
+
+  it('says MATCHED when MySQL holds exactly the aggregate of every hour', async () => {
+    const report = await writeReport(
+      input,
+      settings,
+      s3.store,
+      async () => [
+        { hour: '2024-07-13T10', requests: 5, bytes: 50 },
+        { hour: '2024-07-13T11', requests: 2, bytes: 5 },
+      ],
+      silentLog,
+    );
+    expect(report.status).toBe('SUCCEEDED');
+    expect(report.reconciliation).toEqual({ status: 'MATCHED', hours: 2, differences: [] });
+  });
+
+  it('fails the run with WarehouseReconciliationError, and writes the report first, when an hour differs', async () => {
+    const leftOver = async () => [
+      { hour: '2024-07-13T10', requests: 105, bytes: 150 },
+      { hour: '2024-07-13T11', requests: 2, bytes: 5 },
+    ];
+    await expect(writeReport(input, settings, s3.store, leftOver, silentLog)).rejects.toThrow(
+      WarehouseReconciliationError,
+    );
+    const written = (await s3.store.getJson('data', keys.report(runId))) as RunReport;
+    expect(written.status).toBe('FAILED');
+    expect(written.error?.error).toBe('WarehouseReconciliationError');
+    expect(written.reconciliation.differences).toEqual([
+      {
+        hour: '2024-07-13T10',
+        warehouse: { requests: 105, bytes: 150 },
+        aggregate: { requests: 5, bytes: 50 },
+      },
+    ]);
+    // This run's own rows stay apart from the hour totals.
+    expect(written.rows.accepted).toBe(7);
   });
 });

@@ -158,14 +158,14 @@ describe.each(['insert', 'load-data'] as const)(
         { runId: 'run-1', hour: '2024-07-13T06', staged: 650 },
       ]);
       expect(await staging.readRun('run-1')).toEqual(byKey(allFirst));
-      expect(written).toEqual({ runId: 'run-1', rows: 1_350, batches: 3, skippedBatches: 0 });
+      expect(written).toEqual({ runId: 'run-1', rows: 1_350, batches: 3, skippedBatches: 0, deletedRows: 0 });
       expect((await table()).rows).toEqual(byKey(allFirst));
     });
 
     it('changes nothing when the write of the same run runs again', async () => {
       const before = await table();
       const written = await writeRun({ runId: 'run-1' }, staging, warehouse, silentLog);
-      expect(written).toEqual({ runId: 'run-1', rows: 1_350, batches: 3, skippedBatches: 3 });
+      expect(written).toEqual({ runId: 'run-1', rows: 1_350, batches: 3, skippedBatches: 3, deletedRows: 0 });
       expect(await table()).toEqual(before);
     });
 
@@ -179,7 +179,7 @@ describe.each(['insert', 'load-data'] as const)(
         '2024-07-13T06': firstRun['2024-07-13T06'],
       };
       const { written } = await stageAndWrite('run-2', secondRun);
-      expect(written).toEqual({ runId: 'run-2', rows: 1_350, batches: 3, skippedBatches: 0 });
+      expect(written).toEqual({ runId: 'run-2', rows: 1_350, batches: 3, skippedBatches: 0, deletedRows: 0 });
       const after = await table();
       expect(after.rows).toEqual(byKey(Object.values(secondRun).flat()));
       expect(after.rows).not.toEqual(byKey(allFirst));

@@ -84,7 +84,7 @@ describe('CloudFront line parser: the byte path reads exactly as parse() does', 
       [
         '2024-07-13',
         '10:00:00.1',
-        '-12',
+        '12',
         '/%E6%97%A5',
         '200',
         '%zz',

@@ -117,7 +117,7 @@ describe('transform (real local S3, Parquet read back by DuckDB)', () => {
     expect(result.rows.accepted).toBe(3);
   });
 
-  it('quarantines bad rows with line number and reason, and keeps invalid UTF-8 as U+FFFD', async () => {
+  it('quarantines bad rows with line number and reason, and keeps invalid UTF-8 bytes as %XX', async () => {
     const [before, after] = row('2024-07-13', '06:00:00', { 10: 'agent-@' }).split('@');
     const utf8Broken = Buffer.concat([
       Buffer.from(`${HEADER}${before}`),
@@ -129,7 +129,7 @@ describe('transform (real local S3, Parquet read back by DuckDB)', () => {
     const { result, fileId } = await run('bad-rows.log', utf8Broken);
     expect(result.rows).toEqual({ read: 5, accepted: 1, quarantined: 4 });
     const rows = await curatedRows('2024-07-13T06', fileId);
-    expect(rows[0]!.cs_user_agent).toBe('agent-\uFFFD\uFFFD');
+    expect(rows[0]!.cs_user_agent).toBe('agent-%FF%FE');
     const text = await (await s3.store.getStream(BUCKET, keys.quarantinedRows(fileId))).toArray();
     const records = Buffer.concat(text)
       .toString()

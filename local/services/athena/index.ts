@@ -31,6 +31,8 @@ export interface LocalAthena extends RunningService {
   injectFault(fault: Fault): void;
   /** Drops the faults not consumed yet. */
   clearFaults(): void;
+  /** Injected throttles not yet answered. */
+  readonly pendingThrottles: number;
 }
 
 export type { Fault };
@@ -68,6 +70,9 @@ export async function startAthena(options: AthenaOptions): Promise<LocalAthena> 
     port,
     injectFault: (fault) => queries.injectFault(fault),
     clearFaults: () => queries.clearFaults(),
+    get pendingThrottles() {
+      return queries.pendingThrottles;
+    },
     async stop() {
       await closeServer(server);
       await queries.stopAll();

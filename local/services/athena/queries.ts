@@ -98,6 +98,11 @@ export class QueryExecutions {
     this.outcomeFaults.length = 0;
   }
 
+  /** Injected throttles not yet answered. */
+  get pendingThrottles(): number {
+    return this.throttleFaults;
+  }
+
   injectFault(fault: Fault): void {
     const times = fault.times ?? 1;
     if (fault.kind === 'throttle') {

@@ -1154,6 +1154,9 @@ const FUNCTION_REWRITES = new Map<string, Rewrite>(
     // Exact instead of approximate: DuckDB's approx_count_distinct was 4–13 % off, worse than
     // Trino's 2.3 % standard error; an exact count is never further from the truth.
     approx_distinct: arity([1, 2], (call) => `count(DISTINCT ${call.arg(0)})`),
+    // Trino's count_if counts the rows where the condition is true: 0 for a group where it is never
+    // true or always NULL. DuckDB's count_if gives NULL for a group of NULL conditions.
+    count_if: arity([1], (call) => `count(CASE WHEN ${call.arg(0)} THEN 1 END)`),
     // quantile_disc returns a value present in the data, with the input's type (bigint stays
     // bigint), as Trino's digest-based estimate does; exact, so never less accurate.
     approx_percentile: (call) => {

@@ -1,3 +1,4 @@
+import { type ValueContract, valueContract } from '../contract';
 import type { LineResult } from '../dataset';
 import type { CellValue, Column, TableDefinition } from '../table';
 import { parseTimestamp, textConverter } from './parser';
@@ -124,11 +125,13 @@ export class NamedRecordBuilder {
   private readonly width: number;
   private readonly timeColumn: number;
   private readonly sourceColumn: number;
+  private readonly contract: ValueContract;
 
   constructor(
     table: TableDefinition,
     private readonly sourceFileId: string,
   ) {
+    this.contract = valueContract(table);
     this.width = table.columns.length;
     this.timeColumn = table.columns.findIndex((column) => column.fields !== undefined);
     this.sourceColumn = table.columns.findIndex((column) => column.name === 'source_file');
@@ -167,6 +170,8 @@ export class NamedRecordBuilder {
   finish(): LineResult {
     const timeMs = this.timeMs();
     if (typeof timeMs === 'string') return { kind: 'reject', reason: timeMs };
+    const problem = this.contract.apply(this.values);
+    if (problem !== undefined) return { kind: 'reject', reason: problem };
     if (this.timeColumn >= 0) this.values[this.timeColumn] = timeMs;
     if (this.sourceColumn >= 0) this.values[this.sourceColumn] = this.sourceFileId;
     return { kind: 'row', values: this.values, timeMs };

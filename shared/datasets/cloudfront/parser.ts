@@ -1,4 +1,11 @@
 import { isUtf8 } from 'node:buffer';
+import {
+  hostProblem,
+  isNormalAsciiHost,
+  normalizeHost,
+  type ValueContract,
+  valueContract,
+} from '../contract';
 import type { ByteLineParser, ByteLineResult, LineResult } from '../dataset';
 import {
   type CellValue,
@@ -22,7 +29,17 @@ type Converter = (raw: string) => CellValue | typeof INVALID;
 const INVALID = Symbol('invalid');
 
 /** How the byte path reads a column: which field, and which of the typed appends it takes. */
-type ByteKind = 'string' | 'url' | 'int' | 'bigint' | 'double' | 'list' | 'time' | 'source' | 'absent';
+type ByteKind =
+  | 'string'
+  | 'url'
+  | 'host'
+  | 'int'
+  | 'bigint'
+  | 'double'
+  | 'list'
+  | 'time'
+  | 'source'
+  | 'absent';
 
 /** One column's reader: which field index it takes and how it converts the text. */
 interface ColumnReader {
@@ -80,6 +97,9 @@ export class CloudFrontLineParser implements ByteLineParser {
   private lastDayKey = -1;
   private lastDayMs: number | undefined;
   private decoded = Buffer.alloc(4096);
+  private readonly contract: ValueContract;
+  /** Per host column of the pending row: its normalized text, null, or undefined to keep its bytes. */
+  private readonly hosts: Array<string | null | undefined>;
 
   constructor(
     private readonly table: TableDefinition,
@@ -92,6 +112,8 @@ export class CloudFrontLineParser implements ByteLineParser {
     this.bounds = timeBoundsAt(options.nowMs ?? Date.now(), options.earliestMs);
     this.numbers = new Float64Array(this.width);
     this.sourceBytes = Buffer.from(sourceFileId, 'utf8');
+    this.contract = valueContract(table);
+    this.hosts = new Array<string | null | undefined>(this.width);
   }
 
   parse(rawLine: string): LineResult {
@@ -128,6 +150,8 @@ export class CloudFrontLineParser implements ByteLineParser {
       }
       values[reader.column] = value;
     }
+    const problem = this.contract.apply(values);
+    if (problem !== undefined) return { kind: 'reject', reason: problem };
     if (this.timeColumn >= 0) values[this.timeColumn] = timeMs;
     if (this.sourceColumn >= 0) values[this.sourceColumn] = this.sourceFileId;
     return { kind: 'row', values, timeMs };
@@ -218,7 +242,26 @@ export class CloudFrontLineParser implements ByteLineParser {
           reason: `${this.table.columns[column]!.field}: not a valid ${kind}: '${truncate(this.text(field))}'`,
         };
       }
+      const outside = this.contract.numberProblem(column, value);
+      if (outside !== undefined) return { kind: 'reject', reason: outside };
       this.numbers[column] = value;
+    }
+    // Hosts are checked (and normalized when not already in normal form) before anything is written.
+    for (const column of this.contract.hostColumns) {
+      if (kinds[column] !== 'host') continue;
+      const field = fieldOf[column]!;
+      const from = starts[field]!;
+      const to = ends[field]!;
+      if (isNormalAsciiHost(bytes, from, to)) {
+        this.hosts[column] = undefined;
+        continue;
+      }
+      const host = normalizeHost(this.text(field));
+      const problem = host === null ? undefined : hostProblem(host);
+      if (problem !== undefined) {
+        return { kind: 'reject', reason: `${this.table.columns[column]!.field}: ${problem}` };
+      }
+      this.hosts[column] = host;
     }
     this.pendingTimeMs = timeMs;
     return { kind: 'pending', timeMs };
@@ -251,6 +294,15 @@ export class CloudFrontLineParser implements ByteLineParser {
           if (to === from + 1 && bytes[from] === HYPHEN) target.appendNull();
           else if (kind === 'url') this.appendDecoded(target, bytes, from, to);
           else target.appendBytes(bytes, from, to);
+          break;
+        }
+        case 'host': {
+          const host = this.hosts[column];
+          const target = sink.strings[column]!;
+          if (host === undefined)
+            target.appendBytes(bytes, starts[fieldOf[column]!]!, ends[fieldOf[column]!]!);
+          else if (host === null) target.appendNull();
+          else target.appendString(host);
           break;
         }
         case 'list': {
@@ -414,6 +466,7 @@ function byteKind(
   if (field < 0 || column.type === 'timestamp') return 'absent';
   switch (column.type) {
     case 'string':
+      if (column.normalize === 'host') return 'host';
       return column.decode === 'url' ? 'url' : 'string';
     case 'array<string>':
       return 'list';

@@ -1,0 +1,136 @@
+import { existsSync, statSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { HOUR_PATTERN, hourStart, type Window } from '#shared/core/window';
+
+/** A command line `npm run local` refuses before starting anything: exit 2, one line. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export const RUN_USAGE = `Usage: npm run local -- [--source DIR --from YYYY-MM-DDTHH --to YYYY-MM-DDTHH] [--report FILE]
+                       [--seed N] [--day YYYY-MM-DD] [--dir .local/run] [--endpoints FILE] [--verbose]
+Without --source, a seeded sample day of CloudFront logs (with planted bad rows and files) is generated.
+Without --endpoints, a local stack is started under --dir and stopped at the end, and the source
+bucket is emptied before the files are uploaded. With --endpoints FILE (.local/endpoints.json from
+npm run local:up, or one written for another stack) the run uses that stack, creates what is missing,
+uploads the files under their own prefix of the source bucket (runs/<hash of DIR>/), deletes nothing
+else, and leaves the stack running.`;
+
+/** Longest window `npm run local` takes (a year of hours); the pipeline itself bounds batches. */
+const MAX_WINDOW_HOURS = 366 * 24;
+
+export interface RunArgs {
+  source: string | undefined;
+  /** Undefined only without --source (the sample day's window is used). */
+  window: Window | undefined;
+  report: string | undefined;
+  /** An endpoints file of a running stack to use instead of starting one. */
+  endpoints: string | undefined;
+  seed: number;
+  day: string;
+  dir: string;
+  verbose: boolean;
+  help: boolean;
+}
+
+/**
+ * `npm run local`'s flags, checked before anything starts: unknown flags, a window that is not
+ * two existing hours with `from` before `to` (UTC), a missing source folder, a bad seed or day.
+ */
+export function parseRunArgs(argv: string[]): RunArgs {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        source: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        report: { type: 'string' },
+        seed: { type: 'string', default: '20240713' },
+        day: { type: 'string', default: '2024-07-13' },
+        dir: { type: 'string', default: '.local/run' },
+        endpoints: { type: 'string' },
+        verbose: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const text = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
+  const source = text('source');
+  const from = text('from');
+  const to = text('to');
+  if (values.help === true) {
+    return {
+      source,
+      window: undefined,
+      report: text('report'),
+      endpoints: undefined,
+      seed: 0,
+      day: '',
+      dir: '',
+      verbose: false,
+      help: true,
+    };
+  }
+  const seed = Number(text('seed'));
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    throw new UsageError(`--seed ${text('seed')} is not a whole number`);
+  const day = text('day') ?? '';
+  checkHour('--day', `${day}T00`, day);
+  if (source !== undefined && (!existsSync(source) || !statSync(source).isDirectory())) {
+    throw new UsageError(`--source ${source} is not a folder`);
+  }
+  let window: Window | undefined;
+  if (from !== undefined || to !== undefined || source !== undefined) {
+    if (from === undefined || to === undefined) {
+      throw new UsageError(
+        `--from and --to are both required${source === undefined ? '' : ' with --source'}`,
+      );
+    }
+    const start = checkHour('--from', from);
+    const end = checkHour('--to', to);
+    if (start >= end)
+      throw new UsageError(`--from ${from} must be before --to ${to} (the window is [from, to))`);
+    if ((end - start) / 3_600_000 > MAX_WINDOW_HOURS) {
+      throw new UsageError(`the window ${from} to ${to} is longer than ${MAX_WINDOW_HOURS} hours`);
+    }
+    window = { from, to };
+  }
+  const endpoints = text('endpoints');
+  if (endpoints !== undefined && !existsSync(endpoints)) {
+    throw new UsageError(
+      `--endpoints ${endpoints} does not exist (npm run local:up writes .local/endpoints.json)`,
+    );
+  }
+  return {
+    source,
+    window,
+    report: text('report'),
+    endpoints,
+    seed,
+    day,
+    dir: text('dir') ?? '.local/run',
+    verbose: values.verbose === true,
+    help: false,
+  };
+}
+
+function checkHour(flag: string, hour: string, shown = hour): number {
+  if (!HOUR_PATTERN.test(hour)) {
+    throw new UsageError(
+      `${flag} ${shown} is not ${flag === '--day' ? 'a day (YYYY-MM-DD)' : 'an hour (YYYY-MM-DDTHH, UTC)'}`,
+    );
+  }
+  try {
+    return hourStart(hour);
+  } catch {
+    throw new UsageError(`${flag} ${shown} does not exist in the calendar`);
+  }
+}

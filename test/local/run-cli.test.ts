@@ -1,0 +1,173 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { LEGACY_HEADER, legacyRow } from '../support/cloudfront-logs';
+
+const ROOT = resolve(__dirname, '..', '..');
+const RUN = join(ROOT, 'local', 'cli', 'run.ts');
+const DOWN = join(ROOT, 'local', 'cli', 'down.ts');
+const WINDOW = ['--from', '2024-07-13T10', '--to', '2024-07-13T11'];
+const execute = promisify(execFile);
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+interface Finished {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  output: string;
+}
+
+/** `npm run local` as a terminal starts it: its own process group, output captured. */
+function start(command: string, args: string[]): { child: ChildProcess; finished: Promise<Finished> } {
+  const child = spawn(command, args, { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on('data', (chunk) => {
+    output += chunk;
+  });
+  const finished = new Promise<Finished>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal, output })),
+  );
+  return { child, finished };
+}
+
+/** The run CLI in one Node process (what `npm run local` runs). */
+const runCli = (args: string[]) => start(process.execPath, ['--import', 'tsx', RUN, ...args]);
+
+describe('npm run local: inputs checked before work, one run per folder, Ctrl-C and kill -9 leave nothing behind', () => {
+  const work = mkdtempSync(join(tmpdir(), 'etl-run-cli-'));
+  const source = join(work, 'source');
+  const data = join(work, 'data');
+
+  beforeAll(() => {
+    mkdirSync(source);
+    const rows = Array.from({ length: 20 }, (_, index) => legacyRow('2024-07-13', `10:00:${10 + index}`));
+    writeFileSync(join(source, 'E1.2024-07-13-10.a.gz'), gzipSync(`${LEGACY_HEADER}${rows.join('\n')}\n`));
+  });
+
+  afterAll(async () => {
+    await execute(process.execPath, ['--import', 'tsx', DOWN, '--dir', work], { cwd: ROOT }).catch(
+      () => undefined,
+    );
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  /** The mariadbd of a data folder, once its pid file is written. */
+  const mariadbPid = (folder: string) => Number(readFileSync(join(folder, 'mysql', 'mariadbd.pid'), 'utf8'));
+
+  it.each([
+    [['--from', '2024-07-13T11', '--to', '2024-07-13T10'], /--from 2024-07-13T11 must be before --to/],
+    [['--from', '2024-02-30T00', '--to', '2024-03-01T00'], /--from 2024-02-30T00 does not exist/],
+    [['--from', '2024-07-13 10', '--to', '2024-07-13T11'], /is not an hour \(YYYY-MM-DDTHH, UTC\)/],
+    [['--from', '2024-07-13T10'], /--from and --to are both required/],
+    [['--source', '/nonexistent/logs', ...WINDOW], /--source \/nonexistent\/logs is not a folder/],
+    [['--window', 'x'], /Unknown option '--window'/],
+  ])(
+    'refuses %j with one line and exit 2, before starting anything',
+    async (args, message) => {
+      const folder = join(work, 'refused');
+      const { finished } = runCli(['--dir', folder, ...args]);
+      const { code, output } = await finished;
+      expect(code).toBe(2);
+      expect(output.trim().split('\n')).toEqual([expect.stringMatching(message)]);
+      expect(existsSync(folder)).toBe(false);
+    },
+    60_000,
+  );
+
+  it("exits at once when the folder is in use, naming the running run's pid", async () => {
+    const folder = join(data, 'busy');
+    const first = runCli(['--dir', folder, '--source', source, ...WINDOW]);
+    await until(() => existsSync(join(folder, 'stack.lock')), 60_000);
+    const owner = JSON.parse(readFileSync(join(folder, 'stack.lock'), 'utf8')) as { pid: number };
+    const second = await runCli(['--dir', folder, '--source', source, ...WINDOW]).finished;
+    expect(second.code).toBe(1);
+    expect(second.output).toContain(`is in use by pid ${owner.pid} (npm run local`);
+    const done = await first.finished;
+    expect({ code: done.code, output: done.output }).toEqual({
+      code: 0,
+      output: expect.stringContaining('status           SUCCEEDED'),
+    });
+    expect(existsSync(join(folder, 'stack.lock'))).toBe(false);
+  }, 180_000);
+
+  // A terminal's Ctrl-C signals the whole foreground group (npm and node), so SIGINT arrives twice.
+  it.each([0, 300, 1_000, 2_000, 3_500])(
+    'stops everything on Ctrl-C %i ms after MariaDB started (5 times in a row)',
+    async (delayMs) => {
+      const folder = join(data, `ctrl-c-${delayMs}`);
+      const { child, finished } = start('npm', [
+        'run',
+        '--silent',
+        'local',
+        '--',
+        '--dir',
+        folder,
+        '--source',
+        source,
+        ...WINDOW,
+      ]);
+      await until(() => existsSync(join(folder, 'mysql', 'mariadbd.pid')), 90_000);
+      const server = mariadbPid(folder);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      const group = -child.pid!;
+      try {
+        process.kill(group, 'SIGINT');
+        process.kill(group, 'SIGINT');
+      } catch {
+        // the run may have ended on its own already: it must have stopped everything too
+      }
+      await finished;
+      await until(() => !isAlive(server), 10_000);
+      await until(() => !existsSync(join(folder, 'stack.lock')), 10_000);
+    },
+    120_000,
+  );
+
+  it('after kill -9, local:down stops the orphaned mariadbd, and a new run stops one on its folder itself', async () => {
+    const folder = join(data, 'killed');
+    const killAfterStart = async () => {
+      const { child, finished } = runCli(['--dir', folder, '--source', source, ...WINDOW]);
+      await until(() => existsSync(join(folder, 'mysql', 'mariadbd.pid')), 90_000);
+      const server = mariadbPid(folder);
+      await until(() => isAlive(server), 10_000);
+      child.kill('SIGKILL');
+      await finished;
+      return server;
+    };
+
+    const first = await killAfterStart();
+    expect(isAlive(first)).toBe(true); // left behind
+    const down = await execute(process.execPath, ['--import', 'tsx', DOWN, '--dir', work], { cwd: ROOT });
+    expect(down.stdout).toContain(`stopped an orphaned mariadbd (pid ${first})`);
+    expect(isAlive(first)).toBe(false);
+
+    const second = await killAfterStart();
+    expect(isAlive(second)).toBe(true);
+    const rerun = await runCli(['--dir', folder, '--source', source, ...WINDOW]).finished;
+    expect(rerun.output).toContain(`stopped an orphaned mariadbd (pid ${second})`);
+    expect(rerun.output).toContain('status           SUCCEEDED');
+    expect(rerun.code).toBe(0);
+    expect(isAlive(second)).toBe(false);
+  }, 300_000);
+});
