@@ -9,7 +9,6 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import type { SourceObject } from '#shared/core/ingest';
 
 /** The port the pipeline uses for object storage (S3 in AWS, s3rver locally). */
@@ -114,6 +113,8 @@ export class S3ObjectStore implements ObjectStore {
     body: Readable,
     options: { contentType?: string; signal?: AbortSignal } = {},
   ): Promise<void> {
+    // Loaded here: only the transform streams uploads, the other functions' cold starts skip it.
+    const { Upload } = await import('@aws-sdk/lib-storage');
     const upload = new Upload({
       client: this.s3,
       params: { Bucket: bucket, Key: key, Body: body, ContentType: options.contentType },

@@ -1,33 +1,20 @@
-import { AthenaClient } from '@aws-sdk/client-athena';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AthenaClient } from '@aws-sdk/client-athena';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createAthenaClient } from './athena';
+import { createDocumentClient, createDynamoDbClient } from './dynamodb';
+import { createS3Client } from './s3';
+import { createSecretsManagerClient } from './secrets-manager';
+import type { AwsSettings } from './settings';
 
-/** Where the AWS clients point. Omit `endpoints` in AWS: the SDK defaults are right there. */
-export interface AwsSettings {
-  region: string;
-  /** Local stand-ins only: one URL per service. */
-  endpoints?: {
-    s3: string;
-    dynamodb: string;
-    athena: string;
-    secretsmanager: string;
-  };
-  /** Local stand-ins only; in AWS the default provider chain (the Lambda role) is used. */
-  credentials?: { accessKeyId: string; secretAccessKey: string };
-}
+export { type AwsSettings, LOCAL_CREDENTIALS, localAwsSettings } from './settings';
 
 /**
- * Static credentials for the local stack, so the SDK never walks the provider chain (IMDS).
- * s3rver accepts only this pair; the other stand-ins accept any.
- */
-export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
-
-/**
- * The one place that builds AWS clients. Adapters receive clients from here (or a test's own),
- * so no other module reads endpoints or constructs a client. Each client is created on first
- * use and kept for the container's lifetime.
+ * All four services' clients for tools and tests (the local stack, seeding, benchmarks). Handlers
+ * do not use it: each imports only its services' modules (`#shared/aws/s3` and so on), so its
+ * bundle carries no SDK client it never calls. Each client is created on first use.
  */
 export class AwsClients {
   private s3Client?: S3Client;
@@ -39,44 +26,28 @@ export class AwsClients {
   constructor(readonly settings: AwsSettings) {}
 
   get s3(): S3Client {
-    const local = this.settings.endpoints;
-    this.s3Client ??= new S3Client({
-      ...this.common(local?.s3),
-      // s3rver needs path-style addressing (no wildcard DNS for bucket.localhost).
-      forcePathStyle: local !== undefined,
-      // With SDK defaults a streamed PutObject is sent `aws-chunked` with a trailing CRC;
-      // s3rver stores that framing inside the object without any error. Checksums only
-      // where an operation requires them keeps local objects byte-identical.
-      ...(local && {
-        requestChecksumCalculation: 'WHEN_REQUIRED' as const,
-        responseChecksumValidation: 'WHEN_REQUIRED' as const,
-      }),
-    });
+    this.s3Client ??= createS3Client(this.settings);
     return this.s3Client;
   }
 
   get dynamodb(): DynamoDBClient {
-    this.dynamodbClient ??= new DynamoDBClient(this.common(this.settings.endpoints?.dynamodb));
+    this.dynamodbClient ??= createDynamoDbClient(this.settings);
     return this.dynamodbClient;
   }
 
   /** Document client: native JS values in and out; empty strings and undefined handled explicitly. */
   get documents(): DynamoDBDocumentClient {
-    this.documentClient ??= DynamoDBDocumentClient.from(this.dynamodb, {
-      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-    });
+    this.documentClient ??= createDocumentClient(this.dynamodb);
     return this.documentClient;
   }
 
   get athena(): AthenaClient {
-    this.athenaClient ??= new AthenaClient(this.common(this.settings.endpoints?.athena));
+    this.athenaClient ??= createAthenaClient(this.settings);
     return this.athenaClient;
   }
 
   get secretsManager(): SecretsManagerClient {
-    this.secretsManagerClient ??= new SecretsManagerClient(
-      this.common(this.settings.endpoints?.secretsmanager),
-    );
+    this.secretsManagerClient ??= createSecretsManagerClient(this.settings);
     return this.secretsManagerClient;
   }
 
@@ -88,32 +59,4 @@ export class AwsClients {
     this.s3Client = this.dynamodbClient = this.athenaClient = this.secretsManagerClient = undefined;
     this.documentClient = undefined;
   }
-
-  private common(endpoint: string | undefined) {
-    return {
-      region: this.settings.region,
-      ...(endpoint !== undefined && { endpoint }),
-      ...(this.settings.credentials !== undefined && { credentials: this.settings.credentials }),
-    };
-  }
-}
-
-/** Settings for clients that talk to the local stack described by an endpoints file. */
-export function localAwsSettings(endpoints: {
-  region: string;
-  s3: string;
-  dynamodb: string;
-  athena: string;
-  secretsmanager: string;
-}): AwsSettings {
-  return {
-    region: endpoints.region,
-    endpoints: {
-      s3: endpoints.s3,
-      dynamodb: endpoints.dynamodb,
-      athena: endpoints.athena,
-      secretsmanager: endpoints.secretsmanager,
-    },
-    credentials: { ...LOCAL_CREDENTIALS },
-  };
 }
