@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type ObjectStore, S3ObjectStore } from '#shared/adapters/object-store';
-import { keys } from '#shared/core/run-files';
+import { keys, type Timing } from '#shared/core/run-files';
 import type { Window } from '#shared/core/window';
-import { disposeHandlerClients } from '#shared/handler';
-import type { RunReport } from '#shared/steps/report';
+import { type RunReport, stageDurations } from '#shared/steps/report';
+import { timingsFromMetricLines } from '#shared/steps/run-timings';
 import { provisionFromServerless } from './provision';
 import { functionEnvironment, loadServerlessConfig, type ServerlessConfig } from './serverless-config';
 import { type LocalStack, startStack, writeEndpointsFile } from './stack';
@@ -28,6 +28,8 @@ export interface LocalPipeline {
   stepFunctions: LocalStepFunctions;
   /** The parent (per-run) state machine's name. */
   runMachine: string;
+  /** One timing per handler invocation of a run, from the EMF lines the handlers wrote. */
+  timings(runId: string): Timing[];
   stop(): Promise<void>;
 }
 
@@ -41,6 +43,8 @@ export interface PipelineOptions {
   athena?: { maxConcurrentQueries?: number; minQueryMs?: number };
   /** Variables to set on top of the functions' environment (e.g. LOG_LEVEL). */
   environment?: Record<string, string>;
+  /** Also print the handlers' EMF lines (`npm run local -- --verbose`); they are collected either way. */
+  printMetricLines?: boolean;
 }
 
 /**
@@ -51,7 +55,17 @@ export interface PipelineOptions {
 export async function startLocalPipeline(options: PipelineOptions): Promise<LocalPipeline> {
   const directory = resolve(options.directory);
   const config = await loadServerlessConfig(LOCAL_STAGE);
+  // Imported with the handlers, not before them: a test that resets the module registry to load
+  // fresh handlers gets fresh instances of these too, the ones those handlers use.
+  const { collectMetricLines } = await import('#shared/observability/metrics');
+  const { disposeHandlerClients } = await import('#shared/handler');
   const stack = await startStack({ directory, region: config.provider.region, athena: options.athena });
+  // The handlers' EMF lines (CloudWatch metrics in AWS) are read here for the report, not printed.
+  const metricLines: string[] = [];
+  const restoreMetricOutput = collectMetricLines((line) => {
+    metricLines.push(line);
+    if (options.printMetricLines) process.stdout.write(`${line}\n`);
+  });
   try {
     const endpointsFile = join(directory, 'endpoints.json');
     writeEndpointsFile(endpointsFile, stack.endpoints);
@@ -66,6 +80,8 @@ export async function startLocalPipeline(options: PipelineOptions): Promise<Loca
       ETL_ENDPOINTS_FILE: endpointsFile,
       DB_SECRET_ID: stack.mysqlSecretName,
       AWS_REGION: config.provider.region,
+      // As Lambda sets it: each handler's first invocation is logged as its cold start.
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
       ...options.environment,
     };
     Object.assign(process.env, environment);
@@ -121,10 +137,13 @@ export async function startLocalPipeline(options: PipelineOptions): Promise<Loca
       // Handler-held pools and clients first, then the servers they talk to.
       for (const dispose of disposers) await dispose().catch(() => undefined);
       disposeHandlerClients();
+      restoreMetricOutput();
       await stack.stop();
     };
-    return { stack, config, environment, stepFunctions, runMachine, stop };
+    const timings = (runId: string) => timingsFromMetricLines(metricLines, runId);
+    return { stack, config, environment, stepFunctions, runMachine, timings, stop };
   } catch (error) {
+    restoreMetricOutput();
     await stack.stop().catch(() => undefined);
     throw error;
   }
@@ -187,7 +206,8 @@ export interface RunOutcome {
 
 /**
  * Runs the parent state machine for a window and returns its report, with `maxHistoryEvents`
- * replaced by the count the runner measured over the parent and every child execution.
+ * replaced by the count the runner measured over the parent and every child execution, and
+ * `stages` by the exact spans of the handlers' invocations (their EMF lines).
  */
 export async function runWindow(pipeline: LocalPipeline, window: Window, runId: string): Promise<RunOutcome> {
   // Like a run started in the console or by the schedule: the execution's name is unique (Step
@@ -206,6 +226,8 @@ export async function runWindow(pipeline: LocalPipeline, window: Window, runId: 
     report = (await store.getJson(bucket, keys.report(runId))) as RunReport;
     report.maxHistoryEvents = measured;
     report.historyEventsSource = 'measured by the local runner';
+    const timings = pipeline.timings(runId);
+    if (timings.length > 0) report.stages = stageDurations(timings);
     await store.putJson(bucket, keys.report(runId), report);
   }
   return {

@@ -14,8 +14,11 @@ import { writeSampleDirectory } from '../sample/index';
 import { createProgress } from './progress';
 
 const USAGE = `Usage: npm run local -- [--source DIR --from YYYY-MM-DDTHH --to YYYY-MM-DDTHH] [--report FILE]
-                       [--seed N] [--day YYYY-MM-DD] [--dir .local/run] [--verbose]
-Without --source, a seeded sample day of CloudFront logs (with planted bad rows and files) is generated.`;
+                       [--seed N] [--day YYYY-MM-DD] [--dir .local/run] [--verbose] [--log-level LEVEL]
+Without --source, a seeded sample day of CloudFront logs (with planted bad rows and files) is generated.
+--verbose shows the handlers' JSON logs (level debug) and EMF metric lines; --log-level shows the
+logs from that level up (debug, info, warn, error; default warn).`;
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'];
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -28,6 +31,7 @@ async function main(): Promise<number> {
       day: { type: 'string', default: '2024-07-13' },
       dir: { type: 'string', default: '.local/run' },
       verbose: { type: 'boolean', default: false },
+      'log-level': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -36,6 +40,9 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  const logLevel = values['log-level'] ?? (values.verbose ? 'debug' : 'warn');
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}\n${USAGE}`);
   const directory = resolve(values.dir);
   mkdirSync(directory, { recursive: true });
 
@@ -65,11 +72,12 @@ async function main(): Promise<number> {
   process.once('SIGTERM', () => stopOnSignal('SIGTERM'));
 
   console.log('starting the local stack…');
-  // The handlers' JSON logs would bury the progress line; --verbose shows them.
+  // The handlers' JSON logs would bury the progress line; --verbose or --log-level shows them.
   pipeline = await startLocalPipeline({
     directory,
     onEvent: progress.onEvent,
-    environment: { LOG_LEVEL: values.verbose ? 'debug' : 'warn' },
+    environment: { LOG_LEVEL: logLevel },
+    printMetricLines: values.verbose,
   });
   try {
     const seeded = await seedSource(

@@ -53,7 +53,12 @@ export class S3ObjectStore implements ObjectStore {
       );
       for (const object of page.Contents ?? []) {
         if (object.Key === undefined) continue;
-        yield { key: object.Key, size: object.Size ?? 0, etag: stripQuotes(object.ETag) };
+        yield {
+          key: object.Key,
+          size: object.Size ?? 0,
+          etag: stripQuotes(object.ETag),
+          ...(object.LastModified !== undefined && { lastModified: object.LastModified }),
+        };
       }
       ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (ContinuationToken !== undefined);

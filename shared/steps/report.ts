@@ -5,11 +5,11 @@ import {
   HourAggregateSchema,
   keys,
   type Timing,
-  TimingSchema,
   type TransformSummary,
   TransformSummarySchema,
 } from '#shared/core/run-files';
 import { type Window, WindowSchema } from '#shared/core/window';
+import { type HourOutput, timingsFromOutputs } from './run-timings';
 
 /** Athena's price per TB scanned (us-east-1, engine v3), for the report's cost estimate. */
 const ATHENA_USD_PER_TB = 5;
@@ -74,7 +74,7 @@ export interface RunReport {
  */
 export async function writeReport(
   input: ReportInput,
-  settings: { dataBucket: string; hoursPerExecution: number },
+  settings: { dataBucket: string; hoursPerExecution: number; athenaPollSeconds: number },
   store: ObjectStore,
   warehouseHours: (hours: string[]) => Promise<HourTotals[]>,
   log: Logger,
@@ -97,6 +97,7 @@ export async function writeReport(
   let bytesScanned = 0;
   let billedBytes = 0;
   const aggregatedHours: string[] = [];
+  const hourOutputs: HourOutput[] = [];
   // Only this run's hours: an earlier run under the same runId may have left other hours' results.
   const runHours = summary === undefined ? undefined : new Set(summary.hours);
   for await (const object of store.list(bucket, keys.hourAggregatesPrefix(runId))) {
@@ -106,6 +107,7 @@ export async function writeReport(
     bytesScanned += hourAggregate.bytesScanned;
     billedBytes += Math.max(hourAggregate.bytesScanned, ATHENA_MIN_BILLED_BYTES);
     aggregatedHours.push(hourAggregate.hour);
+    hourOutputs.push({ writtenAt: object.lastModified, engineMs: hourAggregate.engineMs });
   }
 
   let hours: HourTotals[] = [];
@@ -119,18 +121,21 @@ export async function writeReport(
     }
   }
 
-  const timings: Timing[] = [];
-  for await (const object of store.list(bucket, keys.timingsPrefix(runId))) {
-    const parsed = TimingSchema.safeParse(await store.getJson(bucket, object.key));
-    if (parsed.success) timings.push(parsed.data);
-  }
+  const finishedAt = now();
+  const timings = await timingsFromOutputs(
+    store,
+    bucket,
+    runId,
+    { startedAt: input.startedAt, finishedAt, athenaPollSeconds: settings.athenaPollSeconds },
+    hourOutputs,
+  );
 
   const report: RunReport = {
     status: input.status,
     runId,
     window,
     startedAt: input.startedAt,
-    finishedAt: now().toISOString(),
+    finishedAt: finishedAt.toISOString(),
     files,
     quarantinedFiles: summary?.quarantinedFiles ?? [],
     rows,
