@@ -11,7 +11,7 @@ export const LOG_SERVICE = 'cf-etl';
  * is on) and masked secrets (values under keys that look secret, in any nested object).
  */
 export function createFunctionLogger(options: { level: LogLevel; keys: Record<string, unknown> }) {
-  const base = new PowertoolsLogger({
+  const base = new FunctionLogger({
     serviceName: LOG_SERVICE,
     logLevel: options.level.toUpperCase() as Uppercase<LogLevel>,
     persistentKeys: options.keys,
@@ -19,16 +19,34 @@ export function createFunctionLogger(options: { level: LogLevel; keys: Record<st
   });
   return {
     /**
-     * The logger of one invocation: the Lambda context (request id, cold start) and the run's
-     * keys captured now, on a child of its own, so concurrent invocations in one process (the
-     * local runner) never swap request ids.
+     * The logger of one invocation: the Lambda context under Powertools' own key names, and the
+     * run's keys, added to each line rather than stored in the shared logger, so concurrent
+     * invocations in one process (the local runner) never swap request ids or cold starts.
      */
     forInvocation(lambda: Context | undefined, keys: Record<string, unknown>): Logger {
-      if (lambda !== undefined) base.addContext(lambda);
-      const child = base.createChild();
-      return wrap(child, withoutUndefined(keys));
+      // true for the first invocation of an on-demand container only (Lambda's initialization type).
+      const coldStart = base.takeColdStart();
+      const context =
+        lambda === undefined
+          ? {}
+          : {
+              cold_start: coldStart,
+              function_name: lambda.functionName,
+              function_request_id: lambda.awsRequestId,
+              function_arn: lambda.invokedFunctionArn,
+              function_memory_size: lambda.memoryLimitInMB,
+              function_version: lambda.functionVersion,
+            };
+      return wrap(base, withoutUndefined({ ...context, ...keys }));
     },
   };
+}
+
+class FunctionLogger extends PowertoolsLogger {
+  /** Powertools' cold-start flag: true once, for an on-demand container's first invocation. */
+  takeColdStart(): boolean {
+    return this.getColdStart();
+  }
 }
 
 function wrap(logger: PowertoolsLogger, keys: Record<string, unknown>): Logger {
