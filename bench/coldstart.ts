@@ -6,7 +6,8 @@
  * every function's zip, and for each one starts a fresh Node 22 process (the Lambda runtime's
  * major, the pinned `node` devDependency) `--runs` times that `require`s the handler and prints
  * how long the require took. The baseline is built with the same esbuild options. Figures are
- * medians. The last line is always `coldstart worst/baseline ratio: R` (the issue's goal: ≤ 1.5).
+ * medians, of wall time and of CPU time (steadier when other jobs share the machine). The last
+ * line is always `coldstart worst/baseline ratio: R`, of wall times (the issue's goal: ≤ 1.5).
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -63,18 +64,30 @@ async function main(): Promise<void> {
   // Rounds visit every handler once, in turn, so a busy moment on the machine hits all of them
   // alike instead of the one being measured then.
   const files = [baseline, ...handlers.map((handler) => handler.file)];
-  const times = files.map(() => [] as number[]);
+  const wall = files.map(() => [] as number[]);
+  const cpu = files.map(() => [] as number[]);
   for (let round = 0; round < runs; round++) {
-    for (const [index, file] of files.entries()) times[index]!.push(await requireMs(file));
+    for (const [index, file] of files.entries()) {
+      const measured = await requireMs(file);
+      wall[index]!.push(measured.wallMs);
+      cpu[index]!.push(measured.cpuMs);
+    }
   }
-  const [baselineMs, ...handlerMs] = times.map(median) as [number, ...number[]];
-  console.log(`${'handler'.padEnd(24)} ${'zip KB'.padStart(8)} ${'require ms (median)'.padStart(20)}`);
-  console.log(`${'baseline (client-s3)'.padEnd(24)} ${''.padStart(8)} ${baselineMs.toFixed(1).padStart(20)}`);
-  for (const [index, handler] of handlers.entries()) {
+  const [baselineMs, ...handlerMs] = wall.map(median) as [number, ...number[]];
+  const [baselineCpuMs, ...handlerCpuMs] = cpu.map(median) as [number, ...number[]];
+  const row = (name: string, zip: string, ms: number, cpuMs: number) =>
     console.log(
-      `${handler.name.padEnd(24)} ${(handler.zipBytes / 1024).toFixed(0).padStart(8)} ${handlerMs[index]!.toFixed(1).padStart(20)}`,
+      `${name.padEnd(22)} ${zip.padStart(7)} ${ms.toFixed(1).padStart(20)} ${cpuMs.toFixed(1).padStart(16)}`,
     );
+  console.log(
+    `${'handler'.padEnd(22)} ${'zip KB'.padStart(7)} ${'require ms (median)'.padStart(20)} ${'CPU ms (median)'.padStart(16)}`,
+  );
+  row('baseline (client-s3)', '', baselineMs, baselineCpuMs);
+  for (const [index, handler] of handlers.entries()) {
+    row(handler.name, (handler.zipBytes / 1024).toFixed(0), handlerMs[index]!, handlerCpuMs[index]!);
   }
+  // CPU time moves less than wall time when other jobs share the machine.
+  console.log(`CPU worst/baseline ratio: ${(Math.max(...handlerCpuMs) / baselineCpuMs).toFixed(2)}`);
   console.log(`coldstart worst/baseline ratio: ${(Math.max(...handlerMs) / baselineMs).toFixed(2)}`);
 }
 
@@ -140,16 +153,22 @@ async function buildBaseline(folder: string): Promise<string> {
   return outfile;
 }
 
-/** In a fresh process, the time `require(file)` takes (module loading and top-level code). */
-async function requireMs(file: string): Promise<number> {
-  const script = `const t = performance.now(); require(${JSON.stringify(file)}); process.stdout.write(String(performance.now() - t));`;
+/** In a fresh process, the time `require(file)` takes (module loading and top-level code), wall and CPU. */
+async function requireMs(file: string): Promise<{ wallMs: number; cpuMs: number }> {
+  const script = [
+    'const cpu = process.cpuUsage(); const t = performance.now();',
+    `require(${JSON.stringify(file)});`,
+    'const wall = performance.now() - t; const used = process.cpuUsage(cpu);',
+    'process.stdout.write(JSON.stringify([wall, (used.user + used.system) / 1000]));',
+  ].join(' ');
   const { stdout } = await run(NODE_22, ['-e', script], {
     cwd: dirname(file),
     env: { PATH: process.env.PATH },
   });
-  const ms = Number(stdout);
-  if (!Number.isFinite(ms)) throw new Error(`requiring ${file} printed ${JSON.stringify(stdout)}`);
-  return ms;
+  const [wallMs, cpuMs] = JSON.parse(stdout) as [number, number];
+  if (!Number.isFinite(wallMs) || !Number.isFinite(cpuMs))
+    throw new Error(`requiring ${file} printed ${stdout}`);
+  return { wallMs, cpuMs };
 }
 
 function median(values: number[]): number {
