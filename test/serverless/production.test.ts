@@ -4,16 +4,28 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import JSZip from 'jszip';
+import { startS3 } from '#local/services/s3';
+import { S3ObjectStore } from '#shared/adapters/object-store';
+import { createS3Client } from '#shared/aws/s3';
+import { LOCAL_CREDENTIALS } from '#shared/aws/settings';
 import {
   collectMetricLines,
   METRICS_NAMESPACE,
   publishInvocationMetrics,
 } from '#shared/observability/metrics';
+import { LEGACY_FIELDS, type LogRecord, parquetBytes } from '../support/cloudfront-logs';
 import { type CloudFormationTemplate, packageStage, resourcesOfType } from './package';
 
 const run = promisify(execFile);
 type Json = unknown;
 type Statement = { Effect?: string; Action: Json; Resource?: Json; Principal?: Json; Condition?: Json };
+
+/** Stage prod packaged once for this file (packaging takes up to a minute). */
+let prodPackage: ReturnType<typeof packageStage> | undefined;
+const packagedProd = () => {
+  prodPackage ??= packageStage('prod');
+  return prodPackage;
+};
 
 const FUNCTIONS = ['ingest', 'transform', 'aggregate', 'stage', 'write'];
 const FUNCTION_ROLES = ['IngestRole', 'TransformRole', 'AggregateRole', 'StageRole', 'WriteRole'];
@@ -66,7 +78,7 @@ describe('sls package --stage prod: alerts, logs, tracing and bundles', () => {
   let directory: string;
 
   beforeAll(async () => {
-    ({ template, directory } = await packageStage('prod'));
+    ({ template, directory } = await packagedProd());
   }, 240_000);
 
   it('publishes a failed, timed-out or aborted run, and a child that fails on its own, to the alert topic', () => {
@@ -334,6 +346,105 @@ describe('sls package --stage prod: alerts, logs, tracing and bundles', () => {
     }
   }, 60_000);
 });
+
+describe('the packaged transform and parquet-wasm', () => {
+  let directory: string;
+  let work: string;
+  let s3: Awaited<ReturnType<typeof startS3>> | undefined;
+
+  beforeAll(async () => {
+    ({ directory } = await packagedProd());
+    work = mkdtempSync(join(tmpdir(), 'prod-transform-'));
+    s3 = await startS3({ directory: join(work, 's3'), buckets: ['data-bucket'] });
+  }, 240_000);
+
+  afterAll(async () => {
+    await s3?.stop();
+  });
+
+  it('loads parquet-wasm from beside its bundle on the first Parquet input, not before', async () => {
+    const zip = await JSZip.loadAsync(readFileSync(join(directory, 'transform.zip')));
+    const unpacked = join(work, 'transform');
+    for (const [entry, file] of Object.entries(zip.files)) {
+      if (file.dir) continue;
+      mkdirSync(dirname(join(unpacked, entry)), { recursive: true });
+      writeFileSync(join(unpacked, entry), await file.async('nodebuffer'));
+    }
+    const records: LogRecord[] = Array.from({ length: 3 }, (_, index) => ({
+      ...Object.fromEntries(LEGACY_FIELDS.map((field) => [field, '-'])),
+      date: '2024-07-13',
+      time: `01:0${index}:00`,
+      'sc-bytes': '100',
+      'sc-status': '200',
+      'cs-method': 'GET',
+      'x-edge-request-id': `request-${index}`,
+      'time-taken': '0.010',
+    }));
+    const body = await parquetBytes(records, LEGACY_FIELDS);
+    const client = createS3Client({
+      region: 'us-east-1',
+      endpoints: endpointsFor(s3!.endpoint),
+      credentials: { ...LOCAL_CREDENTIALS },
+    });
+    await new S3ObjectStore(client).put('data-bucket', 'raw/v2.parquet', body);
+    client.destroy();
+    const endpointsFile = join(work, 'endpoints.json');
+    writeFileSync(
+      endpointsFile,
+      JSON.stringify({
+        region: 'us-east-1',
+        ...endpointsFor(s3!.endpoint),
+        mysql: { host: '127.0.0.1', port: 9, user: 'unused', password: '', database: 'unused' },
+      }),
+    );
+    // Counts the reads of the .wasm: none while the bundle loads, one for the Parquet file.
+    const script = `
+      const fs = require('node:fs');
+      const read = fs.readFileSync;
+      let wasmReads = 0;
+      fs.readFileSync = (path, ...rest) => { if (String(path).endsWith('.wasm')) wasmReads++; return read(path, ...rest); };
+      const { handler } = require(${JSON.stringify(join(unpacked, 'functions/transform/handler.js'))});
+      const afterLoad = wasmReads;
+      handler({ action: 'file', runId: 'packaged', batchId: '0001',
+                file: { fileId: 'v2', sourceKey: 'v2.parquet', key: 'raw/v2.parquet', size: ${body.length} } })
+        .then((result) => console.log(JSON.stringify({ afterLoad, afterRun: wasmReads, result })),
+              (error) => { console.error(error); process.exit(1); });`;
+    const { stdout } = await run(process.execPath, ['-e', script], {
+      cwd: unpacked,
+      env: {
+        PATH: process.env.PATH,
+        AWS_REGION: 'us-east-1',
+        ETL_STAGE: 'prod',
+        ETL_ENDPOINTS_FILE: endpointsFile,
+        DATA_BUCKET: 'data-bucket',
+        SOURCE_BUCKET: 'source-bucket',
+        GLUE_DATABASE: 'cf_etl_prod',
+        ATHENA_WORKGROUP: 'cf-etl-prod',
+        STAGING_TABLE: 'cf-etl-prod-staging',
+        DB_SECRET_ID: 'secret',
+        LOG_LEVEL: 'error',
+      },
+    });
+    const outcome = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as {
+      afterLoad: number;
+      afterRun: number;
+      result: { status: string; rows: { read: number; accepted: number } };
+    };
+    expect(outcome.afterLoad).toBe(0);
+    expect(outcome.afterRun).toBe(1);
+    expect(outcome.result).toMatchObject({ status: 'transformed', rows: { read: 3, accepted: 3 } });
+  }, 120_000);
+});
+
+function endpointsFor(s3: string) {
+  // Only S3 is called by the transform; the other services' endpoints are never reached.
+  return {
+    s3,
+    dynamodb: 'http://127.0.0.1:9',
+    athena: 'http://127.0.0.1:9',
+    secretsmanager: 'http://127.0.0.1:9',
+  };
+}
 
 describe('sls package --stage dev with an alert email', () => {
   let template: CloudFormationTemplate;
