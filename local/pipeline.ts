@@ -4,10 +4,10 @@ import { join, resolve } from 'node:path';
 import { type ObjectStore, S3ObjectStore } from '#shared/adapters/object-store';
 import { AwsClients, localAwsSettings } from '#shared/aws/clients';
 import { readEndpointsFile } from '#shared/aws/endpoints';
-import { keys } from '#shared/core/run-files';
+import { keys, type Timing } from '#shared/core/run-files';
 import type { Window } from '#shared/core/window';
-import { disposeHandlerClients } from '#shared/handler';
-import type { RunReport } from '#shared/steps/report';
+import { type RunReport, stageDurations } from '#shared/steps/report';
+import { timingsFromMetricLines } from '#shared/steps/run-timings';
 import { provisionFromServerless } from './provision';
 import { functionEnvironment, loadServerlessConfig, type ServerlessConfig } from './serverless-config';
 import {
@@ -40,6 +40,8 @@ export interface LocalPipeline<Stack extends LocalStack | undefined = LocalStack
   stepFunctions: LocalStepFunctions;
   /** The parent (per-run) state machine's name. */
   runMachine: string;
+  /** One timing per handler invocation of a run, from the EMF lines the handlers wrote. */
+  timings(runId: string): Timing[];
   /** Lambda throttling the runner answers with (fault tests, `npm run faults`). */
   lambdaFaults: LambdaFaults;
   stop(): Promise<void>;
@@ -57,6 +59,8 @@ export interface PipelineOptions {
   environment?: Record<string, string>;
   /** Appended to the stage's SOURCE_PREFIX: a run's own folder in a shared source bucket. */
   sourceSubPrefix?: string;
+  /** Also print the handlers' EMF lines (`npm run local -- --verbose`); they are collected either way. */
+  printMetricLines?: boolean;
 }
 
 /**
@@ -108,6 +112,39 @@ async function buildPipeline<Stack extends LocalStack | undefined>(
   mysqlSecretName: string,
   options: Omit<PipelineOptions, 'directory' | 'athena'>,
 ): Promise<LocalPipeline<Stack>> {
+  // Imported with the handlers, not before them: a test that resets the module registry to load
+  // fresh handlers gets fresh instances of these too, the ones those handlers use.
+  const { collectMetricLines } = await import('#shared/observability/metrics');
+  const { disposeHandlerClients } = await import('#shared/handler');
+  // The handlers' EMF lines (CloudWatch metrics in AWS) are read here for the report, not printed.
+  const metricLines: string[] = [];
+  const restoreMetricOutput = collectMetricLines((line) => {
+    metricLines.push(line);
+    if (options.printMetricLines) process.stdout.write(`${line}\n`);
+  });
+  try {
+    return await assemblePipeline(config, stack, clients, endpointsFile, mysqlSecretName, options, {
+      timings: (runId) => timingsFromMetricLines(metricLines, runId),
+      release: () => {
+        disposeHandlerClients();
+        restoreMetricOutput();
+      },
+    });
+  } catch (error) {
+    restoreMetricOutput();
+    throw error;
+  }
+}
+
+async function assemblePipeline<Stack extends LocalStack | undefined>(
+  config: ServerlessConfig,
+  stack: Stack,
+  clients: AwsClients,
+  endpointsFile: string,
+  mysqlSecretName: string,
+  options: Omit<PipelineOptions, 'directory' | 'athena'>,
+  handlers: { timings(runId: string): Timing[]; release(): void },
+): Promise<LocalPipeline<Stack>> {
   await provisionFromServerless(config, clients);
 
   // Every function gets the provider-level environment (serverless.yml sets no per-function
@@ -120,6 +157,8 @@ async function buildPipeline<Stack extends LocalStack | undefined>(
     ETL_ENDPOINTS_FILE: endpointsFile,
     DB_SECRET_ID: mysqlSecretName,
     AWS_REGION: config.provider.region,
+    // As Lambda sets it: each handler's first invocation is logged as its cold start.
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
     ...options.environment,
   };
   if (options.sourceSubPrefix)
@@ -177,11 +216,21 @@ async function buildPipeline<Stack extends LocalStack | undefined>(
   const stop = async () => {
     // Handler-held pools and clients first, then the servers they talk to.
     for (const dispose of disposers) await dispose().catch(() => undefined);
-    disposeHandlerClients();
+    handlers.release();
     if (stack === undefined) clients.destroy();
     else await stack.stop();
   };
-  return { stack, clients, config, environment, stepFunctions, runMachine, lambdaFaults, stop };
+  return {
+    stack,
+    clients,
+    config,
+    environment,
+    stepFunctions,
+    runMachine,
+    timings: handlers.timings,
+    lambdaFaults,
+    stop,
+  };
 }
 
 function splitHandler(handler: string): [string, string] {
@@ -245,7 +294,8 @@ export interface RunOutcome {
 
 /**
  * Runs the parent state machine for a window and returns its report, with `maxHistoryEvents`
- * replaced by the count the runner measured over the parent and every child execution.
+ * replaced by the count the runner measured over the parent and every child execution, and
+ * `stages` by the exact spans of the handlers' invocations (their EMF lines).
  */
 export async function runWindow(
   pipeline: LocalPipeline<LocalStack | undefined>,
@@ -268,6 +318,8 @@ export async function runWindow(
     report = (await store.getJson(bucket, keys.report(runId))) as RunReport;
     report.maxHistoryEvents = measured;
     report.historyEventsSource = 'measured by the local runner';
+    const timings = pipeline.timings(runId);
+    if (timings.length > 0) report.stages = stageDurations(timings);
     await store.putJson(bucket, keys.report(runId), report);
   }
   return {

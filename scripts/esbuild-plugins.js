@@ -25,6 +25,57 @@ const copyParquetWasm = {
   },
 };
 
+/**
+ * Data no function uses, left out of every bundle (each zip holds only what its handler uses):
+ * - zod's error messages in 40-odd languages: the functions report in English (zod's default, `en`);
+ * - iconv-lite's code tables (double-byte: Chinese, Japanese, Korean; generated single-byte code
+ *   pages): mysql2 decodes through iconv-lite only for charsets Node lacks, and the writer's
+ *   connections are utf8mb4. A double-byte table asked for anyway throws, naming itself; a
+ *   single-byte code page is then an unknown encoding to iconv-lite, never a wrong decoding;
+ * - the AWS SDK's STS, SSO and SSO-OIDC clients, which only profile, SSO and web-identity
+ *   credentials use: in Lambda the role's credentials are in the environment, the first place
+ *   the SDK looks. Reaching one anyway fails with this explanation.
+ */
+const leaveOutUnusedData = {
+  name: 'leave-out-unused-data',
+  setup(build) {
+    build.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]/.test(args.importer)
+        ? { path: path.resolve(path.dirname(args.importer), args.path), namespace: 'zod-locales' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: `export { default as en } from './en.js';`,
+      loader: 'js',
+      resolveDir: path.dirname(args.path),
+    }));
+    build.onResolve({ filter: /^@aws-sdk\/nested-clients\// }, (args) => ({
+      path: args.path,
+      namespace: 'sdk-nested-clients',
+    }));
+    build.onLoad({ filter: /.*/, namespace: 'sdk-nested-clients' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`${args.path} is left out of this bundle: functions use the credentials Lambda puts in their environment (scripts/esbuild-plugins.js)`)});`,
+      loader: 'js',
+    }));
+    build.onResolve({ filter: /^\.\/sbcs-data-generated$/ }, (args) =>
+      /[\\/]iconv-lite[\\/]/.test(args.importer)
+        ? { path: args.path, namespace: 'iconv-code-pages' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'iconv-code-pages' }, () => ({
+      contents: 'module.exports = {};',
+      loader: 'js',
+    }));
+    build.onResolve({ filter: /^\.\/tables\/.+\.json$/ }, (args) =>
+      /[\\/]iconv-lite[\\/]/.test(args.importer) ? { path: args.path, namespace: 'iconv-table' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'iconv-table' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`iconv-lite ${args.path} is left out of this bundle (scripts/esbuild-plugins.js)`)});`,
+      loader: 'js',
+    }));
+  },
+};
+
 function walk(folder) {
   if (!fs.existsSync(folder)) return [];
   return fs.readdirSync(folder, { withFileTypes: true }).flatMap((entry) => {
@@ -33,4 +84,4 @@ function walk(folder) {
   });
 }
 
-module.exports = [copyParquetWasm];
+module.exports = [copyParquetWasm, leaveOutUnusedData];

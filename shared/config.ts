@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { type AwsSettings, endpointVariableSettings, localAwsSettings } from '#shared/aws/clients';
 import { readEndpointsFile } from '#shared/aws/endpoints';
+import { type AwsSettings, endpointVariableSettings, localAwsSettings } from '#shared/aws/settings';
 import { WAREHOUSE_BULK_MODES, type WarehouseBulkMode } from '#shared/core/bulk-mode';
 import { ConfigError } from '#shared/core/errors';
 
@@ -46,6 +46,8 @@ const EnvSchema = z.object({
   GLUE_DATABASE: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'Glue database names are lower case without -'),
   ATHENA_WORKGROUP: z.string().min(1),
   ATHENA_QUERY_TIMEOUT_SECONDS: z.coerce.number().int().min(10).default(600),
+  /** The hours state machine's Wait between status checks (the report estimates polls from it). */
+  ATHENA_POLL_SECONDS: z.coerce.number().int().min(1).default(5),
   /** Hours per child execution of the hours state machine (bounded by its history; scripts/limits.js). */
   HOURS_PER_EXECUTION: z.coerce.number().int().min(1).max(500).default(16),
   STAGING_TABLE: z.string().min(3),
@@ -83,6 +85,7 @@ export type EtlConfig = Readonly<{
   glueDatabase: string;
   athenaWorkGroup: string;
   athenaQueryTimeoutSeconds: number;
+  athenaPollSeconds: number;
   hoursPerExecution: number;
   stagingTable: string;
   stagingTtlDays: number;
@@ -139,6 +142,7 @@ export function parseConfig(env: Record<string, string | undefined>): EtlConfig 
     glueDatabase: values.GLUE_DATABASE,
     athenaWorkGroup: values.ATHENA_WORKGROUP,
     athenaQueryTimeoutSeconds: values.ATHENA_QUERY_TIMEOUT_SECONDS,
+    athenaPollSeconds: values.ATHENA_POLL_SECONDS,
     hoursPerExecution: values.HOURS_PER_EXECUTION,
     stagingTable: values.STAGING_TABLE,
     stagingTtlDays: values.STAGING_TTL_DAYS,

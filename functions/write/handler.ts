@@ -3,6 +3,9 @@ import { S3ObjectStore } from '#shared/adapters/object-store';
 import { DatabaseCredentialsProvider } from '#shared/adapters/secrets';
 import { DynamoStagingStore } from '#shared/adapters/staging-store';
 import { MysqlWarehouse } from '#shared/adapters/warehouse';
+import { containerDocumentClient } from '#shared/aws/dynamodb';
+import { containerS3Client } from '#shared/aws/s3';
+import { containerSecretsManagerClient } from '#shared/aws/secrets-manager';
 import { keys } from '#shared/core/run-files';
 import { defineHandler, type HandlerContext } from '#shared/handler';
 import { ReportInputSchema, writeReport } from '#shared/steps/report';
@@ -15,9 +18,9 @@ export const EventSchema = z.union([
 
 /** The pool lives as long as the container: created on first use, never per invocation. */
 let warehouse: MysqlWarehouse | undefined;
-function warehouseFor({ config, clients }: HandlerContext): MysqlWarehouse {
+function warehouseFor({ config }: HandlerContext): MysqlWarehouse {
   warehouse ??= new MysqlWarehouse(
-    new DatabaseCredentialsProvider(clients.secretsManager, config.databaseSecretId),
+    new DatabaseCredentialsProvider(containerSecretsManagerClient(config.aws), config.databaseSecretId),
     {
       table: config.databaseTable,
       bulkMode: config.warehouseBulkMode,
@@ -29,23 +32,28 @@ function warehouseFor({ config, clients }: HandlerContext): MysqlWarehouse {
 }
 
 /** Upserts the run's staged rows into MySQL (`write`), and writes the run report (`report`). */
-export const handler = defineHandler('write', EventSchema, async (event, context) => {
-  try {
-    return await writeOrReport(event, context);
-  } finally {
-    // `sls invoke local` waits for the event loop to empty: idle pooled connections would keep the
-    // process alive after the result is printed.
-    if (context.config.invokedLocally) await dispose();
-  }
-});
+export const handler = defineHandler(
+  'write',
+  EventSchema,
+  async (event, context) => {
+    try {
+      return await writeOrReport(event, context);
+    } finally {
+      // `sls invoke local` waits for the event loop to empty: idle pooled connections would keep the
+      // process alive after the result is printed.
+      if (context.config.invokedLocally) await dispose();
+    }
+  },
+  { metrics: (output) => ('rows' in output ? { rowsWritten: output.rows } : {}) },
+);
 
 async function writeOrReport(event: z.infer<typeof EventSchema>, context: HandlerContext) {
-  const { config, clients, log } = context;
+  const { config, log } = context;
   if (event.action === 'write') {
-    const staging = new DynamoStagingStore(clients.documents, config.stagingTable, {
+    const staging = new DynamoStagingStore(containerDocumentClient(config.aws), config.stagingTable, {
       ttlDays: config.stagingTtlDays,
     });
-    const store = new S3ObjectStore(clients.s3);
+    const store = new S3ObjectStore(containerS3Client(config.aws));
     return writeRun(event, staging, warehouseFor(context), log, () =>
       aggregatedHoursOf(store, config.dataBucket, event.runId),
     );
@@ -53,7 +61,7 @@ async function writeOrReport(event: z.infer<typeof EventSchema>, context: Handle
   const report = await writeReport(
     event,
     config,
-    new S3ObjectStore(clients.s3),
+    new S3ObjectStore(containerS3Client(config.aws)),
     (hours) => warehouseFor(context).hoursSummary(hours),
     log,
   );

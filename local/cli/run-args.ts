@@ -11,13 +11,18 @@ export class UsageError extends Error {
 }
 
 export const RUN_USAGE = `Usage: npm run local -- [--source DIR --from YYYY-MM-DDTHH --to YYYY-MM-DDTHH] [--report FILE]
-                       [--seed N] [--day YYYY-MM-DD] [--dir .local/run] [--endpoints FILE] [--verbose]
+                       [--seed N] [--day YYYY-MM-DD] [--dir .local/run] [--endpoints FILE]
+                       [--verbose] [--log-level LEVEL]
 Without --source, a seeded sample day of CloudFront logs (with planted bad rows and files) is generated.
 Without --endpoints, a local stack is started under --dir and stopped at the end, and the source
 bucket is emptied before the files are uploaded. With --endpoints FILE (.local/endpoints.json from
 npm run local:up, or one written for another stack) the run uses that stack, creates what is missing,
 uploads the files under their own prefix of the source bucket (runs/<hash of DIR>/), deletes nothing
-else, and leaves the stack running.`;
+else, and leaves the stack running.
+--verbose shows the handlers' JSON logs (level debug) and EMF metric lines; --log-level shows the
+logs from that level up (debug, info, warn, error; default warn).`;
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'];
 
 /** Longest window `npm run local` takes (a year of hours); the pipeline itself bounds batches. */
 const MAX_WINDOW_HOURS = 366 * 24;
@@ -33,6 +38,8 @@ export interface RunArgs {
   day: string;
   dir: string;
   verbose: boolean;
+  /** The handlers' LOG_LEVEL: --log-level, else debug with --verbose, else warn. */
+  logLevel: string;
   help: boolean;
 }
 
@@ -55,6 +62,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
         dir: { type: 'string', default: '.local/run' },
         endpoints: { type: 'string' },
         verbose: { type: 'boolean', default: false },
+        'log-level': { type: 'string' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -76,6 +84,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
       day: '',
       dir: '',
       verbose: false,
+      logLevel: 'warn',
       help: true,
     };
   }
@@ -103,6 +112,9 @@ export function parseRunArgs(argv: string[]): RunArgs {
     }
     window = { from, to };
   }
+  const logLevel = text('log-level') ?? (values.verbose === true ? 'debug' : 'warn');
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new UsageError(`--log-level ${logLevel} is not one of ${LOG_LEVELS.join(', ')}`);
   const endpoints = text('endpoints');
   if (endpoints !== undefined && !existsSync(endpoints)) {
     throw new UsageError(
@@ -118,6 +130,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     day,
     dir: text('dir') ?? '.local/run',
     verbose: values.verbose === true,
+    logLevel,
     help: false,
   };
 }

@@ -74,11 +74,16 @@ async function main(): Promise<number> {
   if (window === undefined) throw new UsageError('--from and --to are required with --source');
 
   const progress = createProgress();
-  // The handlers' JSON logs would bury the progress line; --verbose shows them.
-  const environment: Record<string, string> = { LOG_LEVEL: args.verbose ? 'debug' : 'warn' };
+  // The handlers' JSON logs would bury the progress line; --verbose or --log-level shows them.
+  const environment: Record<string, string> = { LOG_LEVEL: args.logLevel };
   if (args.endpoints === undefined) {
     console.log('starting the local stack…');
-    starting = startLocalPipeline({ directory, onEvent: progress.onEvent, environment });
+    starting = startLocalPipeline({
+      directory,
+      onEvent: progress.onEvent,
+      environment,
+      printMetricLines: args.verbose,
+    });
   } else {
     console.log(`using the stack in ${args.endpoints}`);
     // A stack we did not start may hold other data in the source bucket: this run reads and
@@ -88,6 +93,7 @@ async function main(): Promise<number> {
       onEvent: progress.onEvent,
       environment,
       sourceSubPrefix: runPrefix,
+      printMetricLines: args.verbose,
     });
   }
   const pipeline = await starting;

@@ -9,7 +9,6 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import type { SourceObject } from '#shared/core/ingest';
 
 /** The port the pipeline uses for object storage (S3 in AWS, the local S3 stand-in locally). */
@@ -54,7 +53,12 @@ export class S3ObjectStore implements ObjectStore {
       );
       for (const object of page.Contents ?? []) {
         if (object.Key === undefined) continue;
-        yield { key: object.Key, size: object.Size ?? 0, etag: stripQuotes(object.ETag) };
+        yield {
+          key: object.Key,
+          size: object.Size ?? 0,
+          etag: stripQuotes(object.ETag),
+          ...(object.LastModified !== undefined && { lastModified: object.LastModified }),
+        };
       }
       ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (ContinuationToken !== undefined);
@@ -114,6 +118,8 @@ export class S3ObjectStore implements ObjectStore {
     body: Readable,
     options: { contentType?: string; signal?: AbortSignal } = {},
   ): Promise<void> {
+    // Loaded here: only the transform streams uploads, the other functions' cold starts skip it.
+    const { Upload } = await import('@aws-sdk/lib-storage');
     const upload = new Upload({
       client: this.s3,
       params: { Bucket: bucket, Key: key, Body: body, ContentType: options.contentType },

@@ -8,6 +8,8 @@ export interface SourceObject {
   key: string;
   size: number;
   etag: string;
+  /** When the object was written, where the store says (S3 listings do). */
+  lastModified?: Date;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
- * Structured JSON logs, one object per line, with the keys that tie a line to its run (runId,
- * batchId, fileKey…) appended once per invocation. Never log rows or credentials: values under
- * keys that look secret are masked as a last line of defence.
+ * The logging port the steps write to, and the masking every logger applies. The functions log
+ * through Powertools Logger (`shared/observability/logger.ts`); `createLogger` here writes plain
+ * JSON lines for tests and tools. Never log rows or credentials: values under keys that look
+ * secret are masked as a last line of defence.
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -24,7 +25,12 @@ export function createLogger(
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const emit = (at: LogLevel, message: string, fields: Record<string, unknown> = {}) => {
     if (ORDER[at] < ORDER[level]) return;
-    write(JSON.stringify({ level: at, time: new Date().toISOString(), message, ...keys, ...fields }, redact));
+    write(
+      JSON.stringify(
+        { level: at, time: new Date().toISOString(), message, ...keys, ...fields },
+        (key, value) => describeError(maskSecrets(key, value)),
+      ),
+    );
   };
   return {
     debug: (message, fields) => emit('debug', message, fields),
@@ -35,7 +41,13 @@ export function createLogger(
   };
 }
 
-function redact(key: string, value: unknown): unknown {
+/** A JSON replacer: `***` for a string or number under a key that looks secret (password, token…). */
+export function maskSecrets(key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  return SECRET_KEY.test(key) && (typeof value === 'string' || typeof value === 'number') ? '***' : value;
+}
+
+function describeError(value: unknown): unknown {
   if (value instanceof Error) {
     return {
       name: value.name,
@@ -43,6 +55,5 @@ function redact(key: string, value: unknown): unknown {
       ...(value.cause !== undefined && { cause: String(value.cause) }),
     };
   }
-  if (typeof value === 'bigint') return value.toString();
-  return SECRET_KEY.test(key) && (typeof value === 'string' || typeof value === 'number') ? '***' : value;
+  return value;
 }

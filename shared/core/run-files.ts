@@ -22,7 +22,6 @@ export const keys = {
   transformSummary: (runId: string) => `runs/${runId}/transform-summary.json`,
   hourAggregate: (runId: string, hour: string) => `runs/${runId}/aggregates/${hour}.json`,
   hourAggregatesPrefix: (runId: string) => `runs/${runId}/aggregates/`,
-  timingsPrefix: (runId: string) => `runs/${runId}/timings/`,
   report: (runId: string) => `reports/${runId}.json`,
 } as const;
 
@@ -119,7 +118,10 @@ export const HourAggregateSchema = z.object({
 });
 export type HourAggregate = z.infer<typeof HourAggregateSchema>;
 
-/** A timing record the handler wrapper keeps per invocation (`runs/<runId>/timings/…`). */
+/**
+ * One handler invocation's span, as the report's `stages` need it: from the handlers' EMF lines
+ * locally, from the steps' outputs in AWS (`shared/steps/run-timings.ts`).
+ */
 export const TimingSchema = z.object({
   function: z.string(),
   action: z.string().optional(),

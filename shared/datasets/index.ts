@@ -3,7 +3,7 @@ import { cloudfront } from './cloudfront';
 import type { Dataset } from './dataset';
 
 /** Registered datasets. Adding one here is all the orchestration needs to know about it. */
-const DATASETS: Record<string, Dataset> = { cloudfront };
+export const DATASETS: Readonly<Record<string, Dataset>> = { cloudfront };
 
 export function datasetNamed(name: string): Dataset {
   const dataset = DATASETS[name];

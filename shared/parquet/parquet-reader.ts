@@ -1,5 +1,18 @@
-import { tableFromIPC, Vector } from 'apache-arrow';
-import * as parquet from 'parquet-wasm';
+/**
+ * parquet-wasm compiles its 5 MB WebAssembly module when it is loaded, and apache-arrow is large:
+ * both are loaded on the first Parquet input, so a cold start that reads only text logs pays
+ * for neither.
+ */
+let libraries:
+  | Promise<{ parquet: typeof import('parquet-wasm'); arrow: typeof import('apache-arrow') }>
+  | undefined;
+function parquetLibraries() {
+  libraries ??= Promise.all([import('parquet-wasm'), import('apache-arrow')]).then(([parquet, arrow]) => ({
+    parquet,
+    arrow,
+  }));
+  return libraries;
+}
 
 /** One column of a batch read from a Parquet file, as plain JavaScript values. */
 export interface ParquetColumn {
@@ -21,8 +34,9 @@ export interface ParquetBatch {
 const BATCH_ROWS = 8_192;
 
 /** The top-level column names of a Parquet file (its footer only), or an error for a file that is not Parquet. */
-export function parquetColumnNames(bytes: Uint8Array): string[] {
-  const schema = tableFromIPC(parquet.readSchema(bytes).intoIPCStream()).schema;
+export async function parquetColumnNames(bytes: Uint8Array): Promise<string[]> {
+  const { parquet, arrow } = await parquetLibraries();
+  const schema = arrow.tableFromIPC(parquet.readSchema(bytes).intoIPCStream()).schema;
   return schema.fields.map((field) => field.name);
 }
 
@@ -40,6 +54,9 @@ export async function* readParquetBatches(
   columns: readonly string[],
 ): AsyncGenerator<ParquetBatch> {
   if (columns.length === 0) return;
+  const { parquet, arrow } = await parquetLibraries();
+  const plain = (value: unknown): unknown =>
+    value instanceof arrow.Vector ? [...value].map(plain) : (value ?? null);
   const wanted = new Set(columns);
   const file = await parquet.ParquetFile.fromFile(new Blob([bytes]));
   const rowGroups = file.metadata().numRowGroups();
@@ -48,7 +65,7 @@ export async function* readParquetBatches(
     // The synchronous reader decodes every column (its `columns` option is not applied there):
     // only the chosen ones are turned into JavaScript values below.
     const decoded = parquet.readParquet(bytes, { rowGroups: [rowGroup], batchSize: BATCH_ROWS });
-    for (const batch of tableFromIPC(decoded.intoIPCStream()).batches) {
+    for (const batch of arrow.tableFromIPC(decoded.intoIPCStream()).batches) {
       const chosen: ParquetColumn[] = [];
       batch.schema.fields.forEach((field, index) => {
         if (!wanted.has(field.name)) return;
@@ -59,9 +76,4 @@ export async function* readParquetBatches(
       yield { numRows: batch.numRows, columns: chosen };
     }
   }
-}
-
-function plain(value: unknown): unknown {
-  if (value instanceof Vector) return [...value].map(plain);
-  return value ?? null;
 }

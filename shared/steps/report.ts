@@ -7,11 +7,11 @@ import {
   keys,
   RunIdSchema,
   type Timing,
-  TimingSchema,
   type TransformSummary,
   TransformSummarySchema,
 } from '#shared/core/run-files';
 import { type Window, WindowSchema } from '#shared/core/window';
+import { type HourOutput, timingsFromOutputs } from './run-timings';
 
 /** Athena's price per TB scanned (us-east-1, engine v3), for the report's cost estimate. */
 const ATHENA_USD_PER_TB = 5;
@@ -93,7 +93,7 @@ export interface RunReport {
  */
 export async function writeReport(
   input: ReportInput,
-  settings: { dataBucket: string; hoursPerExecution: number },
+  settings: { dataBucket: string; hoursPerExecution: number; athenaPollSeconds: number },
   store: ObjectStore,
   warehouseHours: (hours: string[]) => Promise<HourTotals[]>,
   log: Logger,
@@ -117,6 +117,7 @@ export async function writeReport(
   let billedBytes = 0;
   const aggregatedHours: string[] = [];
   const aggregateTotals = new Map<string, Omit<HourTotals, 'hour'>>();
+  const hourOutputs: HourOutput[] = [];
   // Only this run's hours: an earlier run under the same runId may have left other hours' results.
   const runHours = summary === undefined ? undefined : new Set(summary.hours);
   for await (const object of store.list(bucket, keys.hourAggregatesPrefix(runId))) {
@@ -130,6 +131,7 @@ export async function writeReport(
       requests: hourAggregate.rows.reduce((sum, row) => sum + row.requests, 0),
       bytes: hourAggregate.rows.reduce((sum, row) => sum + row.bytesSent, 0),
     });
+    hourOutputs.push({ writtenAt: object.lastModified, engineMs: hourAggregate.engineMs });
   }
 
   let hours: HourTotals[] = [];
@@ -155,18 +157,21 @@ export async function writeReport(
     reconciliation.status = reconciliation.differences.length === 0 ? 'MATCHED' : 'DIFFERENT';
   }
 
-  const timings: Timing[] = [];
-  for await (const object of store.list(bucket, keys.timingsPrefix(runId))) {
-    const parsed = TimingSchema.safeParse(await store.getJson(bucket, object.key));
-    if (parsed.success) timings.push(parsed.data);
-  }
+  const finishedAt = now();
+  const timings = await timingsFromOutputs(
+    store,
+    bucket,
+    runId,
+    { startedAt: input.startedAt, finishedAt, athenaPollSeconds: settings.athenaPollSeconds },
+    hourOutputs,
+  );
 
   const report: RunReport = {
     status: input.status,
     runId,
     window,
     startedAt: input.startedAt,
-    finishedAt: now().toISOString(),
+    finishedAt: finishedAt.toISOString(),
     files,
     quarantinedFiles: summary?.quarantinedFiles ?? [],
     rows,

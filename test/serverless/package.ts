@@ -8,7 +8,11 @@ const run = promisify(execFile);
 const ROOT = resolve(__dirname, '..', '..');
 
 export interface CloudFormationTemplate {
-  Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; DependsOn?: unknown }>;
+  Resources: Record<
+    string,
+    { Type: string; Properties?: Record<string, unknown>; DependsOn?: unknown; Condition?: string }
+  >;
+  Conditions?: Record<string, unknown>;
   Outputs?: Record<string, unknown>;
 }
 
@@ -18,6 +22,7 @@ export interface CloudFormationTemplate {
  */
 export async function packageStage(
   stage: string,
+  params: Record<string, string> = {},
 ): Promise<{ template: CloudFormationTemplate; directory: string }> {
   const directory = mkdtempSync(join(tmpdir(), `sls-${stage}-`));
   await run(
@@ -29,6 +34,7 @@ export async function packageStage(
       stage,
       '--package',
       directory,
+      ...Object.entries(params).map(([name, value]) => `--param=${name}=${value}`),
     ],
     {
       cwd: ROOT,

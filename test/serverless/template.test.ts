@@ -198,7 +198,9 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
   });
 
   it('schedules the parent with a 6-field UTC cron, enabled only in prod', () => {
-    const rules = resourcesOfType(template, 'AWS::Events::Rule');
+    const rules = resourcesOfType(template, 'AWS::Events::Rule').filter(
+      ([, rule]) => rule.Properties?.ScheduleExpression !== undefined,
+    );
     expect(rules).toHaveLength(1);
     const rule = rules[0]![1].Properties ?? {};
     const expression = String(rule.ScheduleExpression);

@@ -106,7 +106,7 @@ describe('report: MySQL reconciled against the aggregate, hour by hour', () => {
   });
   afterAll(() => s3.stop());
 
-  const settings = { dataBucket: 'data', hoursPerExecution: 16 };
+  const settings = { dataBucket: 'data', hoursPerExecution: 16, athenaPollSeconds: 5 };
 
   it('says MATCHED when MySQL holds exactly the aggregate of every hour', async () => {
     const report = await writeReport(

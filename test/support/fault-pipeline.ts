@@ -16,7 +16,6 @@ import { S3ObjectStore } from '#shared/adapters/object-store';
 import { DynamoStagingStore } from '#shared/adapters/staging-store';
 import { LEDGER_TABLE } from '#shared/adapters/warehouse';
 import type { AggregateRow } from '#shared/core/aggregate-row';
-import { keys, TimingSchema } from '#shared/core/run-files';
 
 /** Three hours of a seeded day, two small files each: a few dozen warehouse rows, a run in ~1 s. */
 export const FAULT_DAY = '2024-07-13';
@@ -179,8 +178,8 @@ export async function stagedRows(pipeline: LocalPipeline, runId: string): Promis
 }
 
 /**
- * Handler invocations of a run, from the timing record the handler wrapper writes for every one
- * (`runs/<runId>/timings/<function>/…`): how often Step Functions called a function and action.
+ * Handler invocations of a run, from the EMF line the handler wrapper writes for every one: how
+ * often Step Functions called a function and action.
  */
 export async function invocations(
   pipeline: LocalPipeline,
@@ -188,12 +187,7 @@ export async function invocations(
   fn: string,
   action?: string,
 ): Promise<number> {
-  const store = new S3ObjectStore(pipeline.stack.clients.s3);
-  const bucket = pipeline.environment.DATA_BUCKET ?? '';
-  let count = 0;
-  for await (const object of store.list(bucket, `${keys.timingsPrefix(runId)}${fn}/`)) {
-    const timing = TimingSchema.parse(await store.getJson(bucket, object.key));
-    if (action === undefined || timing.action === action) count++;
-  }
-  return count;
+  return pipeline
+    .timings(runId)
+    .filter((timing) => timing.function === fn && (action === undefined || timing.action === action)).length;
 }

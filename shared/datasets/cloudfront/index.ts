@@ -1,10 +1,7 @@
 import type { Dataset } from '../dataset';
-import { TableDefinitionSchema } from '../table';
 import { openCloudFrontSource } from './formats';
 import { CloudFrontLineParser } from './parser';
-import definition from './table.json';
-
-const table = TableDefinitionSchema.parse(definition);
+import { cloudfrontTable as table } from './table';
 
 /**
  * CloudFront standard access logs: legacy standard logging (gzip TSV with #Version/#Fields headers)

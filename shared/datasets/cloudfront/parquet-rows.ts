@@ -17,7 +17,7 @@ export async function* parquetRecords(
   sourceFileId: string,
   fields: FieldMap,
 ): AsyncGenerator<ParsedRecord> {
-  const names = parquetColumnNames(bytes);
+  const names = await parquetColumnNames(bytes);
   const kept = names.filter((name) => fields.slot(name) !== undefined);
   const kinds = new Set(kept.map((name) => fields.slot(name)?.kind));
   const timed =
