@@ -21,6 +21,7 @@ import {
 } from '../pipeline';
 import { writeSampleDirectory } from '../sample/index';
 import type { LocalStack } from '../stack';
+import { usageError } from './args';
 import { createProgress } from './progress';
 import { parseRunArgs, RUN_USAGE, UsageError } from './run-args';
 
@@ -167,8 +168,7 @@ main().then(
     // A stack start cut short by Ctrl-C fails too; the stop under way ends the process.
     if (stopping !== undefined) await stopping;
     if (error instanceof UsageError) {
-      console.error(`npm run local: ${error.message} (--help for usage)`);
-      process.exit(2);
+      usageError(`npm run local: ${error.message}`, RUN_USAGE);
     }
     if (error instanceof DirectoryLockedError) {
       console.error(`npm run local: ${error.message}`);

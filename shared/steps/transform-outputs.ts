@@ -160,9 +160,10 @@ export class HourOutputs {
     private readonly bucket: string,
     private readonly fileId: string,
     private readonly limits: OutputLimits,
+    spoolDirectory = tmpdir(),
   ) {
     this.budget = new SpoolBudget(limits.spoolBytes);
-    this.folder = mkdtempSync(join(tmpdir(), 'cf-etl-spool-'));
+    this.folder = mkdtempSync(join(spoolDirectory, 'cf-etl-spool-'));
     this.rowSpool = new SpoolFile(join(this.folder, 'rows.spill'), this.budget);
     this.parquetSpool = new SpoolFile(join(this.folder, 'hours.parquet'), this.budget);
   }

@@ -37,6 +37,8 @@ export interface TransformSettings {
   maxRawFileBytes?: number;
   /** Bytes of temp disk the file's spool may take (see `OutputLimits.spoolBytes`). */
   spoolBytes?: number;
+  /** Where the file's spool folder is made (default: the OS temp folder, Lambda's /tmp). */
+  spoolDirectory?: string;
   /** Rows per Parquet row group (tests use tiny ones). */
   rowGroupRows?: number;
   /** Bounds on what is held per file: see `OutputLimits`. */
@@ -70,7 +72,7 @@ export async function transformFile(
     ...settings.limits,
   };
   const bounds = timeBoundsAt(Date.now());
-  const outputs = new HourOutputs(dataset.table, store, bucket, file.fileId, limits);
+  const outputs = new HourOutputs(dataset.table, store, bucket, file.fileId, limits, settings.spoolDirectory);
   const quarantine = new QuarantineLog(store, bucket, file.fileId);
   const rows = { read: 0, accepted: 0, quarantined: 0 };
   let lineNumber = 0;

@@ -25,11 +25,12 @@ const row = (hour: number, second: number, bytes: number) =>
     '200',
   ].join('\t');
 
-const spoolFolders = () => readdirSync(tmpdir()).filter((name) => name.startsWith('cf-etl-spool-'));
-
 describe('transform with bounded outputs (many hours, a memory budget that forces spills)', () => {
   let harness: Awaited<ReturnType<typeof transformHarness>>;
   const work = mkdtempSync(join(tmpdir(), 'etl-bounds-'));
+  // This suite's own spool root: other suites' transforms (run in parallel) spool in the OS temp folder.
+  const spoolRoot = mkdtempSync(join(tmpdir(), 'etl-bounds-spool-'));
+  const spoolFolders = () => readdirSync(spoolRoot);
   const tight: Partial<OutputLimits> = {
     rowGroupRows: 4,
     rowGroupBytes: 1 << 20,
@@ -48,7 +49,7 @@ describe('transform with bounded outputs (many hours, a memory budget that force
     const fileId = sourceFileId(key);
     const result = await transformFile(
       { runId: 'bounds', file: { fileId, key, sourceKey: name, size: body.length } },
-      { dataBucket: BUCKET, limits: tight },
+      { dataBucket: BUCKET, limits: tight, spoolDirectory: spoolRoot },
       cloudfront,
       harness.s3.store,
       silentLog,
@@ -57,7 +58,6 @@ describe('transform with bounded outputs (many hours, a memory budget that force
   }
 
   it('writes every row of rows interleaved over 12 hours, each hour to its own file, and leaves no spool', async () => {
-    const before = spoolFolders();
     // Rows cycle through the hours, so every row switches hours: the worst case for the builder cap.
     const lines = Array.from({ length: 240 }, (_, index) => row(index % 12, index, index + 1));
     const { result, fileId } = await run('interleaved.log', gzipSync(HEADER + lines.join('\n')));
@@ -86,11 +86,10 @@ describe('transform with bounded outputs (many hours, a memory budget that force
     expect(perHour.map((r) => r.hour)).toEqual(result.hours);
     expect(perHour.every((r) => Number(r.n) === 20)).toBe(true);
     expect(perHour.reduce((sum, r) => sum + Number(r.bytes), 0)).toBe((240 * 241) / 2);
-    expect(spoolFolders()).toEqual(before);
+    expect(spoolFolders()).toEqual([]);
   });
 
   it('publishes none of the hours of a file that is cut short', async () => {
-    const before = spoolFolders();
     const lines = Array.from({ length: 3000 }, (_, index) => row(Math.floor(index / 250), index, index));
     const gz = gzipSync(HEADER + lines.join('\n'));
     const { result, fileId } = await run('cut-many-hours.gz', gz.subarray(0, Math.floor(gz.length * 0.9)));
@@ -100,7 +99,7 @@ describe('transform with bounded outputs (many hours, a memory budget that force
       expect(await harness.s3.store.head(BUCKET, key)).toBeUndefined();
     }
     expect(await harness.s3.store.head(BUCKET, keys.quarantinedRows(fileId))).toBeUndefined();
-    expect(spoolFolders()).toEqual(before);
+    expect(spoolFolders()).toEqual([]);
   });
 
   it('streams quarantined rows: every line accepted or quarantined, with its reason, and counted', async () => {
