@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import { RUN_USAGE } from '../../local/cli/run-args';
 import { LEGACY_HEADER, legacyRow } from '../support/cloudfront-logs';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -83,13 +84,15 @@ describe('npm run local: inputs checked before work, one run per folder, Ctrl-C 
     [['--source', '/nonexistent/logs', ...WINDOW], /--source \/nonexistent\/logs is not a folder/],
     [['--window', 'x'], /Unknown option '--window'/],
   ])(
-    'refuses %j with one line and exit 2, before starting anything',
+    'refuses %j with the problem on one line, then the usage, and exit 2, before starting anything',
     async (args, message) => {
       const folder = join(work, 'refused');
       const { finished } = runCli(['--dir', folder, ...args]);
       const { code, output } = await finished;
       expect(code).toBe(2);
-      expect(output.trim().split('\n')).toEqual([expect.stringMatching(message)]);
+      const [problem, ...usage] = output.trim().split('\n');
+      expect(problem).toMatch(message);
+      expect(usage.join('\n')).toBe(RUN_USAGE.trim());
       expect(existsSync(folder)).toBe(false);
     },
     60_000,
