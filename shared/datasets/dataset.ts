@@ -33,6 +33,12 @@ export interface ByteLineParser extends LineParser {
   parseBytes(bytes: Uint8Array, start: number, end: number): ByteLineResult;
   /** Writes the row of the last `pending` result into `sink` (before the next `parseBytes`). */
   appendPending(sink: RowSink): void;
+  /**
+   * Optional, cheap: the hour (epoch hours) a data line's timestamp falls in, read from its date
+   * and time fields alone, or -1 (a header, or a line `parseBytes` may reject). A hint for
+   * grouping lines by hour; `parseBytes` decides. Called only when no row is pending.
+   */
+  hourOf?(bytes: Uint8Array, start: number, end: number): number;
 }
 
 export function readsBytes(parser: LineParser): parser is ByteLineParser {

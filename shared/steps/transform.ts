@@ -8,6 +8,7 @@ import type { Dataset } from '#shared/datasets/index';
 import { openSource } from '#shared/datasets/source';
 import { timeBoundsAt, timeOutOfBounds } from '#shared/datasets/table';
 import { ManifestFileSchema } from './ingest';
+import { type LineBatch, LineBatches, type LineBatchLimits } from './transform-lines';
 import {
   DEFAULT_OUTPUT_LIMITS,
   HourOutputs,
@@ -43,6 +44,8 @@ export interface TransformSettings {
   rowGroupRows?: number;
   /** Bounds on what is held per file: see `OutputLimits`. */
   limits?: Partial<OutputLimits>;
+  /** How interleaved lines wait to be parsed by hour: see `LineBatches`. */
+  lineBatches?: LineBatchLimits;
 }
 
 /**
@@ -77,17 +80,58 @@ export async function transformFile(
   const rows = { read: 0, accepted: 0, quarantined: 0 };
   let lineNumber = 0;
 
-  const reject = (reason: string, text: string) => {
+  const reject = (reason: string, text: string, line = lineNumber) => {
     rows.quarantined++;
     return quarantine.add({
       file: file.sourceKey,
-      line: lineNumber,
+      line,
       reason,
       text: text.slice(0, MAX_QUARANTINED_TEXT),
     });
   };
-  /** Legacy CloudFront text: blocks of byte lines, parsed straight into the hour's columns. */
+  /**
+   * Legacy CloudFront text: blocks of byte lines, parsed straight into the hour's columns. Lines
+   * of hours other than the one being appended to wait in `LineBatches` and are parsed a batch at
+   * a time (see `transform-lines.ts`); header lines, which change how later lines parse, first
+   * have every waiting line parsed.
+   */
   const readBytes = async (parser: ByteLineParser, bytes: AsyncIterable<Buffer>) => {
+    const waiting = new LineBatches(settings.lineBatches);
+    let current = -1;
+    const parseLine = async (data: Uint8Array, start: number, end: number, line: number) => {
+      const result = parser.parseBytes(data, start, end);
+      if (result.kind === 'pending') {
+        rows.read++;
+        rows.accepted++;
+        current = Math.floor(result.timeMs / HOUR_MS);
+        const hour = outputs.rowsAt(current);
+        parser.appendPending(hour.builder);
+        const settled = outputs.added(hour);
+        if (settled !== undefined) await settled;
+      } else if (result.kind === 'reject') {
+        rows.read++;
+        await reject(
+          result.reason,
+          Buffer.from(data.buffer, data.byteOffset + start, end - start).toString('utf8'),
+          line,
+        );
+      } else if (result.kind === 'fatal') {
+        throw new WholeFileProblem(`line ${line}: ${result.reason}`);
+      }
+    };
+    const parseBatch = async (batch: LineBatch) => {
+      let start = 0;
+      for (let index = 0; index < batch.count; index++) {
+        const end = batch.ends[index]!;
+        await parseLine(batch.bytes, start, end, batch.lineNumbers[index]!);
+        start = end;
+      }
+      waiting.release(batch);
+    };
+    const parseAllWaiting = async () => {
+      for (const batch of waiting.takeAll()) await parseBatch(batch);
+    };
+
     for await (const block of lineBlocks(bytes)) {
       const data = block.bytes;
       if (block.cut) {
@@ -105,23 +149,35 @@ export async function transformFile(
         let lineEnd = data.indexOf(10, position);
         if (lineEnd < 0) lineEnd = end;
         lineNumber++;
-        const result = parser.parseBytes(data, position, lineEnd);
-        if (result.kind === 'pending') {
-          rows.read++;
-          rows.accepted++;
-          const hour = outputs.rowsAt(Math.floor(result.timeMs / HOUR_MS));
-          parser.appendPending(hour.builder);
-          const settled = outputs.added(hour);
-          if (settled !== undefined) await settled;
-        } else if (result.kind === 'reject') {
-          rows.read++;
-          await reject(result.reason, data.toString('utf8', position, lineEnd));
-        } else if (result.kind === 'fatal') {
-          throw new WholeFileProblem(`line ${lineNumber}: ${result.reason}`);
+        const hour = parser.hourOf?.(data, position, lineEnd) ?? -1;
+        // The first row, and rows of the hour being appended to, are parsed at once.
+        if (
+          hour >= 0 &&
+          current >= 0 &&
+          (hour !== current || waiting.has(hour)) &&
+          waiting.holds(lineEnd - position)
+        ) {
+          for (;;) {
+            const room = waiting.room(hour, lineEnd - position);
+            if (!room.full) {
+              LineBatches.add(room.batch, data, position, lineEnd, lineNumber);
+              break;
+            }
+            await parseBatch(room.batch);
+          }
+        } else {
+          if (hour >= 0) {
+            const batch = waiting.takeHour(hour); // a long line after its hour's waiting ones
+            if (batch !== undefined) await parseBatch(batch);
+          } else if (data[position] === 35 /* # */) {
+            await parseAllWaiting();
+          }
+          await parseLine(data, position, lineEnd, lineNumber);
         }
         position = lineEnd + 1;
       }
     }
+    await parseAllWaiting();
   };
 
   /** Any other format: the dataset's reader gives lines (records) and their parser. */

@@ -281,8 +281,9 @@ describe('transform fuzz (seeded): never crashes, never loses a line without cou
     const quarantine = await run.quarantine();
     expect(quarantine).toHaveLength(result.rows.quarantined);
     for (const record of quarantine) expect(record.reason).toEqual(expect.stringMatching(/\S/));
+    // Each quarantined line once (lines of interleaved hours are parsed by hour, so not in line order).
     const lineNumbers = quarantine.map((record) => record.line);
-    expect(lineNumbers).toEqual([...new Set(lineNumbers)].sort((a, b) => a - b));
+    expect(new Set(lineNumbers).size).toBe(lineNumbers.length);
     expect(await run.rows()).toHaveLength(result.rows.accepted);
   }
 

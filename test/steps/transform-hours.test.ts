@@ -58,7 +58,8 @@ describe('transform: one curated file per (raw file, hour), whatever the row ord
     };
     const result = await transformFile(
       { runId: 'hours', file: { fileId, key, sourceKey: name, size: body.length } },
-      { dataBucket: BUCKET, limits },
+      // Small line batches: interleaved hours still reach the outputs interleaved, a few rows at a time.
+      { dataBucket: BUCKET, limits, lineBatches: { lines: 16, bytes: 16 * 1024, batches: 2 } },
       cloudfront,
       harness.s3.store,
       log,

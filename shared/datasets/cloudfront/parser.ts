@@ -369,6 +369,31 @@ export class CloudFrontLineParser implements ByteLineParser {
   }
 
   /** date + time fields → epoch ms; the day is remembered (consecutive rows share it). */
+  hourOf(bytes: Uint8Array, start: number, end: number): number {
+    if (this.readers === undefined || end === start || bytes[start] === 35 /* # */) return -1;
+    const last = Math.max(this.dateField, this.timeField);
+    const starts = this.fieldStarts;
+    const ends = this.fieldEnds;
+    let field = 0;
+    let fieldStart = start;
+    for (let index = start; index < end && field <= last; index++) {
+      if (bytes[index] === TAB) {
+        starts[field] = fieldStart;
+        ends[field] = index;
+        field++;
+        fieldStart = index + 1;
+      }
+    }
+    if (field <= last) {
+      if (field < last) return -1;
+      starts[field] = fieldStart;
+      ends[field] = end > start && bytes[end - 1] === 13 /* \r */ ? end - 1 : end;
+    }
+    const timeMs = this.timestampOf(bytes);
+    if (timeMs === undefined || timeOutOfBounds(timeMs, this.bounds) !== undefined) return -1;
+    return Math.floor(timeMs / 3_600_000);
+  }
+
   private timestampOf(bytes: Uint8Array): number | undefined {
     const dateFrom = this.fieldStarts[this.dateField]!;
     const dateTo = this.fieldEnds[this.dateField]!;
