@@ -7,6 +7,7 @@ import { sourceFileId } from '#shared/core/ingest';
 import { keys } from '#shared/core/run-files';
 import { cloudfront } from '#shared/datasets/cloudfront/index';
 import { transformFile } from '#shared/steps/transform';
+import { DEFAULT_LINE_BATCH_LIMITS, type LineBatchLimits } from '#shared/steps/transform-lines';
 import type { OutputLimits } from '#shared/steps/transform-outputs';
 import { duckQuery } from '../support/duckdb';
 import { silentLog } from '../support/s3';
@@ -43,7 +44,15 @@ describe('transform: one curated file per (raw file, hour), whatever the row ord
     rmSync(work, { recursive: true, force: true });
   });
 
-  async function transform(name: string, lines: string[], limits: Partial<OutputLimits>) {
+  /** Small line batches: interleaved hours still reach the outputs interleaved, a few rows at a time. */
+  const SMALL_BATCHES: LineBatchLimits = { lines: 16, bytes: 16 * 1024, batches: 2 };
+
+  async function transform(
+    name: string,
+    lines: string[],
+    limits: Partial<OutputLimits>,
+    lineBatches: LineBatchLimits = SMALL_BATCHES,
+  ) {
     const key = `raw/${name}`;
     const body = gzipSync(`${[...sample.header, ...lines].join('\n')}\n`);
     await harness.s3.store.put(BUCKET, key, body);
@@ -58,8 +67,7 @@ describe('transform: one curated file per (raw file, hour), whatever the row ord
     };
     const result = await transformFile(
       { runId: 'hours', file: { fileId, key, sourceKey: name, size: body.length } },
-      // Small line batches: interleaved hours still reach the outputs interleaved, a few rows at a time.
-      { dataBucket: BUCKET, limits, lineBatches: { lines: 16, bytes: 16 * 1024, batches: 2 } },
+      { dataBucket: BUCKET, limits, lineBatches },
       cloudfront,
       harness.s3.store,
       log,
@@ -106,6 +114,7 @@ describe('transform: one curated file per (raw file, hour), whatever the row ord
     ['3 hours interleaved', interleaved(3), 'spills'],
     ['5 hours interleaved', interleaved(5), 'spills'],
     ['48 hours interleaved', interleaved(48), 'spills'],
+    ['48 hours interleaved, line batches as deployed', interleaved(48), 'batched'],
     ['3 hours in blocks of 250 rows, each hour coming back', blocks(3, 250), 'streams'],
     ['2 hours sorted', blocks(2, 1_200), 'streams'],
     [
@@ -116,10 +125,15 @@ describe('transform: one curated file per (raw file, hour), whatever the row ord
   ])(
     '%s: one object per hour, its rows exactly and in order, every row group full but the last',
     async (name, lines, path) => {
-      const { result, fileId, spills } = await transform(`${name.replaceAll(' ', '-')}.gz`, lines, TIGHT);
+      const { result, fileId, spills } = await transform(
+        `${name.replaceAll(/[ ,]+/g, '-')}.gz`,
+        lines,
+        TIGHT,
+        path === 'batched' ? DEFAULT_LINE_BATCH_LIMITS : SMALL_BATCHES,
+      );
       // Interleaved rows wait in builders and spill; an hour alone is encoded as its rows come.
       if (path === 'spills') expect(spills).toBeGreaterThan(0);
-      else expect(spills).toBe(0);
+      else if (path !== 'batched') expect(spills).toBe(0);
       const expected = expectedByHour(lines);
       expect(result.status).toBe('transformed');
       expect(result.rows).toEqual({ read: lines.length, accepted: lines.length, quarantined: 0 });
