@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ObjectStore } from '#shared/adapters/object-store';
 import { EtlError } from '#shared/core/errors';
 import type { Logger } from '#shared/core/log';
+import { athenaBilledBytes, athenaCostUsd } from '#shared/core/prices';
 import {
   HourAggregateSchema,
   keys,
@@ -13,11 +14,6 @@ import {
 import { runHistory } from '#shared/core/run-model';
 import { type Window, WindowSchema } from '#shared/core/window';
 import { type HourOutput, runShapeFromTimings, timingsFromOutputs } from './run-timings';
-
-/** Athena's price per TB scanned (us-east-1, engine v3), for the report's cost estimate. */
-const ATHENA_USD_PER_TB = 5;
-/** Athena bills at least 10 MB per query. */
-const ATHENA_MIN_BILLED_BYTES = 10 * 1024 * 1024;
 
 export const ReportInputSchema = z.discriminatedUnion('status', [
   z.object({
@@ -135,7 +131,7 @@ export async function writeReport(
     if (runHours !== undefined && !runHours.has(hourAggregate.hour)) continue;
     queries++;
     bytesScanned += hourAggregate.bytesScanned;
-    billedBytes += Math.max(hourAggregate.bytesScanned, ATHENA_MIN_BILLED_BYTES);
+    billedBytes += athenaBilledBytes(hourAggregate.bytesScanned);
     aggregatedHours.push(hourAggregate.hour);
     aggregateTotals.set(hourAggregate.hour, {
       requests: hourAggregate.rows.reduce((sum, row) => sum + row.requests, 0),
@@ -194,7 +190,7 @@ export async function writeReport(
     athena: {
       queries,
       bytesScanned,
-      estimatedCostUsd: Number(((billedBytes / 1024 ** 4) * ATHENA_USD_PER_TB).toFixed(6)),
+      estimatedCostUsd: Number(athenaCostUsd(billedBytes).toFixed(6)),
     },
     maxHistoryEvents: runHistory(runShapeFromTimings(timings, settings.hoursPerExecution)).max,
     historyEventsSource: "estimated from the steps' outputs",
