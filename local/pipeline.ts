@@ -5,9 +5,10 @@ import { type ObjectStore, S3ObjectStore } from '#shared/adapters/object-store';
 import { AwsClients, localAwsSettings } from '#shared/aws/clients';
 import { readEndpointsFile } from '#shared/aws/endpoints';
 import { keys, type Timing } from '#shared/core/run-files';
+import { runHistory } from '#shared/core/run-model';
 import type { Window } from '#shared/core/window';
 import { type RunReport, stageDurations } from '#shared/steps/report';
-import { timingsFromMetricLines } from '#shared/steps/run-timings';
+import { runShapeFromTimings, timingsFromMetricLines } from '#shared/steps/run-timings';
 import { provisionFromServerless } from './provision';
 import { functionEnvironment, loadServerlessConfig, type ServerlessConfig } from './serverless-config';
 import {
@@ -293,9 +294,11 @@ export interface RunOutcome {
 }
 
 /**
- * Runs the parent state machine for a window and returns its report, with `maxHistoryEvents`
- * replaced by the count the runner measured over the parent and every child execution, and
- * `stages` by the exact spans of the handlers' invocations (their EMF lines).
+ * Runs the parent state machine for a window and returns its report, with `stages` and
+ * `maxHistoryEvents` from the handlers' own invocations (their EMF lines: exact spans, exact
+ * counts per batch and per hour, where the report in AWS estimates Athena polls from engine
+ * time), and `measuredHistoryEvents`, the count the runner recorded over the parent and every
+ * child execution, beside the estimate rather than over it: the e2e tests hold one to the other.
  */
 export async function runWindow(
   pipeline: LocalPipeline<LocalStack | undefined>,
@@ -316,10 +319,15 @@ export async function runWindow(
   let report: RunReport | undefined;
   if ((await store.head(bucket, keys.report(runId))) !== undefined) {
     report = (await store.getJson(bucket, keys.report(runId))) as RunReport;
-    report.maxHistoryEvents = measured;
-    report.historyEventsSource = 'measured by the local runner';
     const timings = pipeline.timings(runId);
-    if (timings.length > 0) report.stages = stageDurations(timings);
+    if (timings.length > 0) {
+      report.stages = stageDurations(timings);
+      // The waits run scaled locally (waitTimeScale), so polls are counted, not estimated.
+      const hoursPerExecution = Number(pipeline.environment.HOURS_PER_EXECUTION);
+      report.maxHistoryEvents = runHistory(runShapeFromTimings(timings, hoursPerExecution)).max;
+      report.historyEventsSource = "counted from the handlers' invocations";
+    }
+    report.measuredHistoryEvents = measured;
     await store.putJson(bucket, keys.report(runId), report);
   }
   return {

@@ -83,13 +83,24 @@ export async function loadServerlessConfig(
   stage: string,
   options: { root?: string; cacheDirectory?: string } = {},
 ): Promise<ServerlessConfig> {
+  return ServerlessConfigSchema.parse(await resolveServerlessConfig(stage, options));
+}
+
+/**
+ * The whole resolved config of a stage (every section, unchecked), as `sls print` gives it; cached
+ * like `loadServerlessConfig`. `npm run plan` reads `custom.limits` and the functions from it.
+ */
+export async function resolveServerlessConfig(
+  stage: string,
+  options: { root?: string; cacheDirectory?: string } = {},
+): Promise<unknown> {
   const root = resolve(options.root ?? '.');
   const cacheDirectory = options.cacheDirectory ?? join(root, '.local', 'cache');
   const cacheFile = join(cacheDirectory, `serverless-${stage}.json`);
   const digest = inputsDigest(root);
   if (existsSync(cacheFile)) {
     const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as { digest?: string; config?: unknown };
-    if (cached.digest === digest) return ServerlessConfigSchema.parse(cached.config);
+    if (cached.digest === digest) return cached.config;
   }
   const sls = join(root, 'node_modules', 'serverless', 'bin', 'serverless.js');
   const { stdout } = await run(process.execPath, [sls, 'print', '--stage', stage, '--format', 'json'], {
@@ -107,10 +118,9 @@ export async function loadServerlessConfig(
   const start = stdout.indexOf('{');
   if (start < 0) throw new Error(`sls print --stage ${stage} printed no JSON:\n${stdout.slice(0, 2000)}`);
   const raw: unknown = JSON.parse(stdout.slice(start));
-  const config = ServerlessConfigSchema.parse(raw);
   mkdirSync(cacheDirectory, { recursive: true });
   writeFileSync(cacheFile, JSON.stringify({ digest, config: raw }));
-  return config;
+  return raw;
 }
 
 /** The environment a function sees: provider-level variables overlaid by the function's own. */

@@ -1,5 +1,3 @@
-const { checkLimits } = require('./limits');
-
 /** Account ids the AWS documentation uses in examples: never a real deployment's. */
 const PLACEHOLDER_ACCOUNTS = ['123456789012', '111122223333', '444455556666', '000000000000'];
 
@@ -25,7 +23,8 @@ function placeholderAccountsIn(value, path = '') {
  * Project plugin for Serverless Framework v3:
  * 1. Lets the config schema accept `nodejs22.x`: v3.40 predates it in its enum, although AWS
  *    Lambda and CloudFormation accept it (Node 20 reached end of life in April 2026).
- * 2. Before packaging, rejects settings that would break AWS limits at run time (scripts/limits.js),
+ * 2. Before packaging, rejects settings that would break AWS limits at run time (the run model,
+ *    shared/core/run-model.ts, through scripts/limits.js),
  *    so a bad stage parameter fails `sls package`, not a 3 a.m. run.
  * 3. Before deploying, rejects placeholders that only fail at run time (the secret's ARN).
  * 4. Refuses to deploy stage `local`: its functions point at paths on this machine (packaging it
@@ -84,6 +83,8 @@ class EtlPlugin {
   }
 
   check() {
+    // Loaded here, not at the top: the run model is TypeScript (through tsx), needed only when checking.
+    const { checkLimits } = require('./limits');
     const { service } = this.serverless;
     const custom = service.custom?.limits ?? {};
     const reservedConcurrency = Object.fromEntries(

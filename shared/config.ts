@@ -48,7 +48,7 @@ const EnvSchema = z.object({
   ATHENA_QUERY_TIMEOUT_SECONDS: z.coerce.number().int().min(10).default(600),
   /** The hours state machine's Wait between status checks (the report estimates polls from it). */
   ATHENA_POLL_SECONDS: z.coerce.number().int().min(1).default(5),
-  /** Hours per child execution of the hours state machine (bounded by its history; scripts/limits.js). */
+  /** Hours per child execution of the hours state machine (bounded by its history; shared/core/run-model.ts). */
   HOURS_PER_EXECUTION: z.coerce.number().int().min(1).max(500).default(16),
   STAGING_TABLE: z.string().min(3),
   STAGING_TTL_DAYS: z.coerce.number().int().min(1).default(7),

@@ -25,6 +25,8 @@ export function disposeHandlerClients(): void {
 const RunKeysSchema = z.object({
   runId: z.string().optional().catch(undefined),
   action: z.string().optional().catch(undefined),
+  batchId: z.string().optional().catch(undefined),
+  hour: z.string().optional().catch(undefined),
   input: z
     .object({
       runId: z.string().optional().catch(undefined),
@@ -38,11 +40,11 @@ const RunKeysSchema = z.object({
   executionName: z.string().optional().catch(undefined),
 });
 
-function runKeysOf(event: unknown): { runId?: string; action?: string } {
+function runKeysOf(event: unknown): { runId?: string; action?: string; batchId?: string; hour?: string } {
   const parsed = RunKeysSchema.safeParse(event);
   if (!parsed.success) return {};
-  const { runId, action, input, executionName } = parsed.data;
-  return { runId: runId ?? input?.runId ?? input?.run?.runId ?? executionName, action };
+  const { runId, action, batchId, hour, input, executionName } = parsed.data;
+  return { runId: runId ?? input?.runId ?? input?.run?.runId ?? executionName, action, batchId, hour };
 }
 
 /**
@@ -62,7 +64,7 @@ export function defineHandler<Schema extends z.ZodType, Output>(
     const startedAt = new Date();
     const settings = config();
     logger ??= createFunctionLogger({ level: settings.logLevel, keys: { stage: settings.stage } });
-    const { runId, action } = runKeysOf(event);
+    const { runId, action, batchId, hour } = runKeysOf(event);
     const log = logger.forInvocation(lambda, { function: name, action, runId });
     let values: StepMetricValues = {};
     try {
@@ -82,7 +84,7 @@ export function defineHandler<Schema extends z.ZodType, Output>(
       throw error;
     } finally {
       publishInvocationMetrics(
-        { stage: settings.stage, functionName: name, action, runId },
+        { stage: settings.stage, functionName: name, action, runId, batchId, hour },
         { startedAt, finishedAt: new Date() },
         values,
       );

@@ -154,7 +154,13 @@ function printSummary(report: import('#shared/steps/report').RunReport, file: st
   console.log(
     `athena           ${report.athena.queries} queries, ${report.athena.bytesScanned} bytes scanned (≈ $${report.athena.estimatedCostUsd})`,
   );
-  console.log(`history events   max ${report.maxHistoryEvents} per execution (cap 25,000)`);
+  const measured =
+    report.measuredHistoryEvents === undefined
+      ? ''
+      : `, ${report.measuredHistoryEvents} recorded by the runner`;
+  console.log(
+    `history events   max ${report.maxHistoryEvents} per execution estimated${measured} (cap 25,000)`,
+  );
   console.log(
     `stages           ${report.stages.map((stage) => `${stage.name} ${stage.durationMs} ms`).join(', ')}`,
   );

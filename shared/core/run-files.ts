@@ -125,6 +125,9 @@ export type HourAggregate = z.infer<typeof HourAggregateSchema>;
 export const TimingSchema = z.object({
   function: z.string(),
   action: z.string().optional(),
+  /** The batch a transform belongs to, the hour an aggregate step works on: where it ran (the run model). */
+  batchId: z.string().optional(),
+  hour: z.string().optional(),
   startedAt: z.string(),
   finishedAt: z.string(),
 });

@@ -23,6 +23,9 @@ export interface InvocationKeys {
   functionName: string;
   action?: string;
   runId?: string;
+  /** Which batch or hour the invocation worked on: the report counts each child execution's tasks. */
+  batchId?: string;
+  hour?: string;
 }
 
 /**
@@ -69,6 +72,8 @@ export function publishInvocationMetrics(
     if (value !== undefined) metrics.addMetric(name, STEP_METRICS[name], value);
   }
   if (keys.runId !== undefined) metrics.addMetadata('runId', keys.runId);
+  if (keys.batchId !== undefined) metrics.addMetadata('batchId', keys.batchId);
+  if (keys.hour !== undefined) metrics.addMetadata('hour', keys.hour);
   metrics.addMetadata('startedAt', timing.startedAt.toISOString());
   metrics.addMetadata('finishedAt', timing.finishedAt.toISOString());
   output(JSON.stringify(metrics.serializeMetrics()));

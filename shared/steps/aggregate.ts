@@ -20,6 +20,7 @@ import {
   TransformResultSchema,
   type TransformSummary,
 } from '#shared/core/run-files';
+import { hourGroups } from '#shared/core/run-model';
 import { renderSql } from '#shared/core/sql';
 import { HourSchema } from '#shared/core/window';
 import { ManifestSchema } from './ingest';
@@ -305,9 +306,6 @@ async function summarizeTransforms(
   summary.hours = [...hours].sort();
   await store.putJson(settings.dataBucket, keys.transformSummary(runId), summary);
   log.info('aggregate: hours to aggregate', { hours: summary.hours.length, files: summary.files });
-  const hourGroups: string[][] = [];
-  for (let start = 0; start < summary.hours.length; start += settings.hoursPerExecution) {
-    hourGroups.push(summary.hours.slice(start, start + settings.hoursPerExecution));
-  }
-  return { runId, hours: summary.hours, hourGroups, files: summary.files, rows: summary.rows };
+  const groups = hourGroups(summary.hours, settings.hoursPerExecution);
+  return { runId, hours: summary.hours, hourGroups: groups, files: summary.files, rows: summary.rows };
 }

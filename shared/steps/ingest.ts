@@ -6,7 +6,8 @@ import { rawKeyFor, type SourceObject, selectWindowFiles, sourceFileId } from '#
 import type { Logger } from '#shared/core/log';
 import { planBatches } from '#shared/core/plan';
 import { dataKeySchema, FileIdSchema, keys, RunIdSchema } from '#shared/core/run-files';
-import { lastCompleteWindow, type Window, WindowSchema } from '#shared/core/window';
+import { HISTORY_EVENT_BUDGET, hourGroupsForWindow, maxBatchesPerRun } from '#shared/core/run-model';
+import { hourStart, lastCompleteWindow, type Window, WindowSchema } from '#shared/core/window';
 
 /**
  * What starts a run. The schedule passes neither runId nor window: the run takes the last complete
@@ -59,7 +60,9 @@ export interface IngestSettings {
   windowHours: number;
   batchMaxFiles: number;
   batchMaxBytes: number;
-  /** Batches one run may hold (default MAX_BATCHES). */
+  /** Hours per hour-group child: the parent's history holds one child per group as well as per batch. */
+  hoursPerExecution: number;
+  /** Batches one run may hold (default: what the run model leaves the window, `maxBatchesPerRun`). */
   maxBatches?: number;
 }
 
@@ -71,8 +74,6 @@ export const BatchSchema = z.object({
 export type Batch = z.infer<typeof BatchSchema>;
 
 const SOURCE_ETAG = 'source-etag';
-/** Each batch costs the parent ≈ 8 history events (Map iteration + startExecution.sync task). */
-export const MAX_BATCHES = 2_500;
 /** Server-side copies in flight at once. */
 const COPY_CONCURRENCY = 16;
 
@@ -128,10 +129,10 @@ export async function ingest(
   log.info('ingest: manifest written', { manifestKey, files: files.length, copied, bytes });
 
   const planned = planBatches(files, { maxFiles: settings.batchMaxFiles, maxBytes: settings.batchMaxBytes });
-  const maxBatches = settings.maxBatches ?? MAX_BATCHES;
+  const maxBatches = settings.maxBatches ?? maxBatchesForWindow(input.window, settings);
   if (planned.length > maxBatches) {
     throw new IngestError(
-      `window ${input.window.from}..${input.window.to} needs ${planned.length} batches of ${files.length} files; one run holds at most ${maxBatches} (the parent's 25,000-event history): run the backfill as several shorter windows`,
+      `window ${input.window.from}..${input.window.to} needs ${planned.length} batches of ${files.length} files; one run holds at most ${maxBatches} (the parent's history stays within ${HISTORY_EVENT_BUDGET} of its 25,000 events): run the backfill as several shorter windows, or raise batchMaxFiles (at most 1,000); npm run plan sizes both`,
     );
   }
   const batches: BatchRef[] = await mapWithLimit(planned, COPY_CONCURRENCY, async (batchFiles, index) => {
@@ -152,4 +153,13 @@ export async function ingest(
     copied,
     alreadyPresent: files.length - copied,
   };
+}
+
+/** Batches the run model lets a run of this window hold, beside the hour groups the window can need. */
+export function maxBatchesForWindow(
+  window: Window,
+  settings: Pick<IngestSettings, 'lookbackHours' | 'hoursPerExecution'>,
+): number {
+  const windowHours = Math.max(1, (hourStart(window.to) - hourStart(window.from)) / 3_600_000);
+  return maxBatchesPerRun(hourGroupsForWindow({ windowHours, ...settings }));
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ObjectStore } from '#shared/adapters/object-store';
 import { EtlError } from '#shared/core/errors';
 import type { Logger } from '#shared/core/log';
+import { athenaBilledBytes, athenaCostUsd } from '#shared/core/prices';
 import {
   HourAggregateSchema,
   keys,
@@ -10,13 +11,9 @@ import {
   type TransformSummary,
   TransformSummarySchema,
 } from '#shared/core/run-files';
+import { runHistory } from '#shared/core/run-model';
 import { type Window, WindowSchema } from '#shared/core/window';
-import { type HourOutput, timingsFromOutputs } from './run-timings';
-
-/** Athena's price per TB scanned (us-east-1, engine v3), for the report's cost estimate. */
-const ATHENA_USD_PER_TB = 5;
-/** Athena bills at least 10 MB per query. */
-const ATHENA_MIN_BILLED_BYTES = 10 * 1024 * 1024;
+import { type HourOutput, runShapeFromTimings, timingsFromOutputs } from './run-timings';
 
 export const ReportInputSchema = z.discriminatedUnion('status', [
   z.object({
@@ -78,9 +75,18 @@ export interface RunReport {
   hours: HourTotals[];
   reconciliation: Reconciliation;
   athena: { queries: number; bytesScanned: number; estimatedCostUsd: number };
-  /** The largest history of any execution of the run (parent or child), against the 25,000 cap. */
+  /**
+   * The largest history of any execution of the run (parent or child), against the 25,000 cap: the
+   * run model (shared/core/run-model.ts) over the run's invocations per batch and per hour.
+   */
   maxHistoryEvents: number;
-  historyEventsSource: 'computed from invocation counts' | 'measured by the local runner';
+  /**
+   * Where the invocation counts came from: in AWS the steps' outputs (Athena polls estimated from
+   * each query's engine time), locally the handlers' own metric lines (exact).
+   */
+  historyEventsSource: "estimated from the steps' outputs" | "counted from the handlers' invocations";
+  /** Locally only: the largest history the local runner recorded, which the estimate must cover. */
+  measuredHistoryEvents?: number;
   stages: { name: string; durationMs: number; invocations: number }[];
   /** On failure: the error that ended the run (unwrapped from a child execution's failure). */
   error?: { error: string; cause: string; execution?: string };
@@ -125,13 +131,17 @@ export async function writeReport(
     if (runHours !== undefined && !runHours.has(hourAggregate.hour)) continue;
     queries++;
     bytesScanned += hourAggregate.bytesScanned;
-    billedBytes += Math.max(hourAggregate.bytesScanned, ATHENA_MIN_BILLED_BYTES);
+    billedBytes += athenaBilledBytes(hourAggregate.bytesScanned);
     aggregatedHours.push(hourAggregate.hour);
     aggregateTotals.set(hourAggregate.hour, {
       requests: hourAggregate.rows.reduce((sum, row) => sum + row.requests, 0),
       bytes: hourAggregate.rows.reduce((sum, row) => sum + row.bytesSent, 0),
     });
-    hourOutputs.push({ writtenAt: object.lastModified, engineMs: hourAggregate.engineMs });
+    hourOutputs.push({
+      hour: hourAggregate.hour,
+      writtenAt: object.lastModified,
+      engineMs: hourAggregate.engineMs,
+    });
   }
 
   let hours: HourTotals[] = [];
@@ -180,10 +190,10 @@ export async function writeReport(
     athena: {
       queries,
       bytesScanned,
-      estimatedCostUsd: Number(((billedBytes / 1024 ** 4) * ATHENA_USD_PER_TB).toFixed(6)),
+      estimatedCostUsd: Number(athenaCostUsd(billedBytes).toFixed(6)),
     },
-    maxHistoryEvents: historyEventsFromTimings(timings, settings.hoursPerExecution),
-    historyEventsSource: 'computed from invocation counts',
+    maxHistoryEvents: runHistory(runShapeFromTimings(timings, settings.hoursPerExecution)).max,
+    historyEventsSource: "estimated from the steps' outputs",
     stages: stageDurations(timings),
   };
   if (input.status === 'FAILED') {
@@ -250,41 +260,4 @@ export function stageDurations(timings: readonly Timing[]): RunReport['stages'] 
     .filter(([name]) => name !== 'report')
     .sort(([a], [b]) => STAGE_ORDER.indexOf(a) - STAGE_ORDER.indexOf(b))
     .map(([name, span]) => ({ name, durationMs: span.end - span.start, invocations: span.invocations }));
-}
-
-/**
- * History events of the run's largest execution, from how many times each task ran, with the
- * event counts Step Functions records: a Lambda task 5 (entered, scheduled, started, succeeded,
- * exited), a Map iteration 2, a Map state 4, Wait and Choice 2 each, a Pass 2, a
- * startExecution.sync task 6, the execution itself 2. Retries are not counted (no record of them).
- * Batches and hour groups are assumed even (their sizes are planned that way).
- */
-export function historyEventsFromTimings(timings: readonly Timing[], hoursPerExecution: number): number {
-  const count = (fn: string, action?: string) =>
-    timings.filter((timing) => timing.function === fn && (action === undefined || timing.action === action))
-      .length;
-  const batches = count('transform', 'batch');
-  const hours = count('aggregate', 'start');
-  const polls = count('aggregate', 'status');
-  const groups = Math.ceil(hours / hoursPerExecution);
-  const parent =
-    2 + // execution started / succeeded
-    5 + // Ingest
-    (4 + batches * (2 + 6)) + // TransformBatches: per batch an iteration and a startExecution.sync task
-    5 + // PlanHours
-    (4 + groups * (2 + 6)) + // AggregateHours: per hour group an iteration and a child execution
-    5 +
-    5; // WriteWarehouse, Report
-  const files = count('transform', 'file');
-  const filesPerBatch = batches > 0 ? Math.ceil(files / batches) : 0;
-  const batchChild = batches > 0 ? 2 + 5 + 4 + filesPerBatch * (2 + 5) + 2 : 0;
-  const hoursChild =
-    groups > 0
-      ? 2 +
-        4 +
-        Math.ceil(hours / groups) * (2 + 5 + 5 + 5) + // per hour: start, results, stage
-        Math.ceil(polls / groups) * (2 + 5 + 2) + // per poll: Wait, status, Choice
-        2
-      : 0;
-  return Math.max(parent, batchChild, hoursChild);
 }

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { ObjectStore } from '#shared/adapters/object-store';
+import { mapWithLimit } from '#shared/core/concurrency';
 import { keys, type Timing } from '#shared/core/run-files';
+import { hourGroups, type RunShape } from '#shared/core/run-model';
 
 /**
  * Where the report's `stages` (and its history-size estimate) come from, now that no function
@@ -11,11 +13,17 @@ import { keys, type Timing } from '#shared/core/run-files';
  * - locally, exactly, from the functions' EMF lines, which the local runner collects.
  */
 
-/** An hour's aggregate the report read: when it was written and the query's engine time. */
+/** An hour's aggregate the report read: its hour, when it was written and the query's engine time. */
 export interface HourOutput {
+  hour: string;
   writtenAt?: Date;
   engineMs: number;
 }
+
+/** The part of a batch object (`manifests/<runId>/batches/<batchId>.json`) the report reads. */
+const BatchFilesSchema = z.object({ files: z.array(z.object({ fileId: z.string() })) });
+/** Batch objects read at once. */
+const READ_CONCURRENCY = 16;
 
 export async function timingsFromOutputs(
   store: ObjectStore,
@@ -28,28 +36,44 @@ export async function timingsFromOutputs(
   const manifestPrefix = folderOf(keys.manifest(runId));
   const batchPrefix = folderOf(keys.batch(runId, 'any'));
   let ingestedAt: number | undefined;
-  let batches = 0;
+  const batchKeys: string[] = [];
   for await (const object of store.list(bucket, manifestPrefix)) {
     ingestedAt = latest(ingestedAt, object.lastModified);
-    if (object.key.startsWith(batchPrefix)) batches++;
+    if (object.key.startsWith(batchPrefix)) batchKeys.push(object.key);
   }
   const timings: Timing[] = [];
   const at = (time: number) => new Date(time).toISOString();
-  const add = (fn: string, action: string | undefined, start: number, end: number) =>
+  const add = (
+    fn: string,
+    action: string | undefined,
+    start: number,
+    end: number,
+    where: { batchId?: string; hour?: string } = {},
+  ) =>
     timings.push({
       function: fn,
       ...(action !== undefined && { action }),
+      ...where,
       startedAt: at(start),
       finishedAt: at(end),
     });
   if (ingestedAt === undefined) return timings;
   add('ingest', undefined, Date.parse(run.startedAt), ingestedAt);
-  for (let batch = 0; batch < batches; batch++) add('transform', 'batch', ingestedAt, ingestedAt);
+  // Which batch each file ran in: the history of a batch's child grows with its files.
+  const batchOfFile = new Map<string, string>();
+  await mapWithLimit(batchKeys, READ_CONCURRENCY, async (key) => {
+    const batchId = key.slice(batchPrefix.length).replace(/\.json$/, '');
+    add('transform', 'batch', ingestedAt, ingestedAt, { batchId });
+    const batch = BatchFilesSchema.parse(await store.getJson(bucket, key));
+    for (const file of batch.files) batchOfFile.set(file.fileId, batchId);
+  });
 
   let transformedAt = ingestedAt;
-  for await (const object of store.list(bucket, keys.fileResultsPrefix(runId))) {
+  const filesPrefix = keys.fileResultsPrefix(runId);
+  for await (const object of store.list(bucket, filesPrefix)) {
     const writtenAt = object.lastModified?.getTime() ?? ingestedAt;
-    add('transform', 'file', ingestedAt, writtenAt);
+    const batchId = batchOfFile.get(object.key.slice(filesPrefix.length).replace(/\.json$/, ''));
+    add('transform', 'file', ingestedAt, writtenAt, batchId === undefined ? {} : { batchId });
     transformedAt = Math.max(transformedAt, writtenAt);
   }
   let plannedAt: number | undefined;
@@ -62,11 +86,12 @@ export async function timingsFromOutputs(
   let aggregatedAt = plannedAt;
   for (const hour of hours) {
     const writtenAt = hour.writtenAt?.getTime() ?? plannedAt;
-    add('aggregate', 'start', plannedAt, plannedAt);
+    const where = { hour: hour.hour };
+    add('aggregate', 'start', plannedAt, plannedAt, where);
     const polls = Math.max(1, Math.ceil(hour.engineMs / (run.athenaPollSeconds * 1000)));
-    for (let poll = 0; poll < polls; poll++) add('aggregate', 'status', writtenAt, writtenAt);
-    add('aggregate', 'results', writtenAt, writtenAt);
-    add('stage', undefined, writtenAt, writtenAt);
+    for (let poll = 0; poll < polls; poll++) add('aggregate', 'status', writtenAt, writtenAt, where);
+    add('aggregate', 'results', writtenAt, writtenAt, where);
+    add('stage', undefined, writtenAt, writtenAt, where);
     aggregatedAt = Math.max(aggregatedAt, writtenAt);
   }
   if (hours.length > 0) add('write', 'write', aggregatedAt, run.finishedAt.getTime());
@@ -83,6 +108,8 @@ const MetricLineSchema = z.object({
   _aws: z.object({ CloudWatchMetrics: z.array(z.unknown()) }),
   function: z.string(),
   action: z.string().optional(),
+  batchId: z.string().optional(),
+  hour: z.string().optional(),
   runId: z.string(),
   startedAt: z.string(),
   finishedAt: z.string(),
@@ -100,8 +127,44 @@ export function timingsFromMetricLines(lines: Iterable<string>, runId: string): 
     }
     const parsed = MetricLineSchema.safeParse(value);
     if (!parsed.success || parsed.data.runId !== runId) continue;
-    const { function: fn, action, startedAt, finishedAt } = parsed.data;
-    timings.push({ function: fn, ...(action !== undefined && { action }), startedAt, finishedAt });
+    const { function: fn, action, batchId, hour, startedAt, finishedAt } = parsed.data;
+    timings.push({
+      function: fn,
+      ...(action !== undefined && { action }),
+      ...(batchId !== undefined && { batchId }),
+      ...(hour !== undefined && { hour }),
+      startedAt,
+      finishedAt,
+    });
   }
   return timings;
+}
+
+/**
+ * The run as the run model sees it, from one timing per invocation: files per batch (transform
+ * `file` invocations by batch) and, per hour group as PlanHours cuts them, each hour's status polls
+ * (aggregate `status` invocations by hour). Both sources give every such invocation its batch or
+ * hour; one without would count under a shared key.
+ */
+export function runShapeFromTimings(timings: readonly Timing[], hoursPerExecution: number): RunShape {
+  const filesByBatch = new Map<string, number>();
+  const pollsByHour = new Map<string, number>();
+  for (const timing of timings) {
+    if (timing.function === 'transform' && timing.action === 'batch') {
+      filesByBatch.set(timing.batchId ?? '', filesByBatch.get(timing.batchId ?? '') ?? 0);
+    } else if (timing.function === 'transform' && timing.action === 'file') {
+      filesByBatch.set(timing.batchId ?? '', (filesByBatch.get(timing.batchId ?? '') ?? 0) + 1);
+    } else if (timing.function === 'aggregate' && timing.action === 'start') {
+      pollsByHour.set(timing.hour ?? '', pollsByHour.get(timing.hour ?? '') ?? 0);
+    } else if (timing.function === 'aggregate' && timing.action === 'status') {
+      pollsByHour.set(timing.hour ?? '', (pollsByHour.get(timing.hour ?? '') ?? 0) + 1);
+    }
+  }
+  const hours = [...pollsByHour.keys()].sort();
+  return {
+    batchFiles: [...filesByBatch.values()],
+    hourGroupPolls: hourGroups(hours, hoursPerExecution).map((group) =>
+      group.map((hour) => pollsByHour.get(hour) ?? 0),
+    ),
+  };
 }

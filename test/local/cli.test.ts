@@ -184,6 +184,7 @@ describe('every CLI answers --help with its own usage (exit 0) and an unknown fl
     ['local/cli/down.ts', 'Usage: npm run local:down'],
     ['local/cli/seed.ts', 'Usage: npm run local:seed'],
     ['local/cli/status.ts', 'Usage: npm run local:status'],
+    ['local/cli/plan.ts', 'Usage: npm run plan --'],
     ['local/sample/cli.ts', 'Usage: npx tsx local/sample/cli.ts'],
     ['test/s3-conformance/cli.ts', 'Usage: npm run test:s3-conformance'],
   ];

@@ -1,5 +1,11 @@
 import { keys } from '#shared/core/run-files';
-import { IngestError, type IngestSettings, ingest, MAX_BATCHES, ManifestSchema } from '#shared/steps/ingest';
+import {
+  IngestError,
+  type IngestSettings,
+  ingest,
+  ManifestSchema,
+  maxBatchesForWindow,
+} from '#shared/steps/ingest';
 import { localS3, silentLog } from '../support/s3';
 
 const SOURCE = 'cf-logs';
@@ -12,6 +18,7 @@ const settings: IngestSettings = {
   windowHours: 1,
   batchMaxFiles: 2,
   batchMaxBytes: 1_000_000,
+  hoursPerExecution: 16,
 };
 const window = { from: '2024-07-13T00', to: '2024-07-13T02' };
 
@@ -80,8 +87,16 @@ describe('ingest (real local S3)', () => {
     );
     await expect(attempt).rejects.toBeInstanceOf(IngestError);
     await expect(attempt).rejects.toThrow(
-      /needs 5 batches of 5 files; one run holds at most 4 .* several shorter windows/,
+      /needs 5 batches of 5 files; one run holds at most 4 .* several shorter windows, or raise batchMaxFiles/,
     );
-    expect(MAX_BATCHES * 8).toBeLessThan(25_000);
+  });
+
+  it("holds as many batches as the parent's history budget leaves beside the window's hour groups", () => {
+    const day = { from: '2024-07-13T00', to: '2024-07-14T00' };
+    // 24 + 2 lookback hours in 2 groups: 30 + 8 × 2 events, then 8 per batch, within 20,000.
+    expect(maxBatchesForWindow(day, { lookbackHours: 2, hoursPerExecution: 16 })).toBe(2494);
+    // A leap year's 8,784 + 2 hours in 550 groups take their share of the same budget.
+    const year = { from: '2024-01-01T00', to: '2025-01-01T00' };
+    expect(maxBatchesForWindow(year, { lookbackHours: 2, hoursPerExecution: 16 })).toBe(1946);
   });
 });

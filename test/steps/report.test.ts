@@ -1,11 +1,7 @@
 import { type HourAggregate, keys, type Timing, type TransformSummary } from '#shared/core/run-files';
-import {
-  historyEventsFromTimings,
-  type RunReport,
-  rootFailure,
-  WarehouseReconciliationError,
-  writeReport,
-} from '#shared/steps/report';
+import { runHistory } from '#shared/core/run-model';
+import { type RunReport, rootFailure, WarehouseReconciliationError, writeReport } from '#shared/steps/report';
+import { runShapeFromTimings } from '#shared/steps/run-timings';
 import { localS3, silentLog } from '../support/s3';
 
 describe('report helpers', () => {
@@ -38,14 +34,19 @@ describe('report helpers', () => {
       startedAt: '2024-07-13T00:00:00Z',
       finishedAt: '2024-07-13T00:00:01Z',
     });
-    const times = (n: number, fn: string, action: string) =>
-      Array.from({ length: n }, () => timing(fn, action));
     // 720 hours (a month) with 3 polls each, in groups of 16: no execution nears the cap.
-    const month = [...times(720, 'aggregate', 'start'), ...times(2160, 'aggregate', 'status')];
-    const events = historyEventsFromTimings(month, 16);
-    expect(events).toBeLessThan(25_000);
+    const month = Array.from({ length: 720 }, (_, index) => {
+      const hour = new Date(Date.UTC(2024, 6, 1) + index * 3_600_000).toISOString().slice(0, 13);
+      return [
+        { ...timing('aggregate', 'start'), hour },
+        ...Array.from({ length: 3 }, () => ({ ...timing('aggregate', 'status'), hour })),
+      ];
+    }).flat();
+    const events = runHistory(runShapeFromTimings(month, 16));
+    // 16 hours of 3 polls: 8 + 16 × (17 + 9 × 3); the parent holds 45 groups: 30 + 8 × 45.
+    expect(events).toMatchObject({ hours: 8 + 16 * (17 + 27), run: 30 + 8 * 45, batch: 0 });
     // The same month in one execution (the layout before hour groups) would not fit.
-    expect(historyEventsFromTimings(month, 720)).toBeGreaterThan(25_000);
+    expect(runHistory(runShapeFromTimings(month, 720)).max).toBeGreaterThan(25_000);
   });
 });
 

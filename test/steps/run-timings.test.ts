@@ -3,20 +3,21 @@ import type { SourceObject } from '#shared/core/ingest';
 import { keys } from '#shared/core/run-files';
 import { collectMetricLines, publishInvocationMetrics } from '#shared/observability/metrics';
 import { stageDurations } from '#shared/steps/report';
-import { timingsFromMetricLines, timingsFromOutputs } from '#shared/steps/run-timings';
+import { runShapeFromTimings, timingsFromMetricLines, timingsFromOutputs } from '#shared/steps/run-timings';
 
 const RUN = 'run-1';
 const at = (seconds: number) => new Date(Date.UTC(2024, 6, 13, 1, 0, seconds));
 
-/** Listings only, with write times: all `timingsFromOutputs` reads. */
-function listingStore(objects: { key: string; writtenAt: Date }[]): ObjectStore {
+/** Listings with write times, and the batch objects' JSON: all `timingsFromOutputs` reads. */
+function listingStore(objects: { key: string; writtenAt: Date; json?: unknown }[]): ObjectStore {
   const list = async function* (_bucket: string, prefix: string): AsyncIterable<SourceObject> {
     for (const object of objects) {
       if (object.key.startsWith(prefix))
         yield { key: object.key, size: 1, etag: 'e', lastModified: object.writtenAt };
     }
   };
-  return { list } as unknown as ObjectStore;
+  const getJson = async (_bucket: string, key: string) => objects.find((object) => object.key === key)?.json;
+  return { list, getJson } as unknown as ObjectStore;
 }
 
 describe('run timings', () => {
@@ -31,7 +32,11 @@ describe('run timings', () => {
           {},
         );
       emit('ingest', undefined, RUN, 0, 2);
-      emit('transform', 'file', RUN, 3, 5);
+      publishInvocationMetrics(
+        { stage: 'local', functionName: 'transform', action: 'file', runId: RUN, batchId: '0001' },
+        { startedAt: at(3), finishedAt: at(5) },
+        {},
+      );
       emit('transform', 'file', 'other-run', 3, 50);
       emit('write', 'report', RUN, 9, 10);
     } finally {
@@ -43,6 +48,7 @@ describe('run timings', () => {
       {
         function: 'transform',
         action: 'file',
+        batchId: '0001',
         startedAt: at(3).toISOString(),
         finishedAt: at(5).toISOString(),
       },
@@ -62,8 +68,8 @@ describe('run timings', () => {
   it('bounds each step by the write times of the outputs it leaves, and counts invocations from them', async () => {
     const store = listingStore([
       { key: keys.manifest(RUN), writtenAt: at(1) },
-      { key: keys.batch(RUN, '0000'), writtenAt: at(2) },
-      { key: keys.batch(RUN, '0001'), writtenAt: at(2) },
+      { key: keys.batch(RUN, '0000'), writtenAt: at(2), json: { files: [{ fileId: 'a' }, { fileId: 'b' }] } },
+      { key: keys.batch(RUN, '0001'), writtenAt: at(2), json: { files: [{ fileId: 'c' }] } },
       { key: keys.fileResult(RUN, 'a'), writtenAt: at(4) },
       { key: keys.fileResult(RUN, 'b'), writtenAt: at(6) },
       { key: keys.fileResult(RUN, 'c'), writtenAt: at(5) },
@@ -76,10 +82,13 @@ describe('run timings', () => {
       { startedAt: at(0).toISOString(), finishedAt: at(20), athenaPollSeconds: 5 },
       // Two hours: one query took 12 s of engine time (3 polls at 5 s), one under a poll (1).
       [
-        { writtenAt: at(15), engineMs: 12_000 },
-        { writtenAt: at(11), engineMs: 800 },
+        { hour: '2024-07-13T01', writtenAt: at(15), engineMs: 12_000 },
+        { hour: '2024-07-13T00', writtenAt: at(11), engineMs: 800 },
       ],
     );
+    // What the run model reads: files per batch, and per hour group (hours in order) the polls.
+    expect(runShapeFromTimings(timings, 16)).toEqual({ batchFiles: [2, 1], hourGroupPolls: [[1, 3]] });
+    expect(runShapeFromTimings(timings, 1)).toEqual({ batchFiles: [2, 1], hourGroupPolls: [[1], [3]] });
     expect(stageDurations(timings)).toEqual([
       { name: 'ingest', durationMs: 2000, invocations: 1 },
       { name: 'transform', durationMs: 4000, invocations: 2 + 3 },

@@ -1,0 +1,171 @@
+import { parseByteSize } from '#local/cli/plan-table';
+import { PRICES } from '#shared/core/prices';
+import { planRun, type StageSettings, stageSettingsFromConfig } from '#shared/core/run-plan';
+
+/** Stage prod of serverless.yml as `sls print` resolves it (the parts the planner reads). */
+const prodConfig = {
+  provider: { stage: 'prod', architecture: 'arm64' },
+  custom: {
+    limits: {
+      windowHours: 1,
+      lookbackHours: 2,
+      batchConcurrency: 8,
+      fileConcurrency: 20,
+      batchMaxBytes: 2147483648,
+      athenaConcurrency: 20,
+      athenaPollSeconds: 5,
+      athenaQueryTimeoutSeconds: 600,
+      hoursPerExecution: 16,
+      batchMaxFiles: 200,
+      projectionStartDate: '2008-01-01',
+      accountConcurrencyLimit: 1000,
+      ephemeralStorageTransform: 4096,
+      maxRawFileBytes: 268435456,
+      rawExpansion: 8,
+    },
+  },
+  functions: {
+    ingest: { memorySize: 512, timeout: 300 },
+    transform: { memorySize: 1024, timeout: 900, reservedConcurrency: 200, ephemeralStorageSize: 4096 },
+    aggregate: { memorySize: 512, timeout: 120 },
+    stage: { memorySize: 512, timeout: 300 },
+    write: { memorySize: 512, timeout: 900, reservedConcurrency: 2 },
+  },
+};
+const prod: StageSettings = stageSettingsFromConfig(prodConfig);
+const busyDay = { filesPerDay: 100_000, meanFileBytes: 40_000, days: 1 };
+
+describe('npm run plan: one day of a busy distribution (100,000 files)', () => {
+  const plan = planRun(busyDay, prod);
+
+  it('cuts 500 batches of 200 files and 2 hour groups, each execution inside the history budget', () => {
+    expect(plan.batches).toEqual({ count: 500, largestFiles: 200, maxPerRun: 2494 });
+    expect(plan.childExecutions).toEqual({ batch: 500, hours: 2 });
+    expect(plan.history).toMatchObject({
+      run: 30 + 8 * (500 + 2),
+      batch: 13 + 7 * 200,
+      // 16 hours, each query polled to its 600 s budget every 5 s: 121 polls.
+      hoursWorst: 8 + 16 * (17 + 9 * 121),
+      cap: 25_000,
+      budget: 20_000,
+    });
+    expect(plan.findings.map((finding) => finding.reason)).not.toContainEqual(
+      expect.stringMatching(/batches/),
+    );
+  });
+
+  it('keeps Athena under its quota and the transforms under their reservation', () => {
+    expect(plan.athena).toMatchObject({ queries: 26, concurrency: 16, quota: 20 });
+    expect(plan.lambda).toEqual({
+      transformPeak: 160,
+      transformReserved: 200,
+      reservedTotal: 202,
+      unreserved: 798,
+    });
+  });
+
+  it('prices every service, Step Functions from the transitions the run model counts', () => {
+    const byService = Object.fromEntries(plan.cost.lines.map((line) => [line.service, line]));
+    expect(Object.keys(byService)).toEqual(['Athena', 'Lambda', 'Step Functions', 'S3', 'DynamoDB']);
+    // Parent 6 + 502; batches 3 each + a task per file; hour groups 2 each + 3 per hour and per poll (1 at 4 s).
+    const transitions = 6 + 502 + 500 * 3 + 100_000 + 2 * 2 + 26 * 3 + 26 * 3;
+    expect(byService['Step Functions']?.usd).toBeCloseTo(
+      transitions * PRICES.stepFunctions.usdPerStateTransition,
+      6,
+    );
+    for (const line of plan.cost.lines) expect(line.usd).toBeGreaterThan(0);
+    expect(plan.cost.totalUsd).toBeCloseTo(
+      plan.cost.lines.reduce((sum, line) => sum + line.usd, 0),
+      9,
+    );
+  });
+
+  it('refuses the invocations that would pass their timeouts, naming the setting or the cause', () => {
+    const refused = plan.findings.filter((finding) => finding.level === 'refused');
+    expect(refused).toEqual([
+      expect.objectContaining({
+        reason: expect.stringMatching(/^ingest would run ≈ 3\d\d s .* over its 300 s timeout/),
+        fix: expect.stringMatching(/functions\.ingest\.timeout/),
+      }),
+      expect.objectContaining({
+        reason: expect.stringMatching(/^aggregate would run ≈ 3,0\d\d s .* over its 120 s timeout/),
+        fix: expect.stringMatching(/PlanHours reads every file result one at a time/),
+      }),
+    ]);
+  });
+});
+
+describe('npm run plan: a year backfill of that distribution', () => {
+  const plan = planRun({ ...busyDay, days: 365 }, prod);
+
+  it("refuses its 182,500 batches, naming the parent's history and the ways out", () => {
+    expect(plan.batches).toMatchObject({ count: 182_500, maxPerRun: 1948 });
+    expect(plan.history.run).toBeGreaterThan(25_000);
+    const batches = plan.findings.find((finding) => /batches/.test(finding.reason));
+    expect(batches).toMatchObject({ level: 'refused' });
+    expect(batches?.reason).toMatch(/182,500 batches .* at most 1,948 beside its 548 hour groups/);
+    expect(batches?.fix).toMatch(/92 windows of ≤ 4 days/);
+    expect(batches?.fix).toMatch(/raise batchMaxFiles to 1,000 \(windows of ≤ 18 days\)/);
+    expect(batches?.fix).toMatch(/Distributed Map/);
+    expect(plan.daysPerRunThatFit).toBe(4);
+    // Four days do fit: the suggestion holds.
+    expect(
+      planRun({ ...busyDay, days: 4 }, prod).findings.map((finding) => finding.reason),
+    ).not.toContainEqual(expect.stringMatching(/batches/));
+    expect(planRun({ ...busyDay, days: 5 }, prod).daysPerRunThatFit).toBe(4);
+  });
+});
+
+describe('npm run plan: prices and settings', () => {
+  it('bills Athena per query rounded up to a MB, at least 10 MB', () => {
+    const plan = planRun({ filesPerDay: 24, meanFileBytes: 1_000, days: 1 }, prod);
+    const athena = plan.cost.lines.find((line) => line.service === 'Athena');
+    expect(athena?.usd).toBeCloseTo((26 * 10 * 1024 ** 2 * PRICES.athena.usdPerTbScanned) / 1024 ** 4, 12);
+    expect(plan.findings).toEqual([]);
+  });
+
+  it('flags transforms that their reservation would throttle, with the settings to change', () => {
+    const dev = { ...prod, stage: 'dev', batchConcurrency: 2, fileConcurrency: 10 };
+    dev.functions = {
+      ...prod.functions,
+      transform: { ...prod.functions.transform, reservedConcurrency: 10 },
+    };
+    const plan = planRun({ filesPerDay: 2_000, meanFileBytes: 40_000, days: 1 }, dev);
+    expect(plan.findings).toEqual([
+      {
+        level: 'warning',
+        reason: expect.stringMatching(/up to 20 transforms at once .* against reservedTransform 10/),
+        fix: 'lower batchConcurrency or fileConcurrency to a product ≤ 10, or raise reservedTransform',
+      },
+    ]);
+  });
+
+  it('passes on the package-time refusals of the run model', () => {
+    const plan = planRun(busyDay, { ...prod, athenaConcurrency: 25 });
+    expect(plan.findings[0]).toMatchObject({
+      level: 'refused',
+      reason: expect.stringMatching(/athenaConcurrency is 25/),
+    });
+  });
+
+  it('reads the settings where sls package does, and names a missing one', () => {
+    expect(prod.functions.transform).toEqual({
+      memoryMb: 1024,
+      timeoutSeconds: 900,
+      reservedConcurrency: 200,
+      ephemeralStorageMb: 4096,
+    });
+    const { batchConcurrency: _left, ...limits } = prodConfig.custom.limits;
+    expect(() => stageSettingsFromConfig({ ...prodConfig, custom: { limits } })).toThrow(
+      'custom.limits.batchConcurrency in serverless.yml is undefined, not a number',
+    );
+  });
+
+  it('reads sizes in bytes, decimal and binary units', () => {
+    expect(parseByteSize('40000')).toBe(40_000);
+    expect(parseByteSize('40KB')).toBe(40_000);
+    expect(parseByteSize('1.5 MiB')).toBe(1.5 * 1024 ** 2);
+    expect(parseByteSize('forty')).toBeUndefined();
+    expect(parseByteSize('0')).toBeUndefined();
+  });
+});
