@@ -1,16 +1,16 @@
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
 import {
   type BatchWriteResult,
   batchDeleteAll,
   batchPutAll,
   queryAll,
 } from '#shared/adapters/dynamodb-batch';
-import { type AggregateRow, AggregateRowSchema, EMPTY_HOST, rowKey } from '#shared/core/aggregate-row';
+import { type AggregateRow, AggregateRowSchema, rowKey } from '#shared/core/aggregate-row';
 import type { BackoffPolicy, Sleep } from '#shared/core/backoff';
 import { EtlError } from '#shared/core/errors';
-import { formatHour, hourStart } from '#shared/core/window';
+import { fromItem, TableValueError, toItem } from '#shared/core/table-values';
+import { cloudfrontHourly } from '#shared/tables/cloudfront-hourly';
 
 /** The port the stage and write steps use: one item per aggregate row, grouped by run. */
 export interface StagingStore {
@@ -65,23 +65,15 @@ export const DYNAMODB_SORT_KEY_LIMIT_BYTES = 1024;
 /** A DynamoDB number takes at most 21 bytes (38 significant digits), whatever its value. */
 const NUMBER_BYTES_MAX = 21;
 
-/** The attributes of one staged item (what lands in DynamoDB for one aggregate row). */
+/**
+ * The attributes of one staged item: the staging keys, the row's values by field as the table's
+ * declaration maps them (shared/core/table-values.ts: the hour as an ISO-8601 string, NULL as an
+ * absent attribute), and the bookkeeping.
+ */
 // A type alias, not an interface: it must be assignable to batchPutAll's Record<string, unknown>.
-export type StagedItem = {
+export type StagedItem = Record<string, string | number> & {
   runId: string;
   rowKey: string;
-  /** ISO-8601 start of the hour: DynamoDB has no date type, and ISO strings sort as time. */
-  hour: string;
-  host: string;
-  status: number;
-  requests: number;
-  bytesSent: number;
-  clientErrors: number;
-  serverErrors: number;
-  /** Absent when the aggregate has no value (null): no NULL type to special-case when reading. */
-  meanTimeTaken?: number;
-  p95TimeTaken?: number;
-  distinctClientIps: number;
   stagedAt: string;
   /** TTL attribute: epoch seconds (DynamoDB ignores TTL values in milliseconds or as strings). */
   expiresAt: number;
@@ -100,10 +92,10 @@ export interface DynamoStagingStoreOptions {
 /**
  * The staging table in DynamoDB: partition key `runId`, sort key `rowKey`.
  *
- * Empty strings: DynamoDB rejects them in key attributes and `rowKey` embeds the host, so an empty
- * host is staged as `-` (CloudFront's null marker, as everywhere else in the pipeline); no other
- * string attribute can be empty (hour and rowKey are built here). Null means and p95s are stored
- * as absent attributes and read back as null.
+ * Items are mapped by the table's declaration (`shared/tables/cloudfront-hourly.ts`): an empty
+ * host is staged as `-` (its declared emptyString rule: DynamoDB rejects empty strings in key
+ * attributes and `rowKey` embeds the host); null means and p95s are absent attributes, read back
+ * as null.
  *
  * Numbers are exact both ways. Writing: AggregateRow numbers are JS numbers; integers are safe
  * integers (the document client refuses anything above 2^53 − 1 rather than round it) and a
@@ -197,42 +189,29 @@ export class DynamoStagingStore implements StagingStore {
 /** The staged item of one row. Exported for tests and for tools that inspect the table. */
 export function toStagedItem(
   runId: string,
-  input: AggregateRow,
+  row: AggregateRow,
   stagedAt: string,
   expiresAt: number,
 ): StagedItem {
-  const parsed = AggregateRowSchema.safeParse({
-    ...input,
-    host: input.host === '' ? EMPTY_HOST : input.host,
-  });
-  if (!parsed.success) {
-    throw new StagingItemError(
-      `Run ${runId}: row ${rowKey(input)} is not an aggregate row: ${parsed.error.message}`,
-    );
-  }
-  const row = parsed.data;
-  const item: StagedItem = {
-    runId,
-    rowKey: rowKey(row),
-    hour: new Date(hourStart(row.hour)).toISOString(),
-    host: row.host,
-    status: row.status,
-    requests: row.requests,
-    bytesSent: row.bytesSent,
-    clientErrors: row.clientErrors,
-    serverErrors: row.serverErrors,
-    ...(row.meanTimeTaken !== null && { meanTimeTaken: row.meanTimeTaken }),
-    ...(row.p95TimeTaken !== null && { p95TimeTaken: row.p95TimeTaken }),
-    distinctClientIps: row.distinctClientIps,
-    stagedAt,
-    expiresAt,
-  };
-  const keyBytes = Buffer.byteLength(item.rowKey, 'utf8');
+  const key = rowKey(row);
+  // First the key's size: a key too long for DynamoDB says so, whatever else the row breaks.
+  const keyBytes = Buffer.byteLength(key, 'utf8');
   if (keyBytes > DYNAMODB_SORT_KEY_LIMIT_BYTES) {
     throw new StagingItemError(
       `Run ${runId}: row key of host ${row.host.slice(0, 64)}… is ${keyBytes} bytes; DynamoDB sort keys take at most ${DYNAMODB_SORT_KEY_LIMIT_BYTES}`,
     );
   }
+  let values: Record<string, string | number>;
+  try {
+    values = toItem(cloudfrontHourly, row);
+  } catch (error) {
+    if (!(error instanceof TableValueError)) throw error;
+    throw new StagingItemError(
+      `Run ${runId}: row ${key.slice(0, 64)} cannot be staged in table ${error.table}: ${error.field}: ${error.problem}`,
+      { cause: error },
+    );
+  }
+  const item: StagedItem = { ...values, runId, rowKey: key, stagedAt, expiresAt };
   const size = itemSizeUpperBound(item);
   if (size > DYNAMODB_ITEM_LIMIT_BYTES) {
     throw new StagingItemError(
@@ -256,76 +235,25 @@ export function itemSizeUpperBound(item: object): number {
   return size;
 }
 
-/** The exact decimal text of a DynamoDB number as the document client hands it over. */
-const DynamoNumberText = z
-  .union([
-    z.number().refine(Number.isFinite),
-    z.bigint(),
-    // NumberValue (wrapNumbers: true) keeps DynamoDB's decimal string; matched by shape, not by
-    // class, so a second copy of util-dynamodb in the bundle does not break the check.
-    z.custom<{ value: string }>(
-      (value) =>
-        typeof value === 'object' && value !== null && 'value' in value && typeof value.value === 'string',
-    ),
-  ])
-  .transform((value) => (typeof value === 'object' ? value.value : String(value)));
-
-/** A count or byte sum: exact only if it is a safe integer, so anything larger is refused. */
-const ExactInteger = DynamoNumberText.pipe(
-  z
-    .string()
-    .regex(/^\d+$/, 'expected a non-negative integer')
-    .transform(Number)
-    .refine(Number.isSafeInteger, 'integer beyond 2^53 - 1 cannot be held exactly in a JS number'),
-);
-/** A mean or percentile: a double written from its shortest round-trip form reads back equal. */
-const ExactDouble = DynamoNumberText.pipe(z.string().transform(Number).pipe(z.number().finite()));
-
-const StagedItemSchema = z.object({
-  runId: z.string(),
-  rowKey: z.string(),
-  hour: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:00:00\.000Z$/, 'expected the ISO start of an hour'),
-  host: z.string().min(1),
-  status: ExactInteger,
-  requests: ExactInteger,
-  bytesSent: ExactInteger,
-  clientErrors: ExactInteger,
-  serverErrors: ExactInteger,
-  meanTimeTaken: ExactDouble.optional(),
-  p95TimeTaken: ExactDouble.optional(),
-  distinctClientIps: ExactInteger,
-});
-
 /** One item read back → the aggregate row it was staged from. */
 function fromStagedItem(runId: string, item: Record<string, unknown>): AggregateRow {
   const key = typeof item.rowKey === 'string' ? item.rowKey : '(no rowKey)';
-  const staged = StagedItemSchema.safeParse(item);
-  if (!staged.success) {
-    // Paths and messages only: the item itself is a whole row, which logs must not carry.
-    const problems = staged.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new StagedItemError(`Run ${runId}: staged item ${key} is malformed: ${problems.join('; ')}`);
-  }
-  const { hour, meanTimeTaken, p95TimeTaken, ...values } = staged.data;
-  const row = AggregateRowSchema.safeParse({
-    hour: formatHour(Date.parse(hour)),
-    host: values.host,
-    status: values.status,
-    requests: values.requests,
-    bytesSent: values.bytesSent,
-    clientErrors: values.clientErrors,
-    serverErrors: values.serverErrors,
-    meanTimeTaken: meanTimeTaken ?? null,
-    p95TimeTaken: p95TimeTaken ?? null,
-    distinctClientIps: values.distinctClientIps,
-  });
-  if (!row.success) {
+  let row: AggregateRow;
+  try {
+    // The row's fields by the declaration: every value checked and converted exactly (see the class).
+    // The typed row through the schema derived from the same declaration.
+    row = AggregateRowSchema.parse(fromItem(cloudfrontHourly, item));
+  } catch (error) {
+    if (!(error instanceof TableValueError)) throw error;
+    // The field and the problem only: the item itself is a whole row, which logs must not carry.
     throw new StagedItemError(
-      `Run ${runId}: staged item ${key} is not an aggregate row: ${row.error.message}`,
+      `Run ${runId}: staged item ${key} of table ${error.table} is malformed: ${error.field}: ${error.problem}`,
+      { cause: error },
     );
   }
   // The key is derived from the values; a mismatch means the item was edited or mis-keyed.
-  if (values.runId !== runId || values.rowKey !== rowKey(row.data)) {
+  if (item.runId !== runId || item.rowKey !== rowKey(row)) {
     throw new StagedItemError(`Run ${runId}: staged item ${key} does not match its own values`);
   }
-  return row.data;
+  return row;
 }

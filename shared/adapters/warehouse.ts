@@ -19,28 +19,31 @@ import {
   planHourReplacements,
   replacementDigest,
 } from '#shared/adapters/warehouse-hours';
-import { type AggregateRow, HOST_MAX_CHARS, rowKey } from '#shared/core/aggregate-row';
+import { type AggregateRow, rowKey } from '#shared/core/aggregate-row';
 import { type BackoffPolicy, fullJitterDelay, sleep as realSleep, type Sleep } from '#shared/core/backoff';
 import { WAREHOUSE_BULK_MODES, type WarehouseBulkMode } from '#shared/core/bulk-mode';
 import { mapWithLimit } from '#shared/core/concurrency';
 import { ConfigError, EtlError } from '#shared/core/errors';
 import type { Logger } from '#shared/core/log';
+import { isStringColumn, type TableDeclaration } from '#shared/core/table-declaration';
+import { migrationsOf, RUN_ID_MAX_CHARS, upsertAssignments } from '#shared/core/table-sql';
+import { canonicalRow, TableValueError } from '#shared/core/table-values';
+import { RetryableWriteError, WarehouseRowError, WarehouseWriteError } from '#shared/core/warehouse-errors';
 import { HourSchema, hourStart } from '#shared/core/window';
+import { cloudfrontHourly } from '#shared/tables/cloudfront-hourly';
+import { loadLedger } from '#shared/tables/writer-tables';
+import { type AppliedMigration, applyMigrations } from './warehouse-migrations';
+import { batchTsv, loadDataCarries, loadDataColumns, upsertStatement, valueProblem } from './warehouse-sql';
 
-/**
- * The write to MySQL failed for a reason that may pass (connection dropped, server restarting or
- * failing over, deadlock, lock wait timeout, credentials mid-rotation) and every retry here was
- * used up. The state machine's Retry matches this name.
- */
-export class RetryableWriteError extends EtlError {}
-/** MySQL refused a statement for a reason a retry cannot fix (schema, data, rights). */
-export class WarehouseWriteError extends EtlError {}
-/** A row cannot be written as it is: a host longer than the column, two rows with one key. */
-export class WarehouseRowError extends EtlError {}
+export { batchTsv, ledgerTableDdl, targetTableDdl, tsvText, upsertStatement } from './warehouse-sql';
+export { RetryableWriteError, WarehouseRowError, WarehouseWriteError };
 
 /** What the write and report steps need from the warehouse. */
 export interface WarehouseWriter {
-  /** Creates the target table and the load ledger if they do not exist. */
+  /**
+   * Brings the target table and the load ledger to their declared versions (creating them on a
+   * new database): the migrations not yet applied, under the schema lock (warehouse-migrations.ts).
+   */
   ensureSchema(): Promise<void>;
   /**
    * Upserts the run's rows in batches, each in one transaction with its ledger row: a batch whose
@@ -78,6 +81,15 @@ export interface HourSummary {
 export interface MysqlWarehouseOptions {
   /** Target table (default `cloudfront_hourly`). */
   table?: string;
+  /**
+   * The target table's declaration (default: `shared/tables/cloudfront-hourly.ts`). Another version
+   * of it (a column added) must keep every column and the key of the aggregate.
+   */
+  declaration?: TableDeclaration;
+  /** Longest wait for another migrator's schema lock (default 60 s) before RetryableWriteError. */
+  schemaLockWaitSeconds?: number;
+  /** Longest wait for one migration statement (default 10 min: an ALTER of a large table takes time). */
+  migrationTimeoutMs?: number;
   /** Rows per INSERT and per transaction (default 5,000, at most 5,000). */
   batchRows?: number;
   /**
@@ -104,8 +116,8 @@ export interface MysqlWarehouseOptions {
   log?: Logger;
 }
 
-export const DEFAULT_TABLE = 'cloudfront_hourly';
-export const LEDGER_TABLE = 'etl_load_ledger';
+export const DEFAULT_TABLE = cloudfrontHourly.name;
+export const LEDGER_TABLE = loadLedger.name;
 /**
  * 5,000 rows are about 750 KB of SQL (at most ~6 MB with 255-character non-ASCII hosts): under
  * `max_allowed_packet` (64 MB on MySQL 8, 16 MB on MariaDB). Measured (bench/README.md): 5,000-row
@@ -123,8 +135,7 @@ const MAX_BATCH_ROWS = 5_000;
  */
 export const DEFAULT_QUERY_TIMEOUT_MS = 60_000;
 export const DEFAULT_WRITE_BACKOFF: BackoffPolicy = { baseDelayMs: 200, maxDelayMs: 5_000, maxAttempts: 4 };
-/** VARCHAR(128) run ids: Step Functions execution names, the default run id, take at most 80. */
-const RUN_ID_MAX_CHARS = 128;
+const DEFAULT_MIGRATION_TIMEOUT_MS = 600_000;
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,63}$/;
 /** mysql2's code for a query past its timeout; the warehouse's own QueryTimeoutError uses it too. */
 const QUERY_TIMEOUT_CODE = 'PROTOCOL_SEQUENCE_TIMEOUT';
@@ -196,156 +207,6 @@ function hourStartDatetime(hour: string): string {
   return `${hour.slice(0, 10)} ${hour.slice(11, 13)}:00:00`;
 }
 
-/**
- * The target table. `host` is compared byte for byte (utf8mb4_bin): Athena groups hosts
- * case-sensitively, and a case-insensitive collation (RDS MySQL 8's default utf8mb4_0900_ai_ci)
- * would fold two of its rows into one key, the second overwriting the first. The primary key is
- * 1,020 + 5 + 2 bytes, under InnoDB's 3,072-byte index limit.
- */
-export function targetTableDdl(table: string): string {
-  return `CREATE TABLE IF NOT EXISTS \`${table}\` (
-  hour_start DATETIME NOT NULL COMMENT 'UTC start of the hour',
-  host VARCHAR(${HOST_MAX_CHARS}) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
-  status SMALLINT NOT NULL,
-  requests BIGINT NOT NULL,
-  bytes_sent BIGINT NOT NULL,
-  client_errors BIGINT NOT NULL,
-  server_errors BIGINT NOT NULL,
-  mean_time_taken DOUBLE NULL COMMENT 'seconds',
-  p95_time_taken DOUBLE NULL COMMENT 'seconds',
-  distinct_client_ips BIGINT NOT NULL,
-  updated_at DATETIME(3) NOT NULL COMMENT 'UTC; changes only when a value changes',
-  loaded_by_run VARCHAR(${RUN_ID_MAX_CHARS}) NOT NULL COMMENT 'run that last changed the row',
-  PRIMARY KEY (hour_start, host, status)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
-}
-
-/**
- * One row per loaded batch, written in the batch's own transaction: after a commit the ledger and
- * the data agree, so a write retried after an unknown outcome (connection lost during COMMIT) can
- * tell what is already in. `row_count`, not `rows`: ROWS is a reserved word since MySQL 8.0.2.
- */
-export function ledgerTableDdl(): string {
-  return `CREATE TABLE IF NOT EXISTS \`${LEDGER_TABLE}\` (
-  run_id VARCHAR(${RUN_ID_MAX_CHARS}) NOT NULL,
-  batch_no INT NOT NULL,
-  row_count INT NOT NULL,
-  digest CHAR(64) NOT NULL COMMENT 'SHA-256 of the batch rows: same content, same digest',
-  loaded_at DATETIME(3) NOT NULL COMMENT 'UTC',
-  PRIMARY KEY (run_id, batch_no)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
-}
-
-const VALUE_COLUMNS = [
-  'requests',
-  'bytes_sent',
-  'client_errors',
-  'server_errors',
-  'mean_time_taken',
-  'p95_time_taken',
-  'distinct_client_ips',
-] as const;
-
-/**
- * The assignments of the upsert. `VALUES(col)` is deprecated in MySQL 8.0.20+ in favour of a row
- * alias, which MariaDB does not parse; VALUES() runs on both. `updated_at` and `loaded_by_run` are
- * assigned first, while the value columns still hold the old values (MySQL applies the assignments
- * left to right), and change only if some value changes: a re-run that finds the same numbers
- * leaves the row untouched. `target` qualifies the table's own columns where a SELECT's columns
- * share their names.
- */
-function upsertAssignments(target: string): string {
-  const unchanged = VALUE_COLUMNS.map((column) => `${target}\`${column}\` <=> VALUES(\`${column}\`)`).join(
-    ' AND ',
-  );
-  return `ON DUPLICATE KEY UPDATE
-  ${target}updated_at = IF(${unchanged}, ${target}updated_at, VALUES(updated_at)),
-  ${target}loaded_by_run = IF(${unchanged}, ${target}loaded_by_run, VALUES(loaded_by_run)),
-  ${VALUE_COLUMNS.map((column) => `${target}\`${column}\` = VALUES(\`${column}\`)`).join(',\n  ')}`;
-}
-
-/**
- * The `INSERT … ON DUPLICATE KEY UPDATE` of a batch, values in place (escaped by mysql2's own
- * `escape`, what `query(sql, values)` would do with placeholders). Built directly rather than as
- * placeholders that `format` then fills in one by one: measured, that halves the client's CPU per
- * batch (bench/README.md). Same run id and rows → same text, so its SHA-256 is the ledger digest.
- */
-export function upsertStatement(table: string, runId: string, rows: readonly AggregateRow[]): string {
-  const tupleEnd = `, UTC_TIMESTAMP(3), ${escapeSql(runId)})`;
-  const tuples = new Array<string>(rows.length);
-  // Rows come sorted by hour and host: the hour is validated and the host escaped once per run of
-  // equal values, not once per row.
-  let hour: string | undefined;
-  let hourLiteral = '';
-  let host: string | undefined;
-  let hostLiteral = '';
-  for (let index = 0; index < rows.length; index++) {
-    const row = rows[index]!;
-    if (row.hour !== hour) {
-      hour = row.hour;
-      hourLiteral = escapeSql(hourStartDatetime(row.hour));
-    }
-    if (row.host !== host) {
-      host = row.host;
-      hostLiteral = escapeSql(row.host);
-    }
-    tuples[index] =
-      `(${hourLiteral}, ${hostLiteral}, ${escapeSql(row.status)}, ${escapeSql(row.requests)}, ${escapeSql(row.bytesSent)}, ` +
-      `${escapeSql(row.clientErrors)}, ${escapeSql(row.serverErrors)}, ${escapeSql(row.meanTimeTaken)}, ` +
-      `${escapeSql(row.p95TimeTaken)}, ${escapeSql(row.distinctClientIps)}${tupleEnd}`;
-  }
-  return `INSERT INTO \`${table}\` (hour_start, host, status, ${VALUE_COLUMNS.join(', ')}, updated_at, loaded_by_run)
-VALUES ${tuples.join(',\n')}
-${upsertAssignments('')}`;
-}
-
-const TSV_SPECIAL = /[\\\t\n\r\0]/g;
-const TSV_ESCAPES: Readonly<Record<string, string>> = {
-  '\\': '\\\\',
-  '\t': '\\t',
-  '\n': '\\n',
-  '\r': '\\r',
-  '\0': '\\0',
-};
-
-/** A host as LOAD DATA's default text format reads it back (`ESCAPED BY '\\'`). */
-export function tsvText(text: string): string {
-  return text.replace(TSV_SPECIAL, (char) => TSV_ESCAPES[char]!);
-}
-
-/** `\N` is LOAD DATA's NULL; a double's `String()` is its shortest round-trip text, parsed back exactly. */
-function tsvNumber(value: number | null): string {
-  return value === null ? '\\N' : String(value);
-}
-
-/**
- * A batch as the text `LOAD DATA … FIELDS TERMINATED BY '\t' ESCAPED BY '\\' LINES TERMINATED BY
- * '\n'` reads, one line per row in the order of LOAD_DATA_COLUMNS. Same rows → same text.
- */
-export function batchTsv(rows: readonly AggregateRow[]): string {
-  const lines = new Array<string>(rows.length);
-  let hour: string | undefined;
-  let hourText = '';
-  let host: string | undefined;
-  let hostText = '';
-  for (let index = 0; index < rows.length; index++) {
-    const row = rows[index]!;
-    if (row.hour !== hour) {
-      hour = row.hour;
-      hourText = hourStartDatetime(row.hour);
-    }
-    if (row.host !== host) {
-      host = row.host;
-      hostText = tsvText(row.host);
-    }
-    lines[index] =
-      `${hourText}\t${hostText}\t${row.status}\t${row.requests}\t${row.bytesSent}\t${row.clientErrors}\t` +
-      `${row.serverErrors}\t${tsvNumber(row.meanTimeTaken)}\t${tsvNumber(row.p95TimeTaken)}\t${row.distinctClientIps}\n`;
-  }
-  return lines.join('');
-}
-
-const LOAD_DATA_COLUMNS = `hour_start, host, status, ${VALUE_COLUMNS.join(', ')}`;
 /** The session's MEMORY staging table's limit (`max_heap_table_size`): room for 5,000 of the widest rows. */
 const STAGING_TABLE_MAX_BYTES = 32 * 1024 * 1024;
 /** The only file name the writer offers the server (with LOCAL the server names the file it wants). */
@@ -440,6 +301,7 @@ class QueryTimeoutError extends Error {
  */
 export class MysqlWarehouse implements WarehouseWriter {
   readonly table: string;
+  readonly declaration: TableDeclaration;
   private readonly batchRows: number;
   private readonly connectionLimit: number;
   private readonly queryTimeoutMs: number;
@@ -464,6 +326,8 @@ export class MysqlWarehouse implements WarehouseWriter {
     if (!IDENTIFIER.test(this.table)) {
       throw new ConfigError(`Warehouse table name ${this.table} must match ${IDENTIFIER.source}`);
     }
+    this.declaration = options.declaration ?? cloudfrontHourly;
+    keepsTheAggregate(this.declaration);
     this.batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
     if (!Number.isInteger(this.batchRows) || this.batchRows < 1 || this.batchRows > MAX_BATCH_ROWS) {
       throw new ConfigError(`batchRows must be an integer from 1 to 5,000, not ${this.batchRows}`);
@@ -491,11 +355,29 @@ export class MysqlWarehouse implements WarehouseWriter {
 
   async ensureSchema(): Promise<void> {
     if (this.schemaReady) return;
-    await this.withConnection('ensure schema', this.log, async (connection) => {
-      await this.query(connection, targetTableDdl(this.table));
-      await this.query(connection, ledgerTableDdl());
-    });
+    await this.migrate();
+  }
+
+  /**
+   * Applies the target table's and the ledger's migrations this database has not taken yet, under
+   * the schema lock (warehouse-migrations.ts), and returns those this call applied.
+   */
+  async migrate(): Promise<AppliedMigration[]> {
+    const migrations = [
+      ...migrationsOf(loadLedger, { bookkeeping: false }),
+      ...migrationsOf(this.declaration, { physicalName: this.table }),
+    ];
+    const timeoutMs = this.options.migrationTimeoutMs ?? DEFAULT_MIGRATION_TIMEOUT_MS;
+    const applied = await this.withConnection('ensure schema', this.log, (connection) =>
+      applyMigrations(
+        async <Row>(sql: string, values?: unknown[]) =>
+          (await this.query<RowDataPacket[]>(connection, sql, values, timeoutMs)) as Row[],
+        migrations,
+        { lockWaitSeconds: this.options.schemaLockWaitSeconds ?? 60, log: this.log },
+      ),
+    );
     this.schemaReady = true;
+    return applied;
   }
 
   /**
@@ -517,7 +399,7 @@ export class MysqlWarehouse implements WarehouseWriter {
       );
     }
     // Sorted by key: batch numbers must cover the same rows on every attempt of the same run.
-    const ordered = orderedRows(runId, rows);
+    const ordered = orderedRows(this.declaration, runId, rows);
     for (const hour of options.replaceHours ?? []) {
       if (!isHour(hour)) throw new WarehouseRowError(`Run ${runId}: ${hour.slice(0, 64)} is not an hour`);
     }
@@ -680,7 +562,8 @@ export class MysqlWarehouse implements WarehouseWriter {
           connection,
           'SELECT @@local_infile AS local_infile',
         );
-        return Number(answer?.local_infile) === 1 ? this.loadData : this.insert;
+        const allowed = Number(answer?.local_infile) === 1 && loadDataCarries(this.declaration);
+        return allowed ? this.loadData : this.insert;
       });
       const detected = { pool, strategy };
       this.detected = detected;
@@ -699,7 +582,7 @@ export class MysqlWarehouse implements WarehouseWriter {
   private insertStrategy(): BulkLoadStrategy {
     return {
       mode: 'insert',
-      payload: upsertStatement,
+      payload: (table, runId, rows) => upsertStatement(table, runId, rows, this.declaration),
       // The statement names the table and the run id: its SHA-256 alone tells batches apart.
       digest: (_table, statement) => createHash('sha256').update(statement).digest('hex'),
       prepare: async () => {},
@@ -731,7 +614,7 @@ export class MysqlWarehouse implements WarehouseWriter {
     const prepared = new WeakSet<object>();
     return {
       mode: 'load-data',
-      payload: (_table, _runId, rows) => batchTsv(rows),
+      payload: (_table, _runId, rows) => batchTsv(rows, this.declaration),
       // The run id is the ledger row's key; the table is not in the text, so it goes in here.
       digest: (table, tsv) => createHash('sha256').update(`${table}\n`).update(tsv).digest('hex'),
       prepare: async (connection, runId, tsv) => {
@@ -757,7 +640,7 @@ export class MysqlWarehouse implements WarehouseWriter {
       write: async (connection) => {
         await this.query(
           connection,
-          `INSERT INTO ${target} SELECT * FROM ${staging}\n${upsertAssignments(`${target}.`)}`,
+          `INSERT INTO ${target} SELECT * FROM ${staging}\n${upsertAssignments(this.declaration, `${target}.`)}`,
         );
       },
     };
@@ -776,7 +659,7 @@ export class MysqlWarehouse implements WarehouseWriter {
     const options: QueryOptions = {
       sql: `LOAD DATA LOCAL INFILE '${BATCH_FILE}' INTO TABLE ${table} CHARACTER SET utf8mb4
 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'
-(${LOAD_DATA_COLUMNS}) SET updated_at = UTC_TIMESTAMP(3), loaded_by_run = ${escapeSql(runId)}`,
+(${loadDataColumns(this.declaration)}) SET updated_at = UTC_TIMESTAMP(3), loaded_by_run = ${escapeSql(runId)}`,
       infileStreamFactory: (path: string): Readable => {
         if (path === BATCH_FILE) return Readable.from([Buffer.from(tsv)]);
         const refused = new PassThrough();
@@ -814,13 +697,14 @@ FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'
     connection: PoolConnection,
     sql: string | QueryOptions,
     values?: unknown[],
+    timeoutMs = this.queryTimeoutMs,
   ): Promise<T> {
     const answer = connection.query<T>(typeof sql === 'string' ? { sql } : sql, values);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new QueryTimeoutError(`No answer from MySQL within ${this.queryTimeoutMs} ms`)),
-        this.queryTimeoutMs,
+        () => reject(new QueryTimeoutError(`No answer from MySQL within ${timeoutMs} ms`)),
+        timeoutMs,
       );
     });
     try {
@@ -960,38 +844,42 @@ FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'
 }
 
 /**
- * The rows in key order, checked. Rows MySQL would refuse (a host longer than VARCHAR(255) in
- * strict mode) or fold together (two rows with one key; utf8mb4_bin pads, so trailing spaces do
- * not tell keys apart) fail here, before any batch is sent, with the row's key and not the row.
- *
- * Hours that do not exist (2024-02-30T00) and statuses outside 0–999 fail here too.
+ * The rows in key order, checked against the table's declaration (shared/core/table-values.ts):
+ * a value its column cannot hold (a host longer than VARCHAR(255), which strict mode refuses; a
+ * status outside 0–999; an hour that does not exist, 2024-02-30T00) and two rows MySQL would fold
+ * into one key (utf8mb4_bin pads, so trailing spaces do not tell keys apart) fail here, before
+ * any batch is sent, with the row's key and not the row.
  *
  * Each row's key is built once. Rows that already come in key order (readRun delivers them so)
- * are only verified, not sorted. When no host ends in a space, two rows share a warehouse key
- * exactly when they share a `rowKey` (fixed-width hour and status around the host), so duplicates are neighbours in the sorted list
- * and need no Set of every key.
+ * are only verified, not sorted. When no string key value ends in a space, two rows share a
+ * warehouse key exactly when they share a `rowKey` (fixed-width parts around at most one string),
+ * so duplicates are neighbours in the sorted list and need no Set of every key.
  */
-function orderedRows(runId: string, rows: readonly AggregateRow[]): readonly AggregateRow[] {
-  let keys = rows.map(rowKey);
-  let sorted = true;
+function orderedRows(
+  table: TableDeclaration,
+  runId: string,
+  input: readonly AggregateRow[],
+): readonly AggregateRow[] {
+  const stringKeys = table.key.filter(isStringColumn);
   let padded = false;
-  let checkedHour: string | undefined;
-  for (let index = 0; index < rows.length; index++) {
-    const { hour, host, status } = rows[index]!;
-    if (hour !== checkedHour) {
-      if (!isHour(hour)) throw new WarehouseRowError(`Run ${runId}: ${hour.slice(0, 64)} is not an hour`);
-      checkedHour = hour;
-    }
-    if (!Number.isInteger(status) || status < 0 || status > 999) {
-      throw new WarehouseRowError(`Run ${runId}: status ${status} of ${hour} is not an HTTP status`);
-    }
-    // At most 255 UTF-16 units means at most 255 code points: only longer hosts need counting.
-    if (host.length > HOST_MAX_CHARS && [...host].length > HOST_MAX_CHARS) {
+  let sorted = true;
+  const rows = input.map((row) => {
+    try {
+      return canonicalRow(table, row);
+    } catch (error) {
+      if (!(error instanceof TableValueError)) throw error;
       throw new WarehouseRowError(
-        `Run ${runId}: host ${host.slice(0, 64)}… of ${hour} is longer than ${HOST_MAX_CHARS} characters`,
+        `Run ${runId}: ${valueProblem(error)} (table ${table.name}, row ${rowKey(row).slice(0, 80)})`,
+        {
+          cause: error,
+        },
       );
     }
-    if (host.endsWith(' ')) padded = true;
+  });
+  let keys = rows.map(rowKey);
+  for (let index = 0; index < rows.length; index++) {
+    const row = rows[index]! as Readonly<Record<string, unknown>>;
+    for (const column of stringKeys) if (String(row[column.field]).endsWith(' ')) padded = true;
     if (index > 0 && keys[index - 1]! > keys[index]!) sorted = false;
   }
   let ordered = rows;
@@ -1004,7 +892,14 @@ function orderedRows(runId: string, rows: readonly AggregateRow[]): readonly Agg
   if (padded) {
     const seen = new Set<string>();
     for (const row of ordered) {
-      const key = `${row.hour}\n${row.host.replace(/ +$/, '')}\n${row.status}`;
+      const values = row as Readonly<Record<string, unknown>>;
+      const key = table.key
+        .map((column) =>
+          isStringColumn(column)
+            ? String(values[column.field]).replace(/ +$/, '')
+            : String(values[column.field]),
+        )
+        .join('\n');
       if (seen.has(key)) throw duplicateKey(runId, row);
       seen.add(key);
     }
@@ -1014,6 +909,27 @@ function orderedRows(runId: string, rows: readonly AggregateRow[]): readonly Agg
     }
   }
   return ordered;
+}
+
+/**
+ * Another version of the aggregate's declaration must keep what this writer reads by name: every
+ * column of the aggregate with its type, and its key.
+ */
+function keepsTheAggregate(declaration: TableDeclaration): void {
+  for (const column of cloudfrontHourly.columns) {
+    const kept = declaration.columns.find((other) => other.name === column.name);
+    if (kept === undefined || kept.type !== column.type || kept.field !== column.field) {
+      throw new ConfigError(
+        `Table ${declaration.name} must keep column ${column.name} (${column.type}) of ${cloudfrontHourly.name}`,
+      );
+    }
+  }
+  if (
+    declaration.key.map((column) => column.name).join() !==
+    cloudfrontHourly.key.map((column) => column.name).join()
+  ) {
+    throw new ConfigError(`Table ${declaration.name} must keep the key of ${cloudfrontHourly.name}`);
+  }
 }
 
 function isHour(hour: string): boolean {

@@ -22,7 +22,9 @@ import {
 } from '#shared/core/run-files';
 import { hourGroups } from '#shared/core/run-model';
 import { renderSql } from '#shared/core/sql';
+import { fromResultRecord } from '#shared/core/table-values';
 import { HourSchema } from '#shared/core/window';
+import { cloudfrontHourly } from '#shared/tables/cloudfront-hourly';
 import { ManifestSchema } from './ingest';
 
 export interface AggregateSettings {
@@ -226,22 +228,12 @@ async function storeResults(
   return { runId, hour, resultKey, rows: rows.length, bytesScanned: status.bytesScanned };
 }
 
-/** Athena returns every value as text; numbers are parsed here, and a row that does not fit is an error. */
+/**
+ * Athena returns every value as text; numbers are parsed by the aggregate table's declaration, and
+ * a row that does not fit it is an error.
+ */
 function toAggregateRow(record: Record<string, string | null>, queryExecutionId: string): AggregateRow {
-  const number = (name: string) =>
-    record[name] === null || record[name] === undefined ? null : Number(record[name]);
-  const parsed = AggregateRowSchema.safeParse({
-    hour: record.hour,
-    host: record.host,
-    status: number('status'),
-    requests: number('requests'),
-    bytesSent: number('bytes_sent'),
-    clientErrors: number('client_errors'),
-    serverErrors: number('server_errors'),
-    meanTimeTaken: number('mean_time_taken'),
-    p95TimeTaken: number('p95_time_taken'),
-    distinctClientIps: number('distinct_client_ips'),
-  });
+  const parsed = AggregateRowSchema.safeParse(fromResultRecord(cloudfrontHourly, record));
   if (!parsed.success) {
     throw new AggregateResultError(
       `Query ${queryExecutionId} returned a malformed row ${JSON.stringify(record)}: ${parsed.error.message}`,

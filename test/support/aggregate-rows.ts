@@ -1,5 +1,7 @@
 import { mulberry32 } from '#local/sample/random';
-import { type AggregateRow, EMPTY_HOST, rowKey } from '#shared/core/aggregate-row';
+import { type AggregateRow, AggregateRowSchema, EMPTY_HOST, rowKey } from '#shared/core/aggregate-row';
+import { fromSqlRow } from '#shared/core/table-values';
+import { cloudfrontHourly } from '#shared/tables/cloudfront-hourly';
 
 export { mulberry32 };
 
@@ -46,32 +48,17 @@ export interface StoredRow extends AggregateRow {
   loadedByRun: string;
 }
 
-/** The target table's columns as `storedRow` reads them (hour as `YYYY-MM-DDTHH`). */
-export const STORED_COLUMNS = `DATE_FORMAT(hour_start, '%Y-%m-%dT%H') AS hour, host, status, requests, bytes_sent,
-       client_errors, server_errors, mean_time_taken, p95_time_taken, distinct_client_ips,
+/** The target table's columns as `storedRow` reads them: the declared ones, then the writer's bookkeeping. */
+export const STORED_COLUMNS = `${cloudfrontHourly.columns.map((column) => `\`${column.name}\``).join(', ')},
        updated_at, loaded_by_run`;
 
 /**
- * One row of `SELECT ${STORED_COLUMNS}` (through `execute`, so DOUBLEs come bit for bit); counts
- * must come back as exact integers, or the read fails.
+ * One row of `SELECT ${STORED_COLUMNS}` (through `execute`, so DOUBLEs come bit for bit), read
+ * back by the table's declaration: counts must come back as exact integers, or the read fails.
  */
 export function storedRow(row: Record<string, unknown>): StoredRow {
-  const exact = (value: unknown) => {
-    const number = Number(value);
-    if (!Number.isSafeInteger(number)) throw new Error(`inexact ${String(value)}`);
-    return number;
-  };
   return {
-    hour: String(row.hour),
-    host: String(row.host),
-    status: exact(row.status),
-    requests: exact(row.requests),
-    bytesSent: exact(row.bytes_sent),
-    clientErrors: exact(row.client_errors),
-    serverErrors: exact(row.server_errors),
-    meanTimeTaken: row.mean_time_taken as number | null,
-    p95TimeTaken: row.p95_time_taken as number | null,
-    distinctClientIps: exact(row.distinct_client_ips),
+    ...AggregateRowSchema.parse(fromSqlRow(cloudfrontHourly, row)),
     updatedAt: String(row.updated_at),
     loadedByRun: String(row.loaded_by_run),
   };
