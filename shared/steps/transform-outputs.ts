@@ -48,7 +48,7 @@ export const DEFAULT_SPOOL_BYTES = 448 * MiB;
 export const DEFAULT_OUTPUT_LIMITS: OutputLimits = {
   rowGroupRows: 64_000,
   rowGroupBytes: 64 * MiB,
-  bufferBytes: 16 * MiB,
+  bufferBytes: 12 * MiB,
   spoolBytes: DEFAULT_SPOOL_BYTES,
   uploadConcurrency: 4,
   aloneRows: 4_096,
