@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Connection, createConnection, type RowDataPacket } from 'mysql2/promise';
+import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { type LocalMariaDb, startMariaDb } from '#local/services/mariadb';
 import type { DatabaseCredentials, DatabaseCredentialsSource } from '#shared/adapters/secrets';
 import { batchTsv, MysqlWarehouse, tsvText, WarehouseWriteError } from '#shared/adapters/warehouse';
@@ -9,6 +9,7 @@ import type { AggregateRow } from '#shared/core/aggregate-row';
 import type { WarehouseBulkMode } from '#shared/core/bulk-mode';
 import { createLogger } from '#shared/core/log';
 import { aggregateRows, byKey } from '../support/aggregate-rows';
+import { rootConnection } from '../support/mariadb';
 
 const noWait = async () => undefined;
 
@@ -96,14 +97,7 @@ describe('MysqlWarehouse bulk modes on a real MariaDB (LOAD DATA LOCAL allowed, 
   beforeAll(async () => {
     directory = mkdtempSync(join(tmpdir(), 'etl-bulk-mode-'));
     mariadb = await startMariaDb({ directory });
-    root = await createConnection({
-      socketPath: mariadb.socket,
-      user: 'root',
-      database: mariadb.credentials.database,
-      dateStrings: true,
-      supportBigNumbers: true,
-      bigNumberStrings: true,
-    });
+    root = await rootConnection(mariadb);
   });
 
   afterAll(async () => {

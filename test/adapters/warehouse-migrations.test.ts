@@ -10,6 +10,7 @@ import { createTableDdl } from '#shared/core/table-sql';
 import { canonicalRow, fromSqlRow } from '#shared/core/table-values';
 import { aggregateRows, byKey, STORED_COLUMNS, storedRow } from '../support/aggregate-rows';
 import { cloudfrontHourlyV2, everyType } from '../support/declared-tables';
+import { rootConnection } from '../support/mariadb';
 
 /** The DDL the writer ran before migrations existed (the previous release's `ensureSchema`). */
 const PREVIOUS_RELEASE_DDL = (table: string) => [
@@ -47,14 +48,7 @@ describe('warehouse schema migrations (real MariaDB)', () => {
   beforeAll(async () => {
     directory = mkdtempSync(join(tmpdir(), 'etl-migrations-'));
     mariadb = await startMariaDb({ directory });
-    root = await createConnection({
-      socketPath: mariadb.socket,
-      user: 'root',
-      database: mariadb.credentials.database,
-      supportBigNumbers: true,
-      bigNumberStrings: true,
-      dateStrings: true,
-    });
+    root = await rootConnection(mariadb);
   });
 
   afterAll(async () => {

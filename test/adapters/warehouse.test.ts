@@ -14,6 +14,7 @@ import { AwsClients, localAwsSettings } from '#shared/aws/clients';
 import { type AggregateRow, rowKey } from '#shared/core/aggregate-row';
 import { createLogger } from '#shared/core/log';
 import { aggregateRows, STORED_COLUMNS, type StoredRow, storedRow } from '../support/aggregate-rows';
+import { rootConnection } from '../support/mariadb';
 
 const noWait = async () => undefined;
 const FAST = { baseDelayMs: 1, maxDelayMs: 1, maxAttempts: 3 };
@@ -107,14 +108,7 @@ describe.each(['insert', 'load-data'] as const)(
       await putSecret('etl/test/mysql', mariadb.credentials.password);
       // The test inspects the tables as root over the socket: it must not share the writer's
       // credentials, which the rotation test changes.
-      root = await createConnection({
-        socketPath: mariadb.socket,
-        user: 'root',
-        database: mariadb.credentials.database,
-        supportBigNumbers: true,
-        bigNumberStrings: true,
-        dateStrings: true,
-      });
+      root = await rootConnection(mariadb);
     });
 
     afterAll(async () => {

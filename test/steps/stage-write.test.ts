@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { type Connection, createConnection, type RowDataPacket } from 'mysql2/promise';
+import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { type LocalDynamoDb, startDynamoDb } from '#local/services/dynamodb';
 import { type LocalMariaDb, startMariaDb } from '#local/services/mariadb';
 import { startSecretsManager } from '#local/services/secrets-manager';
@@ -17,6 +17,7 @@ import { StageInputError, StageInputSchema, stageRows } from '#shared/steps/stag
 import { WriteInputSchema, writeRun } from '#shared/steps/write';
 import { aggregateRows, byKey, STORED_COLUMNS, storedRow } from '../support/aggregate-rows';
 import { localClients } from '../support/clients';
+import { rootConnection } from '../support/mariadb';
 import { localS3, silentLog } from '../support/s3';
 
 const BUCKET = 'data';
@@ -74,14 +75,7 @@ describe.each(['insert', 'load-data'] as const)(
         new DatabaseCredentialsProvider(clients.secretsManager, 'etl/test/mysql'),
         { sleep: noWait, batchRows: 500, bulkMode },
       );
-      root = await createConnection({
-        socketPath: mariadb.socket,
-        user: 'root',
-        database,
-        supportBigNumbers: true,
-        bigNumberStrings: true,
-        dateStrings: true,
-      });
+      root = await rootConnection(mariadb, database);
     });
 
     afterAll(async () => {
