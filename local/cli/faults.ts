@@ -9,22 +9,18 @@
  * survived with nothing lost or duplicated.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { createConnection, type RowDataPacket } from 'mysql2/promise';
 import { S3ObjectStore } from '#shared/adapters/object-store';
+import { readEndpointsFile } from '#shared/aws/endpoints';
+import { createS3Client } from '#shared/aws/s3';
+import { localAwsSettings } from '#shared/aws/settings';
 import type { Window } from '#shared/core/window';
 import type { RunReport } from '#shared/steps/report';
 import {
@@ -276,17 +272,26 @@ async function killedMidTransform(context: Context): Promise<Outcome> {
   const expected = writeSampleDirectory(sample, { ...SAMPLE, filesPerHour: 12, rowsPerFile: 400 });
   const args = ['--dir', folder, '--source', sample, '--from', WINDOW.from, '--to', WINDOW.to];
   const first = runCli(args);
-  const curated = join(folder, 's3', 'etl-local-data', 'curated');
   let killed = false;
   const deadline = Date.now() + 180_000;
+  const bucket = context.pipeline.environment.DATA_BUCKET!; // stage local's, as the killed run's
+  let s3: S3Client | undefined;
+  let store: S3ObjectStore | undefined;
   while (Date.now() < deadline && first.child.exitCode === null) {
-    if (existsSync(curated) && hasFile(curated)) {
+    // The run's own stack, through its endpoints file once written: any curated object means a
+    // transform has finished one file and others are under way.
+    if (store === undefined && existsSync(join(folder, 'endpoints.json'))) {
+      s3 = createS3Client(localAwsSettings(readEndpointsFile(join(folder, 'endpoints.json'))));
+      store = new S3ObjectStore(s3);
+    }
+    if (store !== undefined && (await hasObject(store, bucket, 'curated/'))) {
       first.child.kill('SIGKILL');
       killed = true;
       break;
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+  s3?.destroy();
   await first.finished;
   const report = join(context.work, 'killed-report.json');
   const second = await runCli([...args, '--report', report]).finished;
@@ -305,10 +310,12 @@ async function killedMidTransform(context: Context): Promise<Outcome> {
   };
 }
 
-function hasFile(folder: string): boolean {
-  for (const entry of readdirSync(folder, { withFileTypes: true })) {
-    if (entry.isFile() && !entry.name.startsWith('.')) return true;
-    if (entry.isDirectory() && hasFile(join(folder, entry.name))) return true;
+/** Whether the bucket holds a key under `prefix`; false while the stack is not answering yet. */
+async function hasObject(store: S3ObjectStore, bucket: string, prefix: string): Promise<boolean> {
+  try {
+    for await (const _object of store.list(bucket, prefix)) return true;
+  } catch {
+    // The stack starting or being killed: asked again on the next round.
   }
   return false;
 }
