@@ -45,7 +45,9 @@ export const ASSUMPTIONS = {
   /** One S3 request's latency (HEAD, GET of a small object, server-side COPY of a log file), seconds. */
   s3RequestSeconds: 0.03,
   /** Server-side copies ingest keeps in flight (shared/steps/ingest.ts). */
-  ingestCopyConcurrency: 16,
+  ingestCopyConcurrency: 64,
+  /** File results PlanHours reads at once (shared/steps/aggregate.ts). */
+  resultReadConcurrency: 64,
   /** Invocation overhead of a short task (S3 reads and writes of small objects), seconds. */
   shortTaskSeconds: 0.3,
   /** An hour's Athena query from start to SUCCEEDED (queueing included), seconds. */
@@ -351,8 +353,9 @@ export function planRun(workload: Workload, settings: StageSettings): Plan {
   const transformSpan =
     (files * transformFileSeconds + batchCount * (a.shortTaskSeconds + a.childExecutionOverheadSeconds)) /
     transformParallel;
-  // PlanHours reads every file result one at a time (shared/steps/aggregate.ts summarizeTransforms).
-  const planHoursSeconds = a.shortTaskSeconds + listSeconds + files * a.s3RequestSeconds;
+  // PlanHours reads every file result (shared/steps/aggregate.ts summarizeTransforms), many at once.
+  const planHoursSeconds =
+    a.shortTaskSeconds + listSeconds + (files * a.s3RequestSeconds) / a.resultReadConcurrency;
   const pollSeconds = settings.athenaPollSeconds + a.shortTaskSeconds;
   const hourSeconds = a.shortTaskSeconds + pollsPerQuery * pollSeconds + 2 * a.resultsSeconds;
   const aggregateSpan =
@@ -383,7 +386,7 @@ export function planRun(workload: Workload, settings: StageSettings): Plan {
     ingest: 'raise functions.ingest.timeout (at most 900 s) or run shorter windows',
     transform: 'raise memoryTransform (more CPU) or timeoutTransform, or lower maxRawFileBytes',
     aggregate:
-      'PlanHours reads every file result one at a time: run shorter windows (a code change could read them in parallel)',
+      'PlanHours reads every file result of the window: raise functions.aggregate.timeout or run shorter windows',
     stage: 'raise functions.stage.timeout',
     write: 'raise functions.write.timeout (at most 900 s) or run shorter windows',
   };

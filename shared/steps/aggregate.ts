@@ -11,6 +11,7 @@ import {
 } from '#shared/adapters/query-runner';
 import { type AggregateRow, AggregateRowSchema } from '#shared/core/aggregate-row';
 import { sleep } from '#shared/core/backoff';
+import { mapWithLimit } from '#shared/core/concurrency';
 import { EtlError } from '#shared/core/errors';
 import type { Logger } from '#shared/core/log';
 import {
@@ -242,6 +243,9 @@ function toAggregateRow(record: Record<string, string | null>, queryExecutionId:
   return parsed.data;
 }
 
+/** File results PlanHours reads at once (the planner's `resultReadConcurrency`, shared/core/run-plan.ts). */
+const RESULT_READS_AT_ONCE = 64;
+
 async function summarizeTransforms(
   runId: string,
   partial: boolean,
@@ -260,16 +264,17 @@ async function summarizeTransforms(
   // under the same runId) are not counted, and a file without a result is an error, not a gap.
   const manifest = ManifestSchema.parse(await store.getJson(settings.dataBucket, keys.manifest(runId)));
   const expected = new Map(manifest.files.map((file) => [keys.fileResult(runId, file.fileId), file]));
-  const seen = new Set<string>();
+  const seen: string[] = [];
   let stale = 0;
-  const hours = new Set<string>();
   for await (const object of store.list(settings.dataBucket, keys.fileResultsPrefix(runId))) {
-    if (!expected.has(object.key)) {
-      stale++;
-      continue;
-    }
-    seen.add(object.key);
-    const result = TransformResultSchema.parse(await store.getJson(settings.dataBucket, object.key));
+    if (expected.has(object.key)) seen.push(object.key);
+    else stale++;
+  }
+  // Read many at once: a busy day's 100,000 results one at a time would pass the function's timeout.
+  const hours = new Set<string>();
+  const quarantined: { index: number; key: string; reason: string }[] = [];
+  await mapWithLimit(seen, RESULT_READS_AT_ONCE, async (key, index) => {
+    const result = TransformResultSchema.parse(await store.getJson(settings.dataBucket, key));
     summary.files.total++;
     summary.rows.read += result.rows.read;
     summary.rows.accepted += result.rows.accepted;
@@ -277,14 +282,19 @@ async function summarizeTransforms(
     if (result.status === 'quarantined') {
       summary.files.quarantined++;
       summary.rows.inQuarantinedFiles += result.rows.read;
-      summary.quarantinedFiles.push({ key: result.key, reason: result.reason ?? '' });
+      quarantined.push({ index, key: result.key, reason: result.reason ?? '' });
     } else {
       summary.files.transformed++;
     }
     for (const hour of result.hours) hours.add(hour);
     for (const hour of result.hoursRemoved ?? []) hours.add(hour);
-  }
-  const missing = [...expected].filter(([key]) => !seen.has(key)).map(([, file]) => file.sourceKey);
+  });
+  // In listing order, as when they were read one at a time.
+  summary.quarantinedFiles = quarantined
+    .sort((a, b) => a.index - b.index)
+    .map(({ key, reason }) => ({ key, reason }));
+  const found = new Set(seen);
+  const missing = [...expected].filter(([key]) => !found.has(key)).map(([, file]) => file.sourceKey);
   if (missing.length > 0 && partial) {
     log.warn('aggregate: files of the manifest without a result left out (partial)', {
       missing: missing.length,

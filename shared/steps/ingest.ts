@@ -74,8 +74,11 @@ export const BatchSchema = z.object({
 export type Batch = z.infer<typeof BatchSchema>;
 
 const SOURCE_ETAG = 'source-etag';
-/** Server-side copies in flight at once. */
-const COPY_CONCURRENCY = 16;
+/**
+ * Server-side copies in flight at once (the planner's `ingestCopyConcurrency`): a busy day's
+ * 100,000 files take about 100 s at 64, 380 s at 16 (past the function's 300 s timeout).
+ */
+const COPY_CONCURRENCY = 64;
 
 /** The run's inputs cannot be ingested as they are. */
 export class IngestError extends EtlError {}

@@ -15,7 +15,7 @@ async function plan(args: string[]): Promise<{ code: number; stdout: string; std
 }
 
 describe('npm run plan (stage settings from serverless.yml)', () => {
-  it("prints a day of 100,000 files with prod's settings: the table, and the timeouts it would pass", async () => {
+  it("prints a day of 100,000 files with prod's settings: the table, and that one run carries it", async () => {
     const { code, stdout } = await plan([
       '--files',
       '100000',
@@ -39,8 +39,9 @@ describe('npm run plan (stage settings from serverless.yml)', () => {
     for (const service of ['Athena', 'Lambda', 'Step Functions', 'S3', 'DynamoDB']) {
       expect(stdout).toMatch(new RegExp(`^  ${service} +\\$`, 'm'));
     }
-    expect(stdout).toMatch(/REFUSED +ingest would run .* over its 300 s timeout/);
-    expect(code).toBe(1);
+    expect(stdout).not.toContain('REFUSED');
+    expect(stdout).toContain('verdict          fits');
+    expect(code).toBe(0);
   }, 120_000);
 
   it('refuses the year backfill of that day, naming the batch limit and the fixes', async () => {
