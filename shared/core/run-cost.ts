@@ -31,6 +31,7 @@ export interface RunUsage {
 export interface RunCost {
   /** Prices used: on demand, no free tier (shared/core/prices.ts). */
   pricesRegion: string;
+  architecture: RunUsage['architecture'];
   totalUsd: number;
   athena: { usd: number; queries: number; bytesScanned: number; billedBytes: number };
   lambda: {
@@ -113,6 +114,7 @@ export function priceRun(usage: RunUsage): RunCost {
   };
   return {
     pricesRegion: PRICES_REGION,
+    architecture: usage.architecture,
     totalUsd: athena.usd + lambda.usd + stepFunctions.usd + s3.usd + dynamodb.usd,
     athena,
     lambda,
@@ -143,5 +145,29 @@ export function roundCost(cost: RunCost): RunCost {
     stepFunctions: { ...cost.stepFunctions, usd: r(cost.stepFunctions.usd) },
     s3: { ...cost.s3, usd: r(cost.s3.usd) },
     dynamodb: { ...cost.dynamodb, usd: r(cost.dynamodb.usd) },
+  };
+}
+
+/**
+ * The same cost with Lambda and Step Functions priced again from a better count (locally, the
+ * handlers' own invocations), the other services as they were.
+ */
+export function withCountedInvocations(
+  cost: RunCost,
+  counted: Pick<RunUsage, 'lambda' | 'stateTransitions'>,
+): RunCost {
+  const { lambda, stepFunctions } = priceRun({
+    architecture: cost.architecture,
+    athenaBytesScanned: [],
+    lambda: counted.lambda,
+    stateTransitions: counted.stateTransitions,
+    s3: { putCopyListRequests: 0, getRequests: 0 },
+    dynamodb: { writeUnits: 0, readUnits: 0 },
+  });
+  return {
+    ...cost,
+    lambda,
+    stepFunctions,
+    totalUsd: cost.athena.usd + lambda.usd + stepFunctions.usd + cost.s3.usd + cost.dynamodb.usd,
   };
 }

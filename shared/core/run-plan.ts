@@ -566,13 +566,7 @@ export function estimateRunUsage(
     stateTransitions(hoursExecution({ hours: queries, polls })) +
     (groupCount - 1) * stateTransitions(hoursExecution({ hours: 0, polls: 0 }));
 
-  // S3 requests, by step. PUT-class: copies, curated Parquet per hour of a file, the bookkeeping
-  // objects, Athena's results; GET-class: HEADs, reads of raw files and results, Athena's reads
-  // of each curated file (footer and column chunks, ≈ 3 GETs).
-  const curatedFiles = files * a.hoursPerRawFile;
-  const lists = Math.ceil(files / 1_000) * 3 + queries;
-  const puts = files + 1 + batchCount + curatedFiles + 2 * files + 1 + queries * 3 + 1 + lists;
-  const gets = files + batchCount + 2 * files + 1 + curatedFiles * 3 + queries * 3 + queries;
+  const s3 = s3RequestEstimate({ files, batches: batchCount, queries });
 
   const aggregateRows = queries * a.aggregateRowsPerHour;
   return {
@@ -580,11 +574,30 @@ export function estimateRunUsage(
     athenaBytesScanned: Array.from({ length: queries }, () => bytesScannedPerQuery),
     lambda,
     stateTransitions: transitions,
-    s3: { putCopyListRequests: puts, getRequests: gets },
+    s3,
     dynamodb: {
       writeUnits: aggregateRows * Math.ceil(a.stagedItemBytes / 1024),
       readUnits: queries * Math.ceil((a.aggregateRowsPerHour * a.stagedItemBytes) / 4096),
     },
+  };
+}
+
+/**
+ * S3 requests of a run of `files` raw files in `batches` batches and `queries` Athena queries,
+ * by step. PUT-class: copies, curated Parquet per hour of a file, the bookkeeping objects,
+ * Athena's results, listings; GET-class: HEADs, reads of raw files and results, Athena's reads of
+ * each curated file (footer and column chunks, ≈ 3 GETs). An estimate: the steps do not count them.
+ */
+export function s3RequestEstimate(run: { files: number; batches: number; queries: number }): {
+  putCopyListRequests: number;
+  getRequests: number;
+} {
+  const { files, batches, queries } = run;
+  const curatedFiles = files * ASSUMPTIONS.hoursPerRawFile;
+  const lists = Math.ceil(files / 1_000) * 3 + queries;
+  return {
+    putCopyListRequests: files + 1 + batches + curatedFiles + 2 * files + 1 + queries * 3 + 1 + lists,
+    getRequests: files + batches + 2 * files + 1 + curatedFiles * 3 + queries * 3 + queries,
   };
 }
 
