@@ -100,12 +100,13 @@ export function lambdaUsageFromTimings(
         `function ${timing.function} has no memory size in FUNCTION_MEMORY_MB (serverless.yml provider.environment)`,
       );
     }
-    const use = (usage[timing.function] ??= {
+    const use = usage[timing.function] ?? {
       invocations: 0,
       durationMs: 0,
       memoryMb,
       ephemeralStorageMb: timing.function === 'transform' ? settings.transformEphemeralStorageMb : 512,
-    });
+    };
+    usage[timing.function] = use;
     use.invocations++;
     use.durationMs += Math.max(0, Date.parse(timing.finishedAt) - Date.parse(timing.startedAt));
   }
