@@ -44,7 +44,14 @@ describe('the per-stage run budget (maxRunCostUsd) on the local stack', () => {
 
   it('fails the run with RunCostBudgetError in its report before any file is copied or Athena query started', async () => {
     const directory = join(work, 'sample');
-    writeSampleDirectory(directory, { seed: 3, day: DAY, hours: 2, filesPerHour: 2, rowsPerFile: 20 });
+    writeSampleDirectory(directory, {
+      seed: 3,
+      day: DAY,
+      hours: 2,
+      filesPerHour: 2,
+      rowsPerFile: 20,
+      plant: false,
+    });
     await seedSource(new S3ObjectStore(pipeline.clients.s3), sourceOf(pipeline.environment), directory);
     const workGroup = pipeline.environment.ATHENA_WORKGROUP ?? '';
     const queriesBefore = await queryExecutions(pipeline.clients.athena, workGroup);
