@@ -520,8 +520,10 @@ export function estimateRunUsage(
   const hours = Math.max(1, run.hours);
   const rows = Math.round((run.bytes * a.textBytesPerStoredByte) / a.textBytesPerRow);
   const batchCount = batchesFor(files, files === 0 ? 0 : run.bytes / files, settings);
-  const groupCount = hourGroupsForWindow({ ...settings, windowHours: hours });
-  const queries = hours + settings.lookbackHours;
+  // One query per hour that has rows: every hour of the window and lookback, or fewer when the
+  // files are too few to fill them (a long backfill of a sparse source).
+  const queries = Math.min(hours + settings.lookbackHours, Math.max(1, Math.ceil(files * a.hoursPerRawFile)));
+  const groupCount = Math.ceil(queries / settings.hoursPerExecution);
   const pollsPerQuery = Math.max(1, Math.ceil(a.athenaQuerySeconds / settings.athenaPollSeconds));
   const polls = queries * pollsPerQuery;
   const seconds = invocationSeconds(
