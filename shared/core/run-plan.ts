@@ -595,7 +595,7 @@ export function s3RequestEstimate(run: { files: number; batches: number; queries
   getRequests: number;
 } {
   const { files, batches, queries } = run;
-  const curatedFiles = files * ASSUMPTIONS.hoursPerRawFile;
+  const curatedFiles = Math.ceil(files * ASSUMPTIONS.hoursPerRawFile);
   const lists = Math.ceil(files / 1_000) * 3 + queries;
   return {
     putCopyListRequests: files + 1 + batches + curatedFiles + 2 * files + 1 + queries * 3 + 1 + lists,
