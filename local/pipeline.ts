@@ -4,10 +4,12 @@ import { join, resolve } from 'node:path';
 import { type ObjectStore, S3ObjectStore } from '#shared/adapters/object-store';
 import { AwsClients, localAwsSettings } from '#shared/aws/clients';
 import { readEndpointsFile } from '#shared/aws/endpoints';
+import { parseConfig } from '#shared/config';
+import { roundCost, withCountedInvocations } from '#shared/core/run-cost';
 import { keys, type Timing } from '#shared/core/run-files';
 import { runHistory } from '#shared/core/run-model';
 import type { Window } from '#shared/core/window';
-import { type RunReport, stageDurations } from '#shared/steps/report';
+import { lambdaUsageFromTimings, type RunReport, stageDurations } from '#shared/steps/report';
 import { runShapeFromTimings, timingsFromMetricLines } from '#shared/steps/run-timings';
 import { provisionFromServerless } from './provision';
 import { functionEnvironment, loadServerlessConfig, type ServerlessConfig } from './serverless-config';
@@ -324,8 +326,20 @@ export async function runWindow(
       report.stages = stageDurations(timings);
       // The waits run scaled locally (waitTimeScale), so polls are counted, not estimated.
       const hoursPerExecution = Number(pipeline.environment.HOURS_PER_EXECUTION);
-      report.maxHistoryEvents = runHistory(runShapeFromTimings(timings, hoursPerExecution)).max;
+      const history = runHistory(runShapeFromTimings(timings, hoursPerExecution));
+      report.maxHistoryEvents = history.max;
       report.historyEventsSource = "counted from the handlers' invocations";
+      // Lambda GB-s from each invocation's own duration, transitions from the exact counts.
+      const settings = parseConfig(pipeline.environment);
+      const lambda = lambdaUsageFromTimings(timings, settings);
+      report.cost = {
+        ...roundCost(withCountedInvocations(report.cost, { lambda, stateTransitions: history.transitions })),
+        sources: {
+          ...report.cost.sources,
+          lambda: "the handlers' own invocations",
+          stepFunctions: "the run model over the handlers' invocations per batch and per hour",
+        },
+      };
     }
     report.measuredHistoryEvents = measured;
     await store.putJson(bucket, keys.report(runId), report);

@@ -62,6 +62,30 @@ const EnvSchema = z.object({
   /** `rds`: TLS verified against the Amazon RDS CA bundle (mysql2's profile); `off` for local MariaDB. */
   DB_TLS: z.enum(['rds', 'off']).default('rds'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** The stage's budget of one run, US dollars (`maxRunCostUsd`): ingest refuses a window over it. */
+  MAX_RUN_COST_USD: z.coerce.number().positive(),
+  /** `provider.architecture`: Lambda's GB-s price differs between arm64 and x86_64. */
+  LAMBDA_ARCHITECTURE: z.enum(['arm64', 'x86_64']).default('x86_64'),
+  /** Each function's memory in MB, a JSON object by function name (the run's cost). */
+  FUNCTION_MEMORY_MB: z
+    .string()
+    .transform((text, context) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        context.addIssue({ code: 'custom', message: `not JSON: ${text.slice(0, 80)}` });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z.object({
+        ingest: z.number().int().min(128).max(10_240),
+        transform: z.number().int().min(128).max(10_240),
+        aggregate: z.number().int().min(128).max(10_240),
+        stage: z.number().int().min(128).max(10_240),
+        write: z.number().int().min(128).max(10_240),
+      }),
+    ),
   /** Set to `true` by `sls invoke local`: one invocation per process. */
   IS_LOCAL: z.string().optional(),
   /** Set by Lambda: where the deployment package is unpacked (the `sql/` files are there). */
@@ -96,6 +120,13 @@ export type EtlConfig = Readonly<{
   /** Folder of the SQL templates: in the package on Lambda, the project's `sql/` elsewhere. */
   sqlDirectory: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** The stage's budget of one run, US dollars. */
+  maxRunCostUsd: number;
+  architecture: 'arm64' | 'x86_64';
+  /** Each function's memory in MB. */
+  functionMemoryMb: Readonly<Record<'ingest' | 'transform' | 'aggregate' | 'stage' | 'write', number>>;
+  /** The transform's /tmp in MB (billed above 512). */
+  transformEphemeralStorageMb: number;
   /**
    * Under `sls invoke local` the process runs one invocation and should then exit: handlers that
    * hold pools (the writer's MySQL connections) close them after the invocation.
@@ -152,6 +183,10 @@ export function parseConfig(env: Record<string, string | undefined>): EtlConfig 
     databaseTls: values.DB_TLS,
     sqlDirectory: findFolderUp([values.LAMBDA_TASK_ROOT, process.cwd()], 'sql'),
     logLevel: values.LOG_LEVEL,
+    maxRunCostUsd: values.MAX_RUN_COST_USD,
+    architecture: values.LAMBDA_ARCHITECTURE,
+    functionMemoryMb: values.FUNCTION_MEMORY_MB,
+    transformEphemeralStorageMb: values.TRANSFORM_TMP_MB,
     invokedLocally: values.IS_LOCAL === 'true',
   };
 }

@@ -164,6 +164,10 @@ function printSummary(report: import('#shared/steps/report').RunReport, file: st
   console.log(
     `stages           ${report.stages.map((stage) => `${stage.name} ${stage.durationMs} ms`).join(', ')}`,
   );
+  const { cost } = report;
+  console.log(
+    `cost             $${cost.totalUsd} (${cost.pricesRegion} list prices): Athena $${cost.athena.usd}, Lambda $${cost.lambda.usd} (${cost.lambda.gbSeconds} GB-s, ${cost.lambda.requests} requests), Step Functions $${cost.stepFunctions.usd} (${cost.stepFunctions.stateTransitions} transitions), S3 $${cost.s3.usd} (estimated), DynamoDB $${cost.dynamodb.usd} (${cost.dynamodb.writeUnits} WRU, ${cost.dynamodb.readUnits} RRU)`,
+  );
   if (report.error) console.log(`error            ${report.error.error}: ${report.error.cause}`);
   console.log(`report           ${file}`);
 }

@@ -11,3 +11,9 @@ export class EtlError extends Error {
 
 /** A required setting is missing or malformed. */
 export class ConfigError extends EtlError {}
+
+/**
+ * A run's estimated cost is over its stage's budget (`maxRunCostUsd`): stopped before it
+ * transforms a file or starts an Athena query.
+ */
+export class RunCostBudgetError extends EtlError {}

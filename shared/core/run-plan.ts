@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './plan';
-import { athenaBilledBytes, athenaCostUsd, PRICES } from './prices';
+import { athenaBilledBytes, PRICES } from './prices';
+import { priceRun, type RunUsage } from './run-cost';
 import {
   ATHENA_CONCURRENT_QUERY_QUOTA,
   batchExecution,
@@ -235,7 +236,11 @@ export interface Plan {
 }
 
 /** Batches a window of `files` files of `meanFileBytes` needs under the settings (planBatches' bounds). */
-function batchesFor(files: number, meanFileBytes: number, settings: StageSettings): number {
+function batchesFor(
+  files: number,
+  meanFileBytes: number,
+  settings: Pick<StageSettings, 'batchMaxFiles' | 'batchMaxBytes'>,
+): number {
   if (files === 0) return 0;
   // A manifest entry: fileId, source key, raw key and size as JSON (CloudFront names ≈ 50 characters).
   const entryBytes = 260;
@@ -339,31 +344,21 @@ export function planRun(workload: Workload, settings: StageSettings): Plan {
   }
 
   // Durations: each invocation, each step's span, the run.
-  const vcpu = (fn: FunctionName) => Math.min(1, fns[fn].memoryMb / a.lambdaMbPerVcpu);
-  const rowsPerFile = files === 0 ? 0 : rows / files;
-  const transformFileSeconds =
-    a.shortTaskSeconds + rowsPerFile / (a.transformRowsPerVcpuSecond * vcpu('transform'));
-  const listSeconds = Math.ceil(files / 1_000) * a.s3RequestSeconds;
-  const ingestSeconds =
-    a.shortTaskSeconds +
-    listSeconds +
-    ((files * 2 + batchCount) * a.s3RequestSeconds) / a.ingestCopyConcurrency; // HEAD + COPY per file, a PUT per batch
+  const { transformFileSeconds, ingestSeconds, planHoursSeconds, writeSeconds } = invocationSeconds(
+    { files, rows, batches: batchCount, aggregatedHours },
+    fns.transform.memoryMb,
+  );
   const transformParallel =
     transformReserved > 0 ? Math.min(transformPeak, transformReserved) : transformPeak;
   const transformSpan =
     (files * transformFileSeconds + batchCount * (a.shortTaskSeconds + a.childExecutionOverheadSeconds)) /
     transformParallel;
-  // PlanHours reads every file result (shared/steps/aggregate.ts summarizeTransforms), many at once.
-  const planHoursSeconds =
-    a.shortTaskSeconds + listSeconds + (files * a.s3RequestSeconds) / a.resultReadConcurrency;
   const pollSeconds = settings.athenaPollSeconds + a.shortTaskSeconds;
   const hourSeconds = a.shortTaskSeconds + pollsPerQuery * pollSeconds + 2 * a.resultsSeconds;
   const aggregateSpan =
     groupCount * a.childExecutionOverheadSeconds +
     Math.ceil(aggregatedHours / Math.min(settings.athenaConcurrency, settings.hoursPerExecution)) *
       hourSeconds;
-  const aggregateRows = aggregatedHours * a.aggregateRowsPerHour;
-  const writeSeconds = a.shortTaskSeconds + aggregateRows / a.warehouseRowsPerSecond;
   const wallClock = {
     ingest: ingestSeconds,
     transform: transformSpan,
@@ -404,63 +399,21 @@ export function planRun(workload: Workload, settings: StageSettings): Plan {
   }
 
   // Cost by service.
-  const queries = aggregatedHours;
-  const bytesScannedPerQuery = Math.ceil((rows / hours) * a.parquetBytesPerRow);
-  const athenaUsd = athenaCostUsd(queries * athenaBilledBytes(bytesScannedPerQuery));
-
-  const polls = queries * pollsPerQuery;
-  const invocations: Record<FunctionName, { count: number; seconds: number }> = {
-    ingest: { count: 1, seconds: ingestSeconds },
-    transform: {
-      count: batchCount + files,
-      seconds: batchCount * a.shortTaskSeconds + files * transformFileSeconds,
-    },
-    aggregate: {
-      count: 1 + queries * 2 + polls,
-      seconds:
-        planHoursSeconds + queries * (a.shortTaskSeconds + a.resultsSeconds) + polls * a.shortTaskSeconds,
-    },
-    stage: { count: queries, seconds: queries * a.resultsSeconds },
-    write: { count: 2, seconds: writeSeconds + a.shortTaskSeconds },
-  };
-  const gbSecondPrice =
-    settings.architecture === 'arm64' ? PRICES.lambda.usdPerGbSecondArm : PRICES.lambda.usdPerGbSecondX86;
-  let gbSeconds = 0;
-  let extraStorageGbSeconds = 0;
-  let requests = 0;
-  for (const [name, use] of Object.entries(invocations) as [
-    FunctionName,
-    { count: number; seconds: number },
-  ][]) {
-    gbSeconds += (use.seconds * fns[name].memoryMb) / 1024;
-    extraStorageGbSeconds += (use.seconds * (fns[name].ephemeralStorageMb - 512)) / 1024;
-    requests += use.count;
-  }
-  const lambdaUsd =
-    gbSeconds * gbSecondPrice +
-    requests * PRICES.lambda.usdPerRequest +
-    extraStorageGbSeconds * PRICES.lambda.usdPerEphemeralGbSecond;
-
-  const transitions =
-    stateTransitions(runStates) +
-    batchCount * stateTransitions(batchExecution({ files: files / Math.max(1, batchCount) })) +
-    stateTransitions(hoursExecution({ hours: queries, polls })) +
-    (groupCount - 1) * stateTransitions(hoursExecution({ hours: 0, polls: 0 }));
-  const stepFunctionsUsd = transitions * PRICES.stepFunctions.usdPerStateTransition;
-
-  // S3 requests, by step. PUT-class: copies, curated Parquet per hour of a file, the bookkeeping
-  // objects, Athena's results; GET-class: HEADs, reads of raw files and results, Athena's reads
-  // of each curated file (footer and column chunks, ≈ 3 GETs).
-  const curatedFiles = files * a.hoursPerRawFile;
-  const lists = Math.ceil(files / 1_000) * 3 + queries;
-  const puts = files + 1 + batchCount + curatedFiles + 2 * files + 1 + queries * 3 + 1 + lists;
-  const gets = files + batchCount + 2 * files + 1 + curatedFiles * 3 + queries * 3 + queries;
-  const s3Usd = puts * PRICES.s3.usdPerPutCopyListRequest + gets * PRICES.s3.usdPerGetRequest;
-
-  const writeUnits = aggregateRows * Math.ceil(a.stagedItemBytes / 1024);
-  const readUnits = queries * Math.ceil((a.aggregateRowsPerHour * a.stagedItemBytes) / 4096);
-  const dynamodbUsd =
-    writeUnits * PRICES.dynamodb.usdPerWriteRequestUnit + readUnits * PRICES.dynamodb.usdPerReadRequestUnit;
+  const usage = estimateRunUsage({ files, bytes, hours }, settings);
+  const cost = priceRun(usage);
+  const queries = usage.athenaBytesScanned.length;
+  const bytesScannedPerQuery = usage.athenaBytesScanned[0] ?? 0;
+  const athenaUsd = cost.athena.usd;
+  const gbSeconds = cost.lambda.gbSeconds;
+  const requests = cost.lambda.requests;
+  const lambdaUsd = cost.lambda.usd;
+  const transitions = usage.stateTransitions;
+  const stepFunctionsUsd = cost.stepFunctions.usd;
+  const puts = usage.s3.putCopyListRequests;
+  const gets = usage.s3.getRequests;
+  const s3Usd = cost.s3.usd;
+  const { writeUnits, readUnits } = usage.dynamodb;
+  const dynamodbUsd = cost.dynamodb.usd;
 
   const lines: CostLine[] = [
     {
@@ -514,6 +467,142 @@ export function planRun(workload: Workload, settings: StageSettings): Plan {
     cost: { lines, totalUsd: lines.reduce((sum, line) => sum + line.usd, 0) },
     findings,
     ...(daysPerRunThatFit !== undefined && { daysPerRunThatFit }),
+  };
+}
+
+/** How long each function's invocations take (the ASSUMPTIONS' rates), seconds. */
+function invocationSeconds(
+  run: { files: number; rows: number; batches: number; aggregatedHours: number },
+  transformMemoryMb: number,
+) {
+  const a = ASSUMPTIONS;
+  const vcpu = Math.min(1, transformMemoryMb / a.lambdaMbPerVcpu);
+  const rowsPerFile = run.files === 0 ? 0 : run.rows / run.files;
+  const listSeconds = Math.ceil(run.files / 1_000) * a.s3RequestSeconds;
+  return {
+    listSeconds,
+    transformFileSeconds: a.shortTaskSeconds + rowsPerFile / (a.transformRowsPerVcpuSecond * vcpu),
+    // HEAD + COPY per file, a PUT per batch.
+    ingestSeconds:
+      a.shortTaskSeconds +
+      listSeconds +
+      ((run.files * 2 + run.batches) * a.s3RequestSeconds) / a.ingestCopyConcurrency,
+    // PlanHours reads every file result (shared/steps/aggregate.ts summarizeTransforms), many at once.
+    planHoursSeconds:
+      a.shortTaskSeconds + listSeconds + (run.files * a.s3RequestSeconds) / a.resultReadConcurrency,
+    writeSeconds:
+      a.shortTaskSeconds + (run.aggregatedHours * a.aggregateRowsPerHour) / a.warehouseRowsPerSecond,
+  };
+}
+
+/** The settings a cost estimate needs: the batch and hour-group cuts, polls, and each function's memory. */
+export type CostEstimateSettings = Pick<
+  StageSettings,
+  | 'architecture'
+  | 'lookbackHours'
+  | 'hoursPerExecution'
+  | 'batchMaxFiles'
+  | 'batchMaxBytes'
+  | 'athenaPollSeconds'
+> & {
+  functions: Record<FunctionName, { memoryMb: number; ephemeralStorageMb: number }>;
+};
+
+/**
+ * What a run of `files` files (`bytes` stored) over `hours` window hours is expected to use of
+ * each service, by the ASSUMPTIONS: `priceRun` (shared/core/run-cost.ts) turns it into dollars.
+ * `npm run plan` prints it; ingest holds it to the stage's `maxRunCostUsd` before a run goes on.
+ */
+export function estimateRunUsage(
+  run: { files: number; bytes: number; hours: number },
+  settings: CostEstimateSettings,
+): RunUsage {
+  const a = ASSUMPTIONS;
+  const fns = settings.functions;
+  const { files } = run;
+  const hours = Math.max(1, run.hours);
+  const rows = Math.round((run.bytes * a.textBytesPerStoredByte) / a.textBytesPerRow);
+  const batchCount = batchesFor(files, files === 0 ? 0 : run.bytes / files, settings);
+  // One query per hour that has rows: every hour of the window and lookback, or fewer when the
+  // files are too few to fill them (a long backfill of a sparse source).
+  const queries = Math.min(hours + settings.lookbackHours, Math.max(1, Math.ceil(files * a.hoursPerRawFile)));
+  const groupCount = Math.ceil(queries / settings.hoursPerExecution);
+  const pollsPerQuery = Math.max(1, Math.ceil(a.athenaQuerySeconds / settings.athenaPollSeconds));
+  const polls = queries * pollsPerQuery;
+  const seconds = invocationSeconds(
+    { files, rows, batches: batchCount, aggregatedHours: queries },
+    fns.transform.memoryMb,
+  );
+
+  const bytesScannedPerQuery = Math.ceil((rows / hours) * a.parquetBytesPerRow);
+  const invocations: Record<FunctionName, { count: number; seconds: number }> = {
+    ingest: { count: 1, seconds: seconds.ingestSeconds },
+    transform: {
+      count: batchCount + files,
+      seconds: batchCount * a.shortTaskSeconds + files * seconds.transformFileSeconds,
+    },
+    aggregate: {
+      count: 1 + queries * 2 + polls,
+      seconds:
+        seconds.planHoursSeconds +
+        queries * (a.shortTaskSeconds + a.resultsSeconds) +
+        polls * a.shortTaskSeconds,
+    },
+    stage: { count: queries, seconds: queries * a.resultsSeconds },
+    write: { count: 2, seconds: seconds.writeSeconds + a.shortTaskSeconds },
+  };
+  const lambda = Object.fromEntries(
+    (Object.entries(invocations) as [FunctionName, { count: number; seconds: number }][]).map(
+      ([name, use]) => [
+        name,
+        {
+          invocations: use.count,
+          durationMs: use.seconds * 1000,
+          memoryMb: fns[name].memoryMb,
+          ephemeralStorageMb: fns[name].ephemeralStorageMb,
+        },
+      ],
+    ),
+  );
+
+  const transitions =
+    stateTransitions(runExecution({ batches: batchCount, hourGroups: groupCount })) +
+    batchCount * stateTransitions(batchExecution({ files: files / Math.max(1, batchCount) })) +
+    stateTransitions(hoursExecution({ hours: queries, polls })) +
+    (groupCount - 1) * stateTransitions(hoursExecution({ hours: 0, polls: 0 }));
+
+  const s3 = s3RequestEstimate({ files, batches: batchCount, queries });
+
+  const aggregateRows = queries * a.aggregateRowsPerHour;
+  return {
+    architecture: settings.architecture,
+    athenaBytesScanned: Array.from({ length: queries }, () => bytesScannedPerQuery),
+    lambda,
+    stateTransitions: transitions,
+    s3,
+    dynamodb: {
+      writeUnits: aggregateRows * Math.ceil(a.stagedItemBytes / 1024),
+      readUnits: queries * Math.ceil((a.aggregateRowsPerHour * a.stagedItemBytes) / 4096),
+    },
+  };
+}
+
+/**
+ * S3 requests of a run of `files` raw files in `batches` batches and `queries` Athena queries,
+ * by step. PUT-class: copies, curated Parquet per hour of a file, the bookkeeping objects,
+ * Athena's results, listings; GET-class: HEADs, reads of raw files and results, Athena's reads of
+ * each curated file (footer and column chunks, ≈ 3 GETs). An estimate: the steps do not count them.
+ */
+export function s3RequestEstimate(run: { files: number; batches: number; queries: number }): {
+  putCopyListRequests: number;
+  getRequests: number;
+} {
+  const { files, batches, queries } = run;
+  const curatedFiles = Math.ceil(files * ASSUMPTIONS.hoursPerRawFile);
+  const lists = Math.ceil(files / 1_000) * 3 + queries;
+  return {
+    putCopyListRequests: files + 1 + batches + curatedFiles + 2 * files + 1 + queries * 3 + 1 + lists,
+    getRequests: files + batches + 2 * files + 1 + curatedFiles * 3 + queries * 3 + queries,
   };
 }
 

@@ -1,12 +1,14 @@
 import { z } from 'zod';
 import type { ObjectStore } from '#shared/adapters/object-store';
 import { mapWithLimit } from '#shared/core/concurrency';
-import { EtlError } from '#shared/core/errors';
+import { EtlError, RunCostBudgetError } from '#shared/core/errors';
 import { rawKeyFor, type SourceObject, selectWindowFiles, sourceFileId } from '#shared/core/ingest';
 import type { Logger } from '#shared/core/log';
 import { planBatches } from '#shared/core/plan';
+import { priceRun } from '#shared/core/run-cost';
 import { dataKeySchema, FileIdSchema, keys, RunIdSchema } from '#shared/core/run-files';
 import { HISTORY_EVENT_BUDGET, hourGroupsForWindow, maxBatchesPerRun } from '#shared/core/run-model';
+import { type CostEstimateSettings, estimateRunUsage } from '#shared/core/run-plan';
 import { hourStart, lastCompleteWindow, type Window, WindowSchema } from '#shared/core/window';
 
 /**
@@ -64,6 +66,51 @@ export interface IngestSettings {
   hoursPerExecution: number;
   /** Batches one run may hold (default: what the run model leaves the window, `maxBatchesPerRun`). */
   maxBatches?: number;
+  /** The stage's budget of one run and what the estimate of a run's cost needs. */
+  budget: RunCostBudget;
+}
+
+export interface RunCostBudget {
+  stage: string;
+  /** US dollars (serverless.yml param `maxRunCostUsd`). */
+  maxRunCostUsd: number;
+  estimate: CostEstimateSettings;
+}
+
+/** The budget from the function's configuration. */
+export function runCostBudget(config: {
+  stage: string;
+  maxRunCostUsd: number;
+  architecture: CostEstimateSettings['architecture'];
+  lookbackHours: number;
+  hoursPerExecution: number;
+  batchMaxFiles: number;
+  batchMaxBytes: number;
+  athenaPollSeconds: number;
+  functionMemoryMb: Readonly<Record<keyof CostEstimateSettings['functions'], number>>;
+  transformEphemeralStorageMb: number;
+}): RunCostBudget {
+  const memory = config.functionMemoryMb;
+  const fn = (memoryMb: number, ephemeralStorageMb = 512) => ({ memoryMb, ephemeralStorageMb });
+  return {
+    stage: config.stage,
+    maxRunCostUsd: config.maxRunCostUsd,
+    estimate: {
+      architecture: config.architecture,
+      lookbackHours: config.lookbackHours,
+      hoursPerExecution: config.hoursPerExecution,
+      batchMaxFiles: config.batchMaxFiles,
+      batchMaxBytes: config.batchMaxBytes,
+      athenaPollSeconds: config.athenaPollSeconds,
+      functions: {
+        ingest: fn(memory.ingest),
+        transform: fn(memory.transform, config.transformEphemeralStorageMb),
+        aggregate: fn(memory.aggregate),
+        stage: fn(memory.stage),
+        write: fn(memory.write),
+      },
+    },
+  };
 }
 
 export const BatchSchema = z.object({
@@ -103,6 +150,7 @@ export async function ingest(
   for await (const object of store.list(settings.sourceBucket, settings.sourcePrefix)) listed.push(object);
   const selected = selectWindowFiles(listed, input.window, settings.lookbackHours);
   log.info('ingest: files selected', { listed: listed.length, selected: selected.length });
+  checkRunCost(input, selected, settings.budget, log);
 
   // Server-side copies are I/O bound: several in flight turn a backfill of thousands of files
   // from minutes into seconds.
@@ -156,6 +204,31 @@ export async function ingest(
     copied,
     alreadyPresent: files.length - copied,
   };
+}
+
+/**
+ * Holds the run's estimated cost (the planner's model over the window's files and bytes) to the
+ * stage's budget, before anything is copied: a run over it would bill its transforms and queries.
+ */
+function checkRunCost(
+  run: { runId: string; window: Window },
+  files: readonly { size: number }[],
+  budget: RunCostBudget,
+  log: Logger,
+): void {
+  const bytes = files.reduce((sum, file) => sum + file.size, 0);
+  const hours = Math.max(1, (hourStart(run.window.to) - hourStart(run.window.from)) / 3_600_000);
+  const cost = priceRun(estimateRunUsage({ files: files.length, bytes, hours }, budget.estimate));
+  const usd = (value: number) => `$${value.toFixed(value < 0.01 ? 6 : 2)}`;
+  log.info('ingest: cost estimated', {
+    estimatedCostUsd: cost.totalUsd,
+    maxRunCostUsd: budget.maxRunCostUsd,
+  });
+  if (cost.totalUsd > budget.maxRunCostUsd) {
+    throw new RunCostBudgetError(
+      `run ${run.runId} (window ${run.window.from}..${run.window.to}, ${files.length} files, ${bytes} bytes) is estimated at ${usd(cost.totalUsd)} (Athena ${usd(cost.athena.usd)}, Lambda ${usd(cost.lambda.usd)}, Step Functions ${usd(cost.stepFunctions.usd)}, S3 ${usd(cost.s3.usd)}, DynamoDB ${usd(cost.dynamodb.usd)}), over the budget maxRunCostUsd ${usd(budget.maxRunCostUsd)} of stage ${budget.stage} (serverless.yml params): stopped before any file is copied or Athena query started; run shorter windows or raise maxRunCostUsd (npm run plan prices a window)`,
+    );
+  }
 }
 
 /** Batches the run model lets a run of this window hold, beside the hour groups the window can need. */

@@ -1,9 +1,20 @@
 import { z } from 'zod';
 import type { ObjectStore } from '#shared/adapters/object-store';
+import { itemSizeUpperBound, toStagedItem } from '#shared/adapters/staging-store';
 import { EtlError } from '#shared/core/errors';
 import type { Logger } from '#shared/core/log';
 import { athenaBilledBytes, athenaCostUsd } from '#shared/core/prices';
 import {
+  dynamodbReadUnits,
+  dynamodbWriteUnits,
+  type FunctionUsage,
+  priceRun,
+  type RunCost,
+  type RunUsage,
+  roundCost,
+} from '#shared/core/run-cost';
+import {
+  type HourAggregate,
   HourAggregateSchema,
   keys,
   RunIdSchema,
@@ -12,6 +23,7 @@ import {
   TransformSummarySchema,
 } from '#shared/core/run-files';
 import { runHistory } from '#shared/core/run-model';
+import { s3RequestEstimate } from '#shared/core/run-plan';
 import { type Window, WindowSchema } from '#shared/core/window';
 import { type HourOutput, runShapeFromTimings, timingsFromOutputs } from './run-timings';
 
@@ -58,6 +70,49 @@ export interface Reconciliation {
   differences: { hour: string; warehouse: Omit<HourTotals, 'hour'>; aggregate: Omit<HourTotals, 'hour'> }[];
 }
 
+export interface CostSources {
+  lambda: "spans between the steps' outputs (an upper bound)" | "the handlers' own invocations";
+  stepFunctions: string;
+  s3: string;
+  dynamodb: string;
+}
+
+/** What pricing a run needs besides its counts: the architecture and each function's memory and /tmp. */
+export interface CostSettings {
+  architecture: RunUsage['architecture'];
+  functionMemoryMb: Readonly<Record<string, number>>;
+  transformEphemeralStorageMb: number;
+}
+
+/**
+ * Each function's invocations and summed durations, from one timing per invocation (`report`
+ * invocations of the write function count as the write function's), with its memory and /tmp.
+ */
+export function lambdaUsageFromTimings(
+  timings: readonly Timing[],
+  settings: CostSettings,
+): Record<string, FunctionUsage> {
+  const usage: Record<string, FunctionUsage> = {};
+  for (const timing of timings) {
+    const memoryMb = settings.functionMemoryMb[timing.function];
+    if (memoryMb === undefined) {
+      throw new Error(
+        `function ${timing.function} has no memory size in FUNCTION_MEMORY_MB (serverless.yml provider.environment)`,
+      );
+    }
+    const use = usage[timing.function] ?? {
+      invocations: 0,
+      durationMs: 0,
+      memoryMb,
+      ephemeralStorageMb: timing.function === 'transform' ? settings.transformEphemeralStorageMb : 512,
+    };
+    usage[timing.function] = use;
+    use.invocations++;
+    use.durationMs += Math.max(0, Date.parse(timing.finishedAt) - Date.parse(timing.startedAt));
+  }
+  return usage;
+}
+
 /** MySQL does not hold what the run aggregated for some hour: a row lost, doubled or left over. */
 export class WarehouseReconciliationError extends EtlError {}
 
@@ -88,6 +143,12 @@ export interface RunReport {
   /** Locally only: the largest history the local runner recorded, which the estimate must cover. */
   measuredHistoryEvents?: number;
   stages: { name: string; durationMs: number; invocations: number }[];
+  /**
+   * The run's bill by service at list prices (shared/core/run-cost.ts), and where each count came
+   * from: Athena per query (rounded up to a MB, 10 MB minimum), Lambda GB-s (durations × each
+   * function's memory), state transitions (the run model), S3 requests (estimated), DynamoDB units.
+   */
+  cost: RunCost & { sources: CostSources };
   /** On failure: the error that ended the run (unwrapped from a child execution's failure). */
   error?: { error: string; cause: string; execution?: string };
 }
@@ -99,7 +160,7 @@ export interface RunReport {
  */
 export async function writeReport(
   input: ReportInput,
-  settings: { dataBucket: string; hoursPerExecution: number; athenaPollSeconds: number },
+  settings: { dataBucket: string; hoursPerExecution: number; athenaPollSeconds: number } & CostSettings,
   store: ObjectStore,
   warehouseHours: (hours: string[]) => Promise<HourTotals[]>,
   log: Logger,
@@ -124,6 +185,9 @@ export async function writeReport(
   const aggregatedHours: string[] = [];
   const aggregateTotals = new Map<string, Omit<HourTotals, 'hour'>>();
   const hourOutputs: HourOutput[] = [];
+  const athenaBytesScanned: number[] = [];
+  const stagedItemBytes: number[] = [];
+  const stagedBytesPerHour: number[] = [];
   // Only this run's hours: an earlier run under the same runId may have left other hours' results.
   const runHours = summary === undefined ? undefined : new Set(summary.hours);
   for await (const object of store.list(bucket, keys.hourAggregatesPrefix(runId))) {
@@ -132,6 +196,10 @@ export async function writeReport(
     queries++;
     bytesScanned += hourAggregate.bytesScanned;
     billedBytes += athenaBilledBytes(hourAggregate.bytesScanned);
+    athenaBytesScanned.push(hourAggregate.bytesScanned);
+    const itemBytes = stagedItemSizes(runId, hourAggregate.rows);
+    stagedItemBytes.push(...itemBytes);
+    stagedBytesPerHour.push(itemBytes.reduce((sum, bytes) => sum + bytes, 0));
     aggregatedHours.push(hourAggregate.hour);
     aggregateTotals.set(hourAggregate.hour, {
       requests: hourAggregate.rows.reduce((sum, row) => sum + row.requests, 0),
@@ -176,6 +244,8 @@ export async function writeReport(
     hourOutputs,
   );
 
+  const shape = runShapeFromTimings(timings, settings.hoursPerExecution);
+  const history = runHistory(shape);
   const report: RunReport = {
     status: input.status,
     runId,
@@ -192,9 +262,35 @@ export async function writeReport(
       bytesScanned,
       estimatedCostUsd: Number(athenaCostUsd(billedBytes).toFixed(6)),
     },
-    maxHistoryEvents: runHistory(runShapeFromTimings(timings, settings.hoursPerExecution)).max,
+    maxHistoryEvents: history.max,
     historyEventsSource: "estimated from the steps' outputs",
     stages: stageDurations(timings),
+    cost: {
+      ...roundCost(
+        priceRun({
+          architecture: settings.architecture,
+          athenaBytesScanned,
+          lambda: lambdaUsageFromTimings(timings, settings),
+          stateTransitions: history.transitions,
+          s3: s3RequestEstimate({ files: files.total, batches: shape.batchFiles.length, queries }),
+          dynamodb: {
+            writeUnits: dynamodbWriteUnits(stagedItemBytes),
+            // Each hour's stage step queries its hour; the write step queries the run.
+            readUnits:
+              stagedItemBytes.length === 0
+                ? 0
+                : dynamodbReadUnits([...stagedBytesPerHour, stagedBytesPerHour.reduce((a, b) => a + b, 0)]),
+          },
+        }),
+      ),
+      sources: {
+        lambda: "spans between the steps' outputs (an upper bound)",
+        stepFunctions: "the run model over the run's batches, files, hours and polls",
+        s3: 'estimated from the files, batches and queries (shared/core/run-plan.ts s3RequestEstimate)',
+        dynamodb:
+          "the staged items' sizes: a write unit per started KB of each, a read unit per 4 KB queried",
+      },
+    },
   };
   if (input.status === 'FAILED') {
     report.error = rootFailure(input.input.error?.Error ?? 'Unknown', input.input.error?.Cause ?? '');
@@ -241,6 +337,19 @@ export function rootFailure(error: string, cause: string): NonNullable<RunReport
 
 async function readOptional(store: ObjectStore, bucket: string, key: string): Promise<unknown> {
   return (await store.head(bucket, key)) === undefined ? undefined : store.getJson(bucket, key);
+}
+
+/** Each staged item's size (the items the stage step writes for these rows), bytes. */
+function stagedItemSizes(runId: string, rows: HourAggregate['rows']): number[] {
+  const stagedAt = new Date(0).toISOString();
+  return rows.map((row) => {
+    try {
+      return itemSizeUpperBound(toStagedItem(runId, row, stagedAt, 0));
+    } catch {
+      // A row the stage step refuses is never written: the run failed there, and it bills nothing.
+      return 0;
+    }
+  });
 }
 
 const STAGE_ORDER = ['ingest', 'transform', 'aggregate', 'stage', 'write'];

@@ -1,6 +1,12 @@
 import { parseByteSize } from '#local/cli/plan-table';
 import { PRICES } from '#shared/core/prices';
-import { planRun, type StageSettings, stageSettingsFromConfig } from '#shared/core/run-plan';
+import { priceRun } from '#shared/core/run-cost';
+import {
+  estimateRunUsage,
+  planRun,
+  type StageSettings,
+  stageSettingsFromConfig,
+} from '#shared/core/run-plan';
 
 /** Stage prod of serverless.yml as `sls print` resolves it (the parts the planner reads). */
 const prodConfig = {
@@ -114,6 +120,17 @@ describe('npm run plan: a year backfill of that distribution', () => {
 });
 
 describe('npm run plan: prices and settings', () => {
+  it('estimates a query per hour the files can fill, not per hour of a long sparse window', () => {
+    // Ten years of window, 3 files: ⌈3 × 1.2⌉ = 4 hours with rows, not 87,600 queries.
+    const usage = estimateRunUsage({ files: 3, bytes: 9_000, hours: 87_600 }, prod);
+    expect(usage.athenaBytesScanned).toHaveLength(4);
+    expect(priceRun(usage).totalUsd).toBeLessThan(0.01);
+    // A day of 24 files fills its 24 hours and the 2 of lookback.
+    expect(estimateRunUsage({ files: 24, bytes: 24_000, hours: 24 }, prod).athenaBytesScanned).toHaveLength(
+      26,
+    );
+  });
+
   it('bills Athena per query rounded up to a MB, at least 10 MB', () => {
     const plan = planRun({ filesPerDay: 24, meanFileBytes: 1_000, days: 1 }, prod);
     const athena = plan.cost.lines.find((line) => line.service === 'Athena');

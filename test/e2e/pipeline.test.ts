@@ -139,6 +139,34 @@ describe.each(['insert', 'load-data'] as const)(
         'stage',
         'write',
       ]);
+      // The cost by service, from the same counts: Lambda GB-s = Σ durations × memory.
+      const timings = pipeline.timings('e2e-first');
+      const memoryMb = JSON.parse(pipeline.environment.FUNCTION_MEMORY_MB ?? '{}') as Record<string, number>;
+      const gbSeconds = timings.reduce(
+        (sum, t) =>
+          sum +
+          ((Date.parse(t.finishedAt) - Date.parse(t.startedAt)) / 1000) *
+            ((memoryMb[t.function] ?? 0) / 1024),
+        0,
+      );
+      const { cost } = report;
+      expect(cost.sources.lambda).toBe("the handlers' own invocations");
+      expect(cost.lambda.requests).toBe(timings.length);
+      expect(cost.lambda.gbSeconds).toBeCloseTo(gbSeconds, 5);
+      expect(cost.lambda.gbSeconds).toBeGreaterThan(0);
+      expect(cost.lambda.functions.transform?.memoryMb).toBe(1024);
+      // Every query bills at least 10 MB; the sample's hours scan far less.
+      expect(cost.athena.queries).toBe(report.athena.queries);
+      expect(cost.athena.billedBytes).toBe(report.athena.queries * 10 * 1024 ** 2);
+      expect(cost.athena.usd).toBe(report.athena.estimatedCostUsd);
+      expect(cost.stepFunctions.stateTransitions).toBeGreaterThan(report.files.total);
+      expect(cost.dynamodb.writeUnits).toBeGreaterThanOrEqual(report.hours.length);
+      expect(cost.dynamodb.readUnits).toBeGreaterThan(0);
+      expect(cost.s3.putCopyListRequests).toBeGreaterThan(report.files.total);
+      const services = ['athena', 'lambda', 'stepFunctions', 's3', 'dynamodb'] as const;
+      const sum = services.reduce((total, service) => total + cost[service].usd, 0);
+      expect(Math.abs(cost.totalUsd - sum)).toBeLessThanOrEqual(0.000003);
+      expect(cost.totalUsd).toBeLessThan(1);
     }, 180_000);
 
     it('leaves MySQL identical when the same window runs again', async () => {

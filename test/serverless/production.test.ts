@@ -316,6 +316,8 @@ describe('sls package --stage prod: alerts, logs, tracing and bundles', () => {
           ATHENA_WORKGROUP: 'cf-etl-prod',
           STAGING_TABLE: 'cf-etl-prod-staging',
           DB_SECRET_ID: 'secret',
+          MAX_RUN_COST_USD: '25',
+          FUNCTION_MEMORY_MB: '{"ingest":512,"transform":1024,"aggregate":512,"stage":512,"write":512}',
           // What Lambda sets: an on-demand container's first invocation is its cold start.
           AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
           _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
@@ -422,6 +424,8 @@ describe('the packaged transform and parquet-wasm', () => {
         ATHENA_WORKGROUP: 'cf-etl-prod',
         STAGING_TABLE: 'cf-etl-prod-staging',
         DB_SECRET_ID: 'secret',
+        MAX_RUN_COST_USD: '25',
+        FUNCTION_MEMORY_MB: '{"ingest":512,"transform":1024,"aggregate":512,"stage":512,"write":512}',
         LOG_LEVEL: 'error',
       },
     });

@@ -1,3 +1,4 @@
+import { RunCostBudgetError } from '#shared/core/errors';
 import { keys } from '#shared/core/run-files';
 import {
   IngestError,
@@ -5,6 +6,7 @@ import {
   ingest,
   ManifestSchema,
   maxBatchesForWindow,
+  runCostBudget,
 } from '#shared/steps/ingest';
 import { localS3, silentLog } from '../support/s3';
 
@@ -19,6 +21,18 @@ const settings: IngestSettings = {
   batchMaxFiles: 2,
   batchMaxBytes: 1_000_000,
   hoursPerExecution: 16,
+  budget: runCostBudget({
+    stage: 'test',
+    maxRunCostUsd: 25,
+    architecture: 'arm64',
+    lookbackHours: 1,
+    hoursPerExecution: 16,
+    batchMaxFiles: 2,
+    batchMaxBytes: 1_000_000,
+    athenaPollSeconds: 5,
+    functionMemoryMb: { ingest: 512, transform: 1024, aggregate: 512, stage: 512, write: 512 },
+    transformEphemeralStorageMb: 512,
+  }),
 };
 const window = { from: '2024-07-13T00', to: '2024-07-13T02' };
 
@@ -89,6 +103,31 @@ describe('ingest (real local S3)', () => {
     await expect(attempt).rejects.toThrow(
       /needs 5 batches of 5 files; one run holds at most 4 .* several shorter windows, or raise batchMaxFiles/,
     );
+  });
+
+  it('stops a run whose estimated cost is over the budget before copying a file, naming the budget', async () => {
+    const attempt = ingest(
+      { input: { runId: 'r-budget', window }, executionName: 'x4' },
+      { ...settings, budget: { ...settings.budget, maxRunCostUsd: 0.000001 } },
+      s3.store,
+      silentLog,
+    );
+    await expect(attempt).rejects.toBeInstanceOf(RunCostBudgetError);
+    await expect(attempt).rejects.toThrow(
+      /run r-budget \(window 2024-07-13T00\.\.2024-07-13T02, 5 files, \d+ bytes\) is estimated at \$0\.\d+ \(Athena \$0\.\d+, .*\), over the budget maxRunCostUsd \$0\.000001 of stage test/,
+    );
+    expect(await s3.store.head(DATA, keys.manifest('r-budget'))).toBeUndefined();
+  });
+
+  it('lets a run under the budget go on', async () => {
+    // 3 Athena queries alone bill 30 MB (≈ $0.00014); the whole run is under a cent.
+    const output = await ingest(
+      { input: { runId: 'r-under', window }, executionName: 'x5' },
+      { ...settings, budget: { ...settings.budget, maxRunCostUsd: 0.01 } },
+      s3.store,
+      silentLog,
+    );
+    expect(output.files).toBe(5);
   });
 
   it("holds as many batches as the parent's history budget leaves beside the window's hour groups", () => {

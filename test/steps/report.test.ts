@@ -1,6 +1,12 @@
 import { type HourAggregate, keys, type Timing, type TransformSummary } from '#shared/core/run-files';
 import { runHistory } from '#shared/core/run-model';
-import { type RunReport, rootFailure, WarehouseReconciliationError, writeReport } from '#shared/steps/report';
+import {
+  lambdaUsageFromTimings,
+  type RunReport,
+  rootFailure,
+  WarehouseReconciliationError,
+  writeReport,
+} from '#shared/steps/report';
 import { runShapeFromTimings } from '#shared/steps/run-timings';
 import { localS3, silentLog } from '../support/s3';
 
@@ -47,6 +53,43 @@ describe('report helpers', () => {
     expect(events).toMatchObject({ hours: 8 + 16 * (17 + 27), run: 30 + 8 * 45, batch: 0 });
     // The same month in one execution (the layout before hour groups) would not fit.
     expect(runHistory(runShapeFromTimings(month, 720)).max).toBeGreaterThan(25_000);
+  });
+});
+
+describe('report: Lambda usage', () => {
+  it("sums each function's durations and takes its memory, /tmp only for the transform", () => {
+    const at = (second: number) => new Date(Date.UTC(2024, 6, 13) + second * 1000).toISOString();
+    const timings: Timing[] = [
+      { function: 'ingest', startedAt: at(0), finishedAt: at(1.5) },
+      { function: 'transform', action: 'file', startedAt: at(2), finishedAt: at(3) },
+      { function: 'transform', action: 'file', startedAt: at(2), finishedAt: at(4) },
+      { function: 'write', action: 'report', startedAt: at(5), finishedAt: at(5.25) },
+    ];
+    const usage = lambdaUsageFromTimings(timings, {
+      architecture: 'arm64',
+      functionMemoryMb: { ingest: 512, transform: 2048, write: 256 },
+      transformEphemeralStorageMb: 4096,
+    });
+    expect(usage).toEqual({
+      ingest: { invocations: 1, durationMs: 1500, memoryMb: 512, ephemeralStorageMb: 512 },
+      transform: { invocations: 2, durationMs: 3000, memoryMb: 2048, ephemeralStorageMb: 4096 },
+      write: { invocations: 1, durationMs: 250, memoryMb: 256, ephemeralStorageMb: 512 },
+    });
+  });
+
+  it('names a function whose memory size it was not given', () => {
+    const timing: Timing = {
+      function: 'stage',
+      startedAt: '2024-07-13T00:00:00Z',
+      finishedAt: '2024-07-13T00:00:01Z',
+    };
+    expect(() =>
+      lambdaUsageFromTimings([timing], {
+        architecture: 'arm64',
+        functionMemoryMb: {},
+        transformEphemeralStorageMb: 512,
+      }),
+    ).toThrow(/function stage has no memory size in FUNCTION_MEMORY_MB/);
   });
 });
 
@@ -107,7 +150,45 @@ describe('report: MySQL reconciled against the aggregate, hour by hour', () => {
   });
   afterAll(() => s3.stop());
 
-  const settings = { dataBucket: 'data', hoursPerExecution: 16, athenaPollSeconds: 5 };
+  const settings = {
+    dataBucket: 'data',
+    hoursPerExecution: 16,
+    athenaPollSeconds: 5,
+    architecture: 'arm64' as const,
+    functionMemoryMb: { ingest: 512, transform: 1024, aggregate: 512, stage: 512, write: 512 },
+    transformEphemeralStorageMb: 512,
+  };
+
+  it('prices the run by service: Athena per query at 10 MB minimum, DynamoDB units of the staged items', async () => {
+    const report = await writeReport(
+      input,
+      settings,
+      s3.store,
+      async () => [
+        { hour: '2024-07-13T10', requests: 5, bytes: 50 },
+        { hour: '2024-07-13T11', requests: 2, bytes: 5 },
+      ],
+      silentLog,
+    );
+    // Two queries of 1 byte each bill the 10 MB minimum: 20 MB of a TB at $5.
+    expect(report.cost.athena).toEqual({
+      usd: 0.000095,
+      queries: 2,
+      bytesScanned: 2,
+      billedBytes: 20 * 1024 ** 2,
+    });
+    // Three staged items under 1 KB: 3 write units; the two hours' queries and the run's: 3 read units.
+    expect(report.cost.dynamodb).toEqual({ usd: 0.000002, writeUnits: 3, readUnits: 3 });
+    // No manifest: no invocation is known, the parent alone (6 transitions with no batch or group).
+    expect(report.cost.lambda.requests).toBe(0);
+    expect(report.cost.stepFunctions.stateTransitions).toBe(6);
+    expect(report.cost.s3.putCopyListRequests).toBeGreaterThan(0);
+    expect(report.cost.sources.s3).toMatch(/^estimated/);
+    const services = ['athena', 'lambda', 'stepFunctions', 's3', 'dynamodb'] as const;
+    const sum = services.reduce((total, service) => total + report.cost[service].usd, 0);
+    // Each service is rounded to a millionth of a dollar, the total before rounding.
+    expect(Math.abs(report.cost.totalUsd - sum)).toBeLessThanOrEqual(0.000003);
+  });
 
   it('says MATCHED when MySQL holds exactly the aggregate of every hour', async () => {
     const report = await writeReport(
