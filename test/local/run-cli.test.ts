@@ -83,6 +83,8 @@ describe('npm run local: inputs checked before work, one run per folder, Ctrl-C 
     [['--from', '2024-07-13T10'], /--from and --to are both required/],
     [['--source', '/nonexistent/logs', ...WINDOW], /--source \/nonexistent\/logs is not a folder/],
     [['--window', 'x'], /Unknown option '--window'/],
+    [['--workers', 'two'], /--workers two is not a whole number \(0 runs every handler in-process\)/],
+    [['--workers', '1.5'], /--workers 1.5 is not a whole number/],
   ])(
     'refuses %j with the problem on one line, then the usage, and exit 2, before starting anything',
     async (args, message) => {
