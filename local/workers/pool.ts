@@ -29,8 +29,8 @@ interface Pending {
 
 interface Container {
   worker: Worker;
-  /** The invocation it runs; undefined while idle. */
-  running: Pending | undefined;
+  /** The invocation it runs (its message id and caller); undefined while idle. */
+  running: (Pending & { id: number }) | undefined;
   /** An uncaught error, kept for the exit that follows it. */
   crash: Error | undefined;
 }
@@ -54,7 +54,6 @@ export class LambdaWorkerPool {
   private readonly containers = new Set<Container>();
   private readonly idle: Container[] = [];
   private readonly queue: { request: Omit<InvokeRequest, 'id'>; pending: Pending }[] = [];
-  private readonly replies = new Map<number, Pending>();
   private nextId = 0;
   private closed = false;
 
@@ -98,8 +97,7 @@ export class LambdaWorkerPool {
       const next = this.queue.shift();
       if (next === undefined) return;
       const id = this.nextId++;
-      container.running = next.pending;
-      this.replies.set(id, next.pending);
+      container.running = { ...next.pending, id };
       container.worker.postMessage({ id, ...next.request } satisfies InvokeRequest);
     }
   }
@@ -125,10 +123,11 @@ export class LambdaWorkerPool {
       const running = container.running;
       container.running = undefined;
       if (running !== undefined) {
-        for (const [id, pending] of this.replies) if (pending === running) this.replies.delete(id);
         const reason = container.crash
           ? `${container.crash.name}: ${container.crash.message}`
-          : `exit status ${code}`;
+          : this.closed
+            ? 'the local runner is stopping'
+            : `exit status ${code}`;
         running.reject(exitError(running.requestId, reason));
       }
       if (!this.closed) this.dispatch();
@@ -137,19 +136,22 @@ export class LambdaWorkerPool {
   }
 
   private settle(container: Container, reply: InvokeReply): void {
-    const pending = this.replies.get(reply.id);
-    this.replies.delete(reply.id);
+    const pending = container.running;
+    if (pending?.id !== reply.id) {
+      // Not a reply to what it runs: the worker is broken; its exit fails the invocation.
+      container.crash = new Error(`answered message ${reply.id} while running ${pending?.id}`);
+      void container.worker.terminate();
+      return;
+    }
     container.running = undefined;
     this.idle.push(container);
     for (const line of reply.metricLines) this.options.onMetricLine(line);
-    if (pending !== undefined) {
-      if (reply.ok) pending.resolve(reply.result);
-      else {
-        const error = new Error(reply.error.message);
-        error.name = reply.error.name;
-        if (reply.error.stack !== undefined) error.stack = reply.error.stack;
-        pending.reject(error);
-      }
+    if (reply.ok) pending.resolve(reply.result);
+    else {
+      const error = new Error(reply.error.message);
+      error.name = reply.error.name;
+      if (reply.error.stack !== undefined) error.stack = reply.error.stack;
+      pending.reject(error);
     }
     this.dispatch();
   }

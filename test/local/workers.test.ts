@@ -110,11 +110,14 @@ describe('LambdaWorkerPool: a handler module served by worker threads as by Lamb
     expect(hangs.workerCount).toBe(2);
     await hangs.close();
     const outcomes = await settled;
-    expect(outcomes.map((outcome) => outcome.status === 'rejected' && outcome.reason.name)).toEqual([
-      'Runtime.ExitError',
-      'Runtime.ExitError',
-      'Runtime.ExitError',
-    ]);
+    expect(outcomes.map((outcome) => outcome.status === 'rejected' && outcome.reason)).toEqual(
+      ['hang-1', 'hang-2', 'hang-3'].map((requestId) =>
+        expect.objectContaining({
+          name: 'Runtime.ExitError',
+          message: `RequestId: ${requestId} Error: Runtime exited with error: the local runner is stopping`,
+        }),
+      ),
+    );
     expect(hangs.workerCount).toBe(0);
   }, 60_000);
 
