@@ -198,6 +198,7 @@ async function assemblePipeline<Stack extends LocalStack | undefined>(
         size: workers,
         environment: { ...process.env },
         onMetricLine: handlers.metricLine,
+        memoryLimitMb: fn.memorySize,
       });
       disposers.push(() => pool.close());
       lambdas[fn.name] = lambdaFaults.wrap(fn.name, pool.handler);

@@ -19,6 +19,11 @@ export interface WorkerPoolOptions extends WorkerSetup {
   environment: Record<string, string | undefined>;
   /** Receives the EMF lines each invocation wrote, in the order of the replies. */
   onMetricLine: (line: string) => void;
+  /**
+   * The function's `memorySize` (MB): each worker's JavaScript heap is capped at it, so a runaway
+   * invocation dies alone, as a Lambda container over its memory does, instead of the run.
+   */
+  memoryLimitMb?: number;
 }
 
 interface Pending {
@@ -109,6 +114,9 @@ export class LambdaWorkerPool {
       env: { ...this.options.environment },
       // TypeScript as the CLIs run it (`node --import tsx`), whatever loaded this process.
       execArgv: ['--import', 'tsx'],
+      ...(this.options.memoryLimitMb === undefined
+        ? {}
+        : { resourceLimits: { maxOldGenerationSizeMb: this.options.memoryLimitMb } }),
     });
     const container: Container = { worker, running: undefined, crash: undefined };
     this.containers.add(container);

@@ -88,6 +88,23 @@ describe('LambdaWorkerPool: a handler module served by worker threads as by Lamb
     });
   }, 60_000);
 
+  it('caps a worker at the memory given and fails an invocation that passes it with Runtime.ExitError', async () => {
+    const hog = new LambdaWorkerPool({
+      module: HANDLERS,
+      exported: 'hog',
+      size: 1,
+      environment: {},
+      onMetricLine: () => {},
+      memoryLimitMb: 64,
+    });
+    pools.push(hog);
+    await expect(hog.handler({}, context('req-hog'))).rejects.toMatchObject({
+      name: 'Runtime.ExitError',
+      message: expect.stringContaining('reaching memory limit'),
+    });
+    expect(hog.workerCount).toBe(0);
+  }, 60_000);
+
   it('runs invocations in parallel on at most `size` workers, queueing the rest', async () => {
     const burn = pool('burn', 2);
     const started = Date.now();
