@@ -29,6 +29,13 @@ import {
   resolveIntrinsics,
 } from './stepfunctions/index';
 import { LambdaFaults } from './stepfunctions/lambda-faults';
+import { defaultWorkerCount, LambdaWorkerPool } from './workers/pool';
+
+/**
+ * Functions whose invocations run in worker threads: the transform, the CPU-bound step the batch
+ * Map fans out (gunzip, parse, Parquet). The others wait on the stand-ins and stay in-process.
+ */
+const WORKER_FUNCTIONS: ReadonlySet<string> = new Set(['transform']);
 
 /** The local stage's name in serverless.yml. */
 export const LOCAL_STAGE = 'local';
@@ -47,6 +54,8 @@ export interface LocalPipeline<Stack extends LocalStack | undefined = LocalStack
   timings(runId: string): Timing[];
   /** Lambda throttling the runner answers with (fault tests, `npm run faults`). */
   lambdaFaults: LambdaFaults;
+  /** The most worker threads per worker function (0: every handler runs in this process). */
+  workers: number;
   stop(): Promise<void>;
 }
 
@@ -64,6 +73,11 @@ export interface PipelineOptions {
   sourceSubPrefix?: string;
   /** Also print the handlers' EMF lines (`npm run local -- --verbose`); they are collected either way. */
   printMetricLines?: boolean;
+  /**
+   * The most worker threads the transform's invocations run in (default: the machine's cores,
+   * `os.availableParallelism()`); 0 runs every handler in this process (debugging, profiling).
+   */
+  workers?: number;
 }
 
 /**
@@ -121,12 +135,14 @@ async function buildPipeline<Stack extends LocalStack | undefined>(
   const { disposeHandlerClients } = await import('#shared/handler');
   // The handlers' EMF lines (CloudWatch metrics in AWS) are read here for the report, not printed.
   const metricLines: string[] = [];
-  const restoreMetricOutput = collectMetricLines((line) => {
+  const metricLine = (line: string) => {
     metricLines.push(line);
     if (options.printMetricLines) process.stdout.write(`${line}\n`);
-  });
+  };
+  const restoreMetricOutput = collectMetricLines(metricLine);
   try {
     return await assemblePipeline(config, stack, clients, endpointsFile, mysqlSecretName, options, {
+      metricLine,
       timings: (runId) => timingsFromMetricLines(metricLines, runId),
       release: () => {
         disposeHandlerClients();
@@ -146,7 +162,7 @@ async function assemblePipeline<Stack extends LocalStack | undefined>(
   endpointsFile: string,
   mysqlSecretName: string,
   options: Omit<PipelineOptions, 'directory' | 'athena'>,
-  handlers: { timings(runId: string): Timing[]; release(): void },
+  handlers: { metricLine(line: string): void; timings(runId: string): Timing[]; release(): void },
 ): Promise<LocalPipeline<Stack>> {
   await provisionFromServerless(config, clients);
 
@@ -171,8 +187,25 @@ async function assemblePipeline<Stack extends LocalStack | undefined>(
   const lambdas: Record<string, LambdaHandler> = {};
   const lambdaFaults = new LambdaFaults();
   const disposers: (() => Promise<void>)[] = [];
+  const workers = options.workers ?? defaultWorkerCount();
+  if (!Number.isInteger(workers) || workers < 0)
+    throw new RangeError(`workers must be a whole number >= 0, got ${workers}`);
   for (const [key, fn] of Object.entries(config.functions)) {
     const [file, exported] = splitHandler(fn.handler);
+    if (workers > 0 && WORKER_FUNCTIONS.has(key)) {
+      // Same module, same event, a Lambda-like context; each worker is one container of it.
+      const pool = new LambdaWorkerPool({
+        module: resolve(file),
+        exported,
+        size: workers,
+        environment: { ...process.env },
+        onMetricLine: handlers.metricLine,
+        memoryLimitMb: fn.memorySize,
+      });
+      disposers.push(() => pool.close());
+      lambdas[fn.name] = lambdaFaults.wrap(fn.name, pool.handler);
+      continue;
+    }
     const module: Record<string, unknown> = await import(resolve(file));
     const dispose = module.dispose;
     if (typeof dispose === 'function') disposers.push(async () => dispose());
@@ -232,6 +265,7 @@ async function assemblePipeline<Stack extends LocalStack | undefined>(
     runMachine,
     timings: handlers.timings,
     lambdaFaults,
+    workers,
     stop,
   };
 }

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { HOUR_PATTERN, hourStart, type Window } from '#shared/core/window';
+import { defaultWorkerCount } from '../workers/pool';
 
 /** A command line `npm run local` refuses before starting anything: exit 2, one line. */
 export class UsageError extends Error {
@@ -12,7 +13,7 @@ export class UsageError extends Error {
 
 export const RUN_USAGE = `Usage: npm run local -- [--source DIR --from YYYY-MM-DDTHH --to YYYY-MM-DDTHH] [--report FILE]
                        [--seed N] [--day YYYY-MM-DD] [--dir .local/run] [--endpoints FILE]
-                       [--verbose] [--log-level LEVEL]
+                       [--verbose] [--log-level LEVEL] [--workers N]
 Without --source, a seeded sample day of CloudFront logs (with planted bad rows and files) is generated.
 Without --endpoints, a local stack is started under --dir and stopped at the end, and the source
 bucket is emptied before the files are uploaded. With --endpoints FILE (.local/endpoints.json from
@@ -20,7 +21,9 @@ npm run local:up, or one written for another stack) the run uses that stack, cre
 uploads the files under their own prefix of the source bucket (runs/<hash of DIR>/), deletes nothing
 else, and leaves the stack running.
 --verbose shows the handlers' JSON logs (level debug) and EMF metric lines; --log-level shows the
-logs from that level up (debug, info, warn, error; default warn).`;
+logs from that level up (debug, info, warn, error; default warn).
+--workers N runs the transforms in up to N worker threads, one invocation each at a time (default:
+the machine's cores); --workers 0 runs every handler in this process (debugging, profiling).`;
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'];
 
@@ -40,6 +43,8 @@ export interface RunArgs {
   verbose: boolean;
   /** The handlers' LOG_LEVEL: --log-level, else debug with --verbose, else warn. */
   logLevel: string;
+  /** Worker threads for the transforms (0: all in-process); default the machine's cores. */
+  workers: number;
   help: boolean;
 }
 
@@ -63,6 +68,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
         endpoints: { type: 'string' },
         verbose: { type: 'boolean', default: false },
         'log-level': { type: 'string' },
+        workers: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -85,6 +91,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
       dir: '',
       verbose: false,
       logLevel: 'warn',
+      workers: 0,
       help: true,
     };
   }
@@ -115,6 +122,10 @@ export function parseRunArgs(argv: string[]): RunArgs {
   const logLevel = text('log-level') ?? (values.verbose === true ? 'debug' : 'warn');
   if (!LOG_LEVELS.includes(logLevel))
     throw new UsageError(`--log-level ${logLevel} is not one of ${LOG_LEVELS.join(', ')}`);
+  const workersText = text('workers');
+  const workers = workersText === undefined ? defaultWorkerCount() : Number(workersText);
+  if (!Number.isSafeInteger(workers) || workers < 0 || workersText?.trim() === '')
+    throw new UsageError(`--workers ${workersText} is not a whole number (0 runs every handler in-process)`);
   const endpoints = text('endpoints');
   if (endpoints !== undefined && !existsSync(endpoints)) {
     throw new UsageError(
@@ -131,6 +142,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     dir: text('dir') ?? '.local/run',
     verbose: values.verbose === true,
     logLevel,
+    workers,
     help: false,
   };
 }

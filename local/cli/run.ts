@@ -84,6 +84,7 @@ async function main(): Promise<number> {
       onEvent: progress.onEvent,
       environment,
       printMetricLines: args.verbose,
+      workers: args.workers,
     });
   } else {
     console.log(`using the stack in ${args.endpoints}`);
@@ -95,6 +96,7 @@ async function main(): Promise<number> {
       environment,
       sourceSubPrefix: runPrefix,
       printMetricLines: args.verbose,
+      workers: args.workers,
     });
   }
   const pipeline = await starting;
@@ -109,7 +111,9 @@ async function main(): Promise<number> {
       `source: ${seeded} file(s) from ${sourceDirectory} in s3://${pipeline.environment.SOURCE_BUCKET}`,
     );
     const runId = `local-${window.from}-${window.to}-${Date.now().toString(36)}`;
-    console.log(`run ${runId}: window [${window.from}, ${window.to})`);
+    console.log(
+      `run ${runId}: window [${window.from}, ${window.to}), transforms ${pipeline.workers === 0 ? 'in-process' : `in up to ${pipeline.workers} worker threads`}`,
+    );
     const outcome = await runWindow(pipeline, window, runId);
     progress.finish();
     const report = outcome.report;

@@ -83,6 +83,8 @@ describe('npm run local: inputs checked before work, one run per folder, Ctrl-C 
     [['--from', '2024-07-13T10'], /--from and --to are both required/],
     [['--source', '/nonexistent/logs', ...WINDOW], /--source \/nonexistent\/logs is not a folder/],
     [['--window', 'x'], /Unknown option '--window'/],
+    [['--workers', 'two'], /--workers two is not a whole number \(0 runs every handler in-process\)/],
+    [['--workers', '1.5'], /--workers 1.5 is not a whole number/],
   ])(
     'refuses %j with the problem on one line, then the usage, and exit 2, before starting anything',
     async (args, message) => {
@@ -115,6 +117,35 @@ describe('npm run local: inputs checked before work, one run per folder, Ctrl-C 
   }, 180_000);
 
   // A terminal's Ctrl-C signals the whole foreground group (npm and node), so SIGINT arrives twice.
+  it.each([
+    [['--workers', '0'], 'transforms in-process'],
+    [['--workers', '1'], 'transforms in up to 1 worker threads'],
+  ])(
+    'runs %j to SUCCEEDED with the same report',
+    async (workers, mode) => {
+      const folder = join(data, `workers-${workers[1]}`);
+      const report = join(folder, 'out.json');
+      mkdirSync(folder, { recursive: true });
+      const { code, output } = await runCli([
+        '--dir',
+        folder,
+        '--source',
+        source,
+        ...WINDOW,
+        ...workers,
+        '--report',
+        report,
+      ]).finished;
+      expect({ code, output }).toEqual({ code: 0, output: expect.stringContaining(mode) });
+      const { rows, files } = JSON.parse(readFileSync(report, 'utf8')) as { rows: unknown; files: unknown };
+      expect({ rows, files }).toEqual({
+        rows: expect.objectContaining({ read: 20, accepted: 20, quarantined: 0 }),
+        files: expect.objectContaining({ total: 1, transformed: 1, quarantined: 0 }),
+      });
+    },
+    180_000,
+  );
+
   it.each([0, 300, 1_000, 2_000, 3_500])(
     'stops everything on Ctrl-C %i ms after MariaDB started (5 times in a row)',
     async (delayMs) => {
