@@ -203,7 +203,7 @@ async function assemblePipeline<Stack extends LocalStack | undefined>(
         memoryLimitMb: fn.memorySize,
       });
       disposers.push(() => pool.close());
-      lambdas[fn.name] = lambdaFaults.wrap(fn.name, pool.handler);
+      lambdas[fn.name] = lambdaFaults.wrap(fn.name, withMemory(pool.handler, fn.memorySize));
       continue;
     }
     const module: Record<string, unknown> = await import(resolve(file));
@@ -212,7 +212,7 @@ async function assemblePipeline<Stack extends LocalStack | undefined>(
     const handler = module[exported];
     if (typeof handler !== 'function')
       throw new Error(`${fn.handler} does not export a function '${exported}' (function ${key})`);
-    lambdas[fn.name] = lambdaFaults.wrap(fn.name, handler as LambdaHandler);
+    lambdas[fn.name] = lambdaFaults.wrap(fn.name, withMemory(handler as LambdaHandler, fn.memorySize));
   }
 
   const machines = config.stepFunctions?.stateMachines ?? {};
@@ -386,4 +386,10 @@ export async function runWindow(
     error: result.error,
     cause: result.cause,
   };
+}
+
+/** The handler with the context Lambda gives it: `memoryLimitInMB` is the function's `memorySize`. */
+function withMemory(handler: LambdaHandler, memorySize: number | undefined): LambdaHandler {
+  if (memorySize === undefined) return handler;
+  return (event, context) => handler(event, { ...context, memoryLimitInMB: String(memorySize) });
 }

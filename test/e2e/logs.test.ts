@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { writeSampleDirectory } from '#local/sample/index';
@@ -61,7 +61,7 @@ describe('npm run local: what the handlers log', () => {
         }),
       );
     }
-    // Each function's first invocation, and only that one, is its cold start (a function whose
+    // Each container's first invocation, and only that one, is its cold start (a function whose
     // first invocation logged nothing shows no cold start).
     const byFunction = new Map<unknown, Record<string, unknown>[]>();
     for (const line of lines)
@@ -72,7 +72,14 @@ describe('npm run local: what the handlers log', () => {
       const cold = new Set(
         functionLines.filter((line) => line.cold_start === true).map((line) => line.function_request_id),
       );
-      expect({ name, coldRequests: cold.size <= 1 }).toEqual({ name, coldRequests: true });
+      // Transforms run in worker threads locally, one container each (npm run local --workers).
+      const containers = name === 'cf-etl-local-transform' ? availableParallelism() : 1;
+      expect({ name, coldRequests: cold.size <= containers }).toEqual({ name, coldRequests: true });
+      // The context's memory is the function's own (stage local: 512 MB but the transform's 1,024).
+      const memory = name === 'cf-etl-local-transform' ? '1024' : '512';
+      expect(new Set(functionLines.map((line) => String(line.function_memory_size)))).toEqual(
+        new Set([memory]),
+      );
       if (cold.size === 0) continue;
       coldStarts++;
     }
