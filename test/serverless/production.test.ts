@@ -8,6 +8,7 @@ import { startS3 } from '#local/services/s3';
 import { S3ObjectStore } from '#shared/adapters/object-store';
 import { createS3Client } from '#shared/aws/s3';
 import { LOCAL_CREDENTIALS } from '#shared/aws/settings';
+import { keys } from '#shared/core/run-files';
 import {
   collectMetricLines,
   METRICS_NAMESPACE,
@@ -233,6 +234,26 @@ describe('sls package --stage prod: alerts, logs, tracing and bundles', () => {
       expect(xray).toEqual([
         { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
       ]);
+    }
+  });
+
+  it('lets the write function (Write, Report, ReportFailure) read what the report reads: run results and the batch manifests', () => {
+    const reads = statementsIn(resource(template, 'WriteRole').Properties)
+      .filter((statement) => actionsOf(statement).includes('s3:GetObject'))
+      .flatMap((statement) => [statement.Resource].flat().map(String));
+    // The objects the report step reads (shared/steps/report.ts, run-timings.ts): each must fall
+    // under a granted `<bucket>/<prefix>/*`.
+    const prefixes = reads.map((arn) => arn.replace(/^arn:aws:s3:::[^/]+\//, '').replace(/\*$/, ''));
+    for (const key of [
+      keys.transformSummary('r'),
+      keys.hourAggregate('r', '2024-07-13T10'),
+      keys.batch('r', 'b-0001'),
+      keys.fileResult('r', 'f'),
+    ]) {
+      expect({ key, granted: prefixes.some((prefix) => key.startsWith(prefix)) }).toEqual({
+        key,
+        granted: true,
+      });
     }
   });
 
