@@ -16,7 +16,7 @@ export const PRICES = {
     minimumBilledBytes: 10 * 1024 ** 2,
   },
   lambda: {
-    /** Duration, arm64 (Graviton), first 6 billion GB-s a month (https://aws.amazon.com/lambda/pricing/). */
+    /** Duration, arm64 (Graviton), first 7.5 billion GB-s a month (https://aws.amazon.com/lambda/pricing/). */
     usdPerGbSecondArm: 0.0000133334,
     /** Duration, x86_64, first 6 billion GB-s a month. */
     usdPerGbSecondX86: 0.0000166667,

@@ -8,6 +8,14 @@ import { PROJECTION_START_MS } from '#shared/datasets/table';
  * the local runner counts. Pure: numbers in, numbers out (docs/run-model.md).
  */
 
+/**
+ * S3 requests the steps keep in flight: ingest's server-side copies (a busy day's 100,000 files
+ * take about 100 s at 64, 380 s at 16, past ingest's 300 s timeout), and the file results
+ * PlanHours reads (one at a time, 100,000 took about 3,000 s against the aggregate's 120 s).
+ */
+export const INGEST_COPY_CONCURRENCY = 64;
+export const RESULT_READ_CONCURRENCY = 64;
+
 /** A Standard workflow execution's history is capped at 25,000 events (`States.Runtime` beyond). */
 export const HISTORY_EVENT_CAP = 25_000;
 /**

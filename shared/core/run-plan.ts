@@ -11,8 +11,10 @@ import {
   historyEvents,
   hourGroupsForWindow,
   hoursExecution,
+  INGEST_COPY_CONCURRENCY,
   MAX_FILES_PER_BATCH,
   maxBatchesPerRun,
+  RESULT_READ_CONCURRENCY,
   runExecution,
   stateTransitions,
   worstHoursExecutionEvents,
@@ -46,9 +48,9 @@ export const ASSUMPTIONS = {
   /** One S3 request's latency (HEAD, GET of a small object, server-side COPY of a log file), seconds. */
   s3RequestSeconds: 0.03,
   /** Server-side copies ingest keeps in flight (shared/steps/ingest.ts). */
-  ingestCopyConcurrency: 64,
+  ingestCopyConcurrency: INGEST_COPY_CONCURRENCY,
   /** File results PlanHours reads at once (shared/steps/aggregate.ts). */
-  resultReadConcurrency: 64,
+  resultReadConcurrency: RESULT_READ_CONCURRENCY,
   /** Invocation overhead of a short task (S3 reads and writes of small objects), seconds. */
   shortTaskSeconds: 0.3,
   /** An hour's Athena query from start to SUCCEEDED (queueing included), seconds. */

@@ -21,7 +21,7 @@ import {
   TransformResultSchema,
   type TransformSummary,
 } from '#shared/core/run-files';
-import { hourGroups } from '#shared/core/run-model';
+import { hourGroups, RESULT_READ_CONCURRENCY } from '#shared/core/run-model';
 import { renderSql } from '#shared/core/sql';
 import { fromResultRecord } from '#shared/core/table-values';
 import { HourSchema } from '#shared/core/window';
@@ -243,9 +243,6 @@ function toAggregateRow(record: Record<string, string | null>, queryExecutionId:
   return parsed.data;
 }
 
-/** File results PlanHours reads at once (the planner's `resultReadConcurrency`, shared/core/run-plan.ts). */
-const RESULT_READS_AT_ONCE = 64;
-
 async function summarizeTransforms(
   runId: string,
   partial: boolean,
@@ -273,7 +270,7 @@ async function summarizeTransforms(
   // Read many at once: a busy day's 100,000 results one at a time would pass the function's timeout.
   const hours = new Set<string>();
   const quarantined: { index: number; key: string; reason: string }[] = [];
-  await mapWithLimit(seen, RESULT_READS_AT_ONCE, async (key, index) => {
+  await mapWithLimit(seen, RESULT_READ_CONCURRENCY, async (key, index) => {
     const result = TransformResultSchema.parse(await store.getJson(settings.dataBucket, key));
     summary.files.total++;
     summary.rows.read += result.rows.read;

@@ -7,7 +7,12 @@ import type { Logger } from '#shared/core/log';
 import { planBatches } from '#shared/core/plan';
 import { priceRun } from '#shared/core/run-cost';
 import { dataKeySchema, FileIdSchema, keys, RunIdSchema } from '#shared/core/run-files';
-import { HISTORY_EVENT_BUDGET, hourGroupsForWindow, maxBatchesPerRun } from '#shared/core/run-model';
+import {
+  HISTORY_EVENT_BUDGET,
+  hourGroupsForWindow,
+  INGEST_COPY_CONCURRENCY,
+  maxBatchesPerRun,
+} from '#shared/core/run-model';
 import { type CostEstimateSettings, estimateRunUsage } from '#shared/core/run-plan';
 import { hourStart, lastCompleteWindow, type Window, WindowSchema } from '#shared/core/window';
 
@@ -121,11 +126,6 @@ export const BatchSchema = z.object({
 export type Batch = z.infer<typeof BatchSchema>;
 
 const SOURCE_ETAG = 'source-etag';
-/**
- * Server-side copies in flight at once (the planner's `ingestCopyConcurrency`): a busy day's
- * 100,000 files take about 100 s at 64, 380 s at 16 (past the function's 300 s timeout).
- */
-const COPY_CONCURRENCY = 64;
 
 /** The run's inputs cannot be ingested as they are. */
 export class IngestError extends EtlError {}
@@ -155,7 +155,7 @@ export async function ingest(
   // Server-side copies are I/O bound: several in flight turn a backfill of thousands of files
   // from minutes into seconds.
   let copied = 0;
-  const files: Manifest['files'] = await mapWithLimit(selected, COPY_CONCURRENCY, async (object) => {
+  const files: Manifest['files'] = await mapWithLimit(selected, INGEST_COPY_CONCURRENCY, async (object) => {
     const key = rawKeyFor(object.key, settings.sourcePrefix);
     const existing = await store.head(settings.dataBucket, key);
     if (existing?.metadata[SOURCE_ETAG] !== object.etag) {
@@ -186,12 +186,20 @@ export async function ingest(
       `window ${input.window.from}..${input.window.to} needs ${planned.length} batches of ${files.length} files; one run holds at most ${maxBatches} (the parent's history stays within ${HISTORY_EVENT_BUDGET} of its 25,000 events): run the backfill as several shorter windows, or raise batchMaxFiles (at most 1,000); npm run plan sizes both`,
     );
   }
-  const batches: BatchRef[] = await mapWithLimit(planned, COPY_CONCURRENCY, async (batchFiles, index) => {
-    const batchId = String(index + 1).padStart(4, '0');
-    const batch: Batch = { runId: input.runId, batchId, files: batchFiles };
-    await store.putJson(settings.dataBucket, keys.batch(input.runId, batchId), batch);
-    return { batchId, files: batchFiles.length, bytes: batchFiles.reduce((sum, file) => sum + file.size, 0) };
-  });
+  const batches: BatchRef[] = await mapWithLimit(
+    planned,
+    INGEST_COPY_CONCURRENCY,
+    async (batchFiles, index) => {
+      const batchId = String(index + 1).padStart(4, '0');
+      const batch: Batch = { runId: input.runId, batchId, files: batchFiles };
+      await store.putJson(settings.dataBucket, keys.batch(input.runId, batchId), batch);
+      return {
+        batchId,
+        files: batchFiles.length,
+        bytes: batchFiles.reduce((sum, file) => sum + file.size, 0),
+      };
+    },
+  );
   log.info('ingest: batches planned', { batches: batches.length });
   return {
     runId: input.runId,
