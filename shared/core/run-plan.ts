@@ -472,18 +472,28 @@ export function planRun(workload: Workload, settings: StageSettings): Plan {
   };
 }
 
+/**
+ * Seconds one transform invocation takes for a file of `rowsPerFile` rows, at the bench's
+ * throughput and the vCPU share Lambda gives `memoryMb` (the planner's model; the report prices
+ * deployed transforms with it, as their own durations are not in S3).
+ */
+export function transformFileSeconds(rowsPerFile: number, memoryMb: number): number {
+  const a = ASSUMPTIONS;
+  const vcpu = Math.min(1, memoryMb / a.lambdaMbPerVcpu);
+  return a.shortTaskSeconds + rowsPerFile / (a.transformRowsPerVcpuSecond * vcpu);
+}
+
 /** How long each function's invocations take (the ASSUMPTIONS' rates), seconds. */
 function invocationSeconds(
   run: { files: number; rows: number; batches: number; aggregatedHours: number },
   transformMemoryMb: number,
 ) {
   const a = ASSUMPTIONS;
-  const vcpu = Math.min(1, transformMemoryMb / a.lambdaMbPerVcpu);
   const rowsPerFile = run.files === 0 ? 0 : run.rows / run.files;
   const listSeconds = Math.ceil(run.files / 1_000) * a.s3RequestSeconds;
   return {
     listSeconds,
-    transformFileSeconds: a.shortTaskSeconds + rowsPerFile / (a.transformRowsPerVcpuSecond * vcpu),
+    transformFileSeconds: transformFileSeconds(rowsPerFile, transformMemoryMb),
     // HEAD + COPY per file, a PUT per batch.
     ingestSeconds:
       a.shortTaskSeconds +

@@ -23,7 +23,7 @@ import {
   TransformSummarySchema,
 } from '#shared/core/run-files';
 import { runHistory } from '#shared/core/run-model';
-import { s3RequestEstimate } from '#shared/core/run-plan';
+import { s3RequestEstimate, transformFileSeconds } from '#shared/core/run-plan';
 import { type Window, WindowSchema } from '#shared/core/window';
 import { type HourOutput, runShapeFromTimings, timingsFromOutputs } from './run-timings';
 
@@ -71,7 +71,7 @@ export interface Reconciliation {
 }
 
 export interface CostSources {
-  lambda: "spans between the steps' outputs (an upper bound)" | "the handlers' own invocations";
+  lambda: typeof LAMBDA_FROM_OUTPUTS | "the handlers' own invocations";
   stepFunctions: string;
   s3: string;
   dynamodb: string;
@@ -111,6 +111,25 @@ export function lambdaUsageFromTimings(
     use.durationMs += Math.max(0, Date.parse(timing.finishedAt) - Date.parse(timing.startedAt));
   }
   return usage;
+}
+
+const LAMBDA_FROM_OUTPUTS =
+  "transform from its rows at the bench's throughput (shared/core/run-plan.ts), the others from spans between the steps' outputs";
+
+/**
+ * A file's span in the outputs runs from ingest to its result, its wait in the batch Map included
+ * (with 160 transforms at once, most of a busy day): the transform is priced from its files and
+ * rows instead, with the planner's model.
+ */
+export function transformPricedFromRows(
+  usage: Record<string, FunctionUsage>,
+  files: number,
+  rowsRead: number,
+): Record<string, FunctionUsage> {
+  const transform = usage.transform;
+  if (transform === undefined || files === 0) return usage;
+  const seconds = files * transformFileSeconds(rowsRead / files, transform.memoryMb);
+  return { ...usage, transform: { ...transform, durationMs: Math.round(seconds * 1000) } };
 }
 
 /** MySQL does not hold what the run aggregated for some hour: a row lost, doubled or left over. */
@@ -270,7 +289,7 @@ export async function writeReport(
         priceRun({
           architecture: settings.architecture,
           athenaBytesScanned,
-          lambda: lambdaUsageFromTimings(timings, settings),
+          lambda: transformPricedFromRows(lambdaUsageFromTimings(timings, settings), files.total, rows.read),
           stateTransitions: history.transitions,
           s3: s3RequestEstimate({ files: files.total, batches: shape.batchFiles.length, queries }),
           dynamodb: {
@@ -284,7 +303,7 @@ export async function writeReport(
         }),
       ),
       sources: {
-        lambda: "spans between the steps' outputs (an upper bound)",
+        lambda: LAMBDA_FROM_OUTPUTS,
         stepFunctions: "the run model over the run's batches, files, hours and polls",
         s3: 'estimated from the files, batches and queries (shared/core/run-plan.ts s3RequestEstimate)',
         dynamodb:

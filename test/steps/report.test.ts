@@ -1,9 +1,11 @@
 import { type HourAggregate, keys, type Timing, type TransformSummary } from '#shared/core/run-files';
 import { runHistory } from '#shared/core/run-model';
+import { transformFileSeconds } from '#shared/core/run-plan';
 import {
   lambdaUsageFromTimings,
   type RunReport,
   rootFailure,
+  transformPricedFromRows,
   WarehouseReconciliationError,
   writeReport,
 } from '#shared/steps/report';
@@ -75,6 +77,24 @@ describe('report: Lambda usage', () => {
       transform: { invocations: 2, durationMs: 3000, memoryMb: 2048, ephemeralStorageMb: 4096 },
       write: { invocations: 1, durationMs: 250, memoryMb: 256, ephemeralStorageMb: 512 },
     });
+  });
+
+  it("prices deployed transforms from their rows, not from spans that include the batch Map's wait", () => {
+    const waited = { invocations: 160, durationMs: 160 * 600_000, memoryMb: 1769, ephemeralStorageMb: 2048 };
+    const ingest = { invocations: 1, durationMs: 4000, memoryMb: 512, ephemeralStorageMb: 512 };
+    const priced = transformPricedFromRows({ ingest, transform: waited }, 160, 160 * 25_000);
+    // Only the duration changes, and only the transform's.
+    expect(priced.ingest).toBe(ingest);
+    expect(priced.transform).toEqual({
+      ...waited,
+      durationMs: Math.round(160 * transformFileSeconds(25_000, 1769) * 1000),
+    });
+    // A 25,000-row file at a full vCPU takes seconds, not the ten minutes its span said.
+    expect(priced.transform?.durationMs).toBeLessThan(160 * 10_000);
+    // Fewer rows, less time; no files, nothing to price.
+    expect(transformFileSeconds(100, 1769)).toBeLessThan(transformFileSeconds(25_000, 1769));
+    expect(transformFileSeconds(25_000, 885)).toBeGreaterThan(transformFileSeconds(25_000, 1769));
+    expect(transformPricedFromRows({ ingest }, 0, 0)).toEqual({ ingest });
   });
 
   it('names a function whose memory size it was not given', () => {
