@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ObjectStore } from '#shared/adapters/object-store';
 import { decompressed, lineBlocks, MAX_LINE_BYTES, peekBytes } from '#shared/core/lines';
 import type { Logger } from '#shared/core/log';
