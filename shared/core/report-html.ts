@@ -97,6 +97,13 @@ function niceMax(value: number): number {
   return 10 * power;
 }
 
+/** A round axis maximum for bytes: 1, 2 or 5 times a power of ten of the binary unit that fits. */
+function niceMaxBytes(bytes: number): number {
+  let unit = 1;
+  while (bytes / unit >= 1024 && unit < 1024 ** 5) unit *= 1024;
+  return niceMax(bytes / unit) * unit;
+}
+
 /** SVG coordinates: two decimals are plenty and keep the page small. */
 const at = (value: number) => Math.round(value * 100) / 100;
 
@@ -192,7 +199,7 @@ function hoursSection(report: RunReport): Html {
   const plotWidth = width - left - right;
   const plotHeight = height - top - bottom;
   const maxRequests = niceMax(Math.max(...bars.map((bar) => bar.requests)));
-  const maxBytes = niceMax(Math.max(...bars.map((bar) => bar.bytes)));
+  const maxBytes = niceMaxBytes(Math.max(...bars.map((bar) => bar.bytes)));
   const band = plotWidth / bars.length;
   const barWidth = Math.max(0.5, band * 0.72);
   const x = (index: number) => left + band * index + band / 2;
