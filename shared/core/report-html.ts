@@ -239,7 +239,7 @@ ${bars.map((bar, index) =>
   const totalBytes = bars.reduce((sum, bar) => sum + bar.bytes, 0);
   return html`<section data-section="hours">
 <h2>Requests and bytes per ${unit}</h2>
-<p>What MySQL holds for each hour the run aggregated (every file of those hours, not only this run's), read back after the write: ${integer(report.hours.length)} hours, ${integer(totalRequests)} requests, ${formatBytes(totalBytes)}.${bars.length > report.hours.length && unit === 'hour' ? ' Hours without rows are drawn as zero.' : ''}</p>
+<p>What MySQL holds for the run's hours (every file of those hours): ${integer(report.hours.length)} hours, ${integer(totalRequests)} requests, ${formatBytes(totalBytes)}.${bars.length > report.hours.length && unit === 'hour' ? ' Hours without rows are drawn as zero.' : ''}</p>
 ${chart}
 <details><summary>The figures per ${unit}</summary>
 <table class="numbers" data-table="hours"><thead><tr><th>${unit}</th><th>requests</th><th>bytes</th></tr></thead><tbody>
@@ -361,57 +361,42 @@ export function timelineRows(
 }
 
 function timelineSection(report: RunReport, options: ReportHtmlOptions): Html {
+  const stages = html`<table class="numbers" data-table="stages"><thead><tr><th>stage</th><th>span</th><th>invocations</th></tr></thead><tbody>
+${report.stages.map((stage) => html`<tr><td>${stage.name}</td><td>${formatDuration(stage.durationMs)}</td><td>${integer(stage.invocations)}</td></tr>`)}
+</tbody></table>`;
   const timings = options.timings ?? [];
-  const source =
-    report.historyEventsSource === "counted from the handlers' invocations"
-      ? "each invocation's own span (the handlers' metric lines)"
-      : "the write times of the steps' outputs (a span includes the wait before the step ran)";
   if (timings.length === 0) {
-    const longest = Math.max(1, ...report.stages.map((stage) => stage.durationMs));
-    return html`<section data-section="timeline">
-<h2>Stages</h2>
-<p>Each stage's span, first start to last end (this report was rendered without the invocations' start times).</p>
-<table class="numbers" data-table="stages"><thead><tr><th>stage</th><th>span</th><th>invocations</th><th></th></tr></thead><tbody>
-${report.stages.map(
-  (stage) =>
-    html`<tr><td>${stage.name}</td><td>${formatDuration(stage.durationMs)}</td><td>${integer(stage.invocations)}</td><td><svg class="meter" viewBox="0 0 200 10" aria-hidden="true"><rect class="state" width="${at((200 * stage.durationMs) / longest)}" height="10"/></svg></td></tr>`,
-)}
-</tbody></table></section>`;
+    return html`<section data-section="timeline"><h2>Stages</h2><p>Each stage's span, first start to last end.</p>${stages}</section>`;
   }
   const rows = timelineRows(report, timings, options.hoursPerExecution);
   const start = Math.min(...rows.map((row) => row.start));
-  const end = Math.max(start + 1, ...rows.map((row) => row.end));
+  const span = Math.max(1, ...rows.map((row) => row.end - start));
   const width = 960;
   const labelWidth = 260;
-  const rowHeight = 20;
   const top = 24;
-  const plotWidth = width - labelWidth - 20;
-  const height = top + rows.length * rowHeight + 10;
-  const x = (time: number) => labelWidth + (plotWidth * (time - start)) / (end - start);
-  const ticks = [0, 0.25, 0.5, 0.75, 1];
-  const chart = html`<svg class="chart" viewBox="0 0 ${width} ${height}" role="img" aria-label="Timeline of the executions and states" data-chart="timeline">
-${ticks.map(
+  const height = top + rows.length * 20 + 10;
+  const x = (time: number) => at(labelWidth + ((width - labelWidth - 20) * (time - start)) / span);
+  const chart = html`<svg class="chart" viewBox="0 0 ${width} ${height}" role="img" aria-label="Timeline" data-chart="timeline">
+${[0, 0.25, 0.5, 0.75, 1].map(
   (
     tick,
-  ) => html`<line class="grid" x1="${at(x(start + tick * (end - start)))}" x2="${at(x(start + tick * (end - start)))}" y1="${top - 6}" y2="${height - 6}"/>
-<text class="axis" x="${at(x(start + tick * (end - start)))}" y="${top - 10}" text-anchor="${tick === 0 ? 'start' : tick === 1 ? 'end' : 'middle'}">+${formatDuration(tick * (end - start))}</text>`,
+  ) => html`<line class="grid" x1="${x(start + tick * span)}" x2="${x(start + tick * span)}" y1="${top - 6}" y2="${height - 6}"/>
+<text class="axis" x="${x(start + tick * span)}" y="${top - 10}" text-anchor="${tick === 0 ? 'start' : tick === 1 ? 'end' : 'middle'}">+${formatDuration(tick * span)}</text>`,
 )}
 ${rows.map((row, index) => {
-  const y = top + index * rowHeight;
-  const barX = x(row.start);
-  return html`<g data-timeline-row="${row.kind}" data-label="${row.label}">
-<text class="label ${row.kind}" x="${labelWidth - 8}" y="${y + 14}" text-anchor="end">${row.label}</text>
-<rect class="${row.kind}" x="${at(barX)}" y="${y + 3}" width="${at(Math.max(1.5, x(row.end) - barX))}" height="${rowHeight - 6}"><title>${row.label} (${row.detail}): +${formatDuration(row.start - start)} to +${formatDuration(row.end - start)}, ${formatDuration(row.end - row.start)}</title></rect>
-</g>`;
+  const y = top + index * 20;
+  return html`<g data-timeline-row="${row.kind}" data-label="${row.label}"><text class="label ${row.kind}" x="${labelWidth - 8}" y="${y + 14}" text-anchor="end">${row.label}</text><rect class="${row.kind}" x="${x(row.start)}" y="${y + 3}" width="${Math.max(1.5, x(row.end) - x(row.start))}" height="14"><title>${row.label} (${row.detail}): +${formatDuration(row.start - start)} to +${formatDuration(row.end - start)}</title></rect></g>
+`;
 })}
 </svg>`;
+  const source =
+    report.historyEventsSource === "counted from the handlers' invocations"
+      ? "each invocation's own span"
+      : "the write times of the steps' outputs (a span includes its wait)";
   return html`<section data-section="timeline">
 <h2>Timeline: executions and states</h2>
-<p>From ${new Date(start).toISOString()}, spans from ${source}. Darker bars are executions (the run and its child executions), lighter ones the states that ran each function; hover a bar for its figures.</p>
-${chart}
-<table class="numbers" data-table="stages"><thead><tr><th>stage</th><th>span</th><th>invocations</th></tr></thead><tbody>
-${report.stages.map((stage) => html`<tr><td>${stage.name}</td><td>${formatDuration(stage.durationMs)}</td><td>${integer(stage.invocations)}</td></tr>`)}
-</tbody></table>
+<p>From ${new Date(start).toISOString()}, from ${source}: executions dark, the states that ran each function light.</p>
+${chart}${stages}
 </section>`;
 }
 
@@ -445,7 +430,7 @@ function reconciliationSection(report: RunReport): Html {
         )
   }</td></tr>
 </tbody></table>
-<p>The transform's rows are this run's files only; MySQL's hours hold every file of those hours, so on a fresh folder, or when this run's files are the only ones of its hours, the ${integer(rows.accepted)} accepted rows equal the ${integer(mysqlRequests)} requests in MySQL${rows.accepted === mysqlRequests ? ' (they do)' : ''}.</p>
+<p>Accepted rows are this run's files; MySQL's hours hold every file of those hours (equal when the run's files are their only ones).</p>
 ${
   reconciliation.differences.length === 0
     ? ''
