@@ -135,6 +135,24 @@ describe('report page', () => {
     ]);
   });
 
+  it("draws a busy day's 100,000 transform invocations in 100 batches as one row of batches and one state", () => {
+    const { report } = sampleReport();
+    const timings = Array.from({ length: 100_000 }, (_, index) => ({
+      function: 'transform',
+      action: 'file',
+      batchId: String((index % 100) + 1).padStart(4, '0'),
+      startedAt: new Date(Date.parse('2024-07-14T00:05:01.000Z') + index).toISOString(),
+      finishedAt: new Date(Date.parse('2024-07-14T00:05:02.000Z') + index).toISOString(),
+    }));
+    const rows = timelineRows(report, timings, 16);
+    expect(rows.map((row) => [row.kind, row.label, row.detail])).toEqual([
+      ['execution', 'run', 'the parent execution'],
+      ['execution', 'batches 0001–0100', '100 executions, 100,000 files'],
+      ['state', 'TransformFile', 'transform file: 100,000 invocations'],
+    ]);
+    expect(rows[2]?.end).toBe(Date.parse('2024-07-14T00:05:02.000Z') + 99_999);
+  });
+
   it('shows files and rows per stage with the checks that tie them, and the quarantine by reason', () => {
     const { report, timings } = sampleReport({
       quarantinedFiles: [
