@@ -5,6 +5,7 @@ import { type ObjectStore, S3ObjectStore } from '#shared/adapters/object-store';
 import { AwsClients, localAwsSettings } from '#shared/aws/clients';
 import { readEndpointsFile } from '#shared/aws/endpoints';
 import { parseConfig } from '#shared/config';
+import { renderReportHtml } from '#shared/core/report-html';
 import { roundCost, withCountedInvocations } from '#shared/core/run-cost';
 import { keys, type Timing } from '#shared/core/run-files';
 import { runHistory } from '#shared/core/run-model';
@@ -324,6 +325,8 @@ export interface RunOutcome {
   status: string;
   runId: string;
   report: RunReport | undefined;
+  /** The report as a page (`reports/<runId>.html`), rendered from `report`. */
+  reportHtml: string | undefined;
   maxHistoryEvents: number;
   error?: string;
   cause?: string;
@@ -353,6 +356,7 @@ export async function runWindow(
   const store = new S3ObjectStore(pipeline.clients.s3);
   const bucket = pipeline.environment.DATA_BUCKET ?? '';
   let report: RunReport | undefined;
+  let reportHtml: string | undefined;
   if ((await store.head(bucket, keys.report(runId))) !== undefined) {
     report = (await store.getJson(bucket, keys.report(runId))) as RunReport;
     const timings = pipeline.timings(runId);
@@ -377,11 +381,18 @@ export async function runWindow(
     }
     report.measuredHistoryEvents = measured;
     await store.putJson(bucket, keys.report(runId), report);
+    // The page shows the report as the JSON now holds it, its timeline from the same invocations.
+    reportHtml = renderReportHtml(report, {
+      timings,
+      hoursPerExecution: Number(pipeline.environment.HOURS_PER_EXECUTION),
+    });
+    await store.put(bucket, keys.reportHtml(runId), reportHtml, 'text/html; charset=utf-8');
   }
   return {
     status: result.status,
     runId,
     report,
+    reportHtml,
     maxHistoryEvents: measured,
     error: result.error,
     cause: result.cause,

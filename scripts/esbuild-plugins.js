@@ -32,6 +32,8 @@ const copyParquetWasm = {
  *   pages): mysql2 decodes through iconv-lite only for charsets Node lacks, and the writer's
  *   connections are utf8mb4. A double-byte table asked for anyway throws, naming itself; a
  *   single-byte code page is then an unknown encoding to iconv-lite, never a wrong decoding;
+ * - zod's `fromJSONSchema` (a JSON Schema turned into a zod schema): no function builds schemas from
+ *   JSON Schema; calling it throws, naming this file;
  * - the AWS SDK's STS, SSO and SSO-OIDC clients, which only profile, SSO and web-identity
  *   credentials use: in Lambda the role's credentials are in the environment, the first place
  *   the SDK looks. Reaching one anyway fails with this explanation.
@@ -48,6 +50,15 @@ const leaveOutUnusedData = {
       contents: `export { default as en } from './en.js';`,
       loader: 'js',
       resolveDir: path.dirname(args.path),
+    }));
+    build.onResolve({ filter: /^\.\/from-json-schema\.js$/ }, (args) =>
+      /[\\/]zod[\\/]/.test(args.importer)
+        ? { path: args.path, namespace: 'zod-from-json-schema' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'zod-from-json-schema' }, () => ({
+      contents: `export function fromJSONSchema() { throw new Error('zod fromJSONSchema is left out of this bundle (scripts/esbuild-plugins.js)'); }`,
+      loader: 'js',
     }));
     build.onResolve({ filter: /^@aws-sdk\/nested-clients\// }, (args) => ({
       path: args.path,

@@ -11,7 +11,7 @@ export class UsageError extends Error {
   }
 }
 
-export const RUN_USAGE = `Usage: npm run local -- [--source DIR --from YYYY-MM-DDTHH --to YYYY-MM-DDTHH] [--report FILE]
+export const RUN_USAGE = `Usage: npm run local -- [--source DIR --from YYYY-MM-DDTHH --to YYYY-MM-DDTHH] [--report FILE]...
                        [--seed N] [--day YYYY-MM-DD] [--dir .local/run] [--endpoints FILE]
                        [--verbose] [--log-level LEVEL] [--workers N]
 Without --source, a seeded sample day of CloudFront logs (with planted bad rows and files) is generated.
@@ -22,6 +22,8 @@ uploads the files under their own prefix of the source bucket (runs/<hash of DIR
 else, and leaves the stack running.
 --verbose shows the handlers' JSON logs (level debug) and EMF metric lines; --log-level shows the
 logs from that level up (debug, info, warn, error; default warn).
+--report FILE copies the run report to FILE: the page (self-contained HTML) when FILE ends in .html,
+else the JSON; give it twice for both. Both are also written to DIR/reports/<runId>.json and .html.
 --workers N runs the transforms in up to N worker threads, one invocation each at a time (default:
 the machine's cores); --workers 0 runs every handler in this process (debugging, profiling).`;
 
@@ -34,7 +36,8 @@ export interface RunArgs {
   source: string | undefined;
   /** Undefined only without --source (the sample day's window is used). */
   window: Window | undefined;
-  report: string | undefined;
+  /** Where to copy the report: the page for a name ending in .html, else the JSON. */
+  report: string[];
   /** An endpoints file of a running stack to use instead of starting one. */
   endpoints: string | undefined;
   seed: number;
@@ -53,7 +56,7 @@ export interface RunArgs {
  * two existing hours with `from` before `to` (UTC), a missing source folder, a bad seed or day.
  */
 export function parseRunArgs(argv: string[]): RunArgs {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -61,7 +64,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
         source: { type: 'string' },
         from: { type: 'string' },
         to: { type: 'string' },
-        report: { type: 'string' },
+        report: { type: 'string', multiple: true },
         seed: { type: 'string', default: '20240713' },
         day: { type: 'string', default: '2024-07-13' },
         dir: { type: 'string', default: '.local/run' },
@@ -77,6 +80,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
   const text = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
+  const reports = () => (Array.isArray(values.report) ? values.report : []);
   const source = text('source');
   const from = text('from');
   const to = text('to');
@@ -84,7 +88,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     return {
       source,
       window: undefined,
-      report: text('report'),
+      report: reports(),
       endpoints: undefined,
       seed: 0,
       day: '',
@@ -135,7 +139,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
   return {
     source,
     window,
-    report: text('report'),
+    report: reports(),
     endpoints,
     seed,
     day,

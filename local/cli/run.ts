@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { S3ObjectStore } from '#shared/adapters/object-store';
+import { renderReportHtml } from '#shared/core/report-html';
 import { addHours } from '#shared/core/window';
 import { DirectoryLockedError, lockDirectory } from '../lock';
 import {
@@ -118,10 +119,13 @@ async function main(): Promise<number> {
     progress.finish();
     const report = outcome.report;
     if (report !== undefined) {
+      const json = `${JSON.stringify(report, null, 2)}\n`;
+      const page = outcome.reportHtml ?? renderReportHtml(report);
       const reportFile = join(directory, 'reports', `${runId}.json`);
       mkdirSync(join(directory, 'reports'), { recursive: true });
-      writeFileSync(reportFile, `${JSON.stringify(report, null, 2)}\n`);
-      if (args.report) writeFileSync(args.report, `${JSON.stringify(report, null, 2)}\n`);
+      writeFileSync(reportFile, json);
+      writeFileSync(join(directory, 'reports', `${runId}.html`), page);
+      for (const file of args.report) writeFileSync(file, /\.html?$/i.test(file) ? page : json);
       printSummary(report, reportFile);
     }
     if (outcome.status !== 'SUCCEEDED') {
@@ -174,6 +178,7 @@ function printSummary(report: import('#shared/steps/report').RunReport, file: st
   );
   if (report.error) console.log(`error            ${report.error.error}: ${report.error.cause}`);
   console.log(`report           ${file}`);
+  console.log(`report page      ${file.replace(/\.json$/, '.html')}`);
 }
 
 main().then(

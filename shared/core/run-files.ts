@@ -23,6 +23,8 @@ export const keys = {
   hourAggregate: (runId: string, hour: string) => `runs/${runId}/aggregates/${hour}.json`,
   hourAggregatesPrefix: (runId: string) => `runs/${runId}/aggregates/`,
   report: (runId: string) => `reports/${runId}.json`,
+  /** The same report as a page a person reads (`shared/core/report-html.ts`). */
+  reportHtml: (runId: string) => `reports/${runId}.html`,
 } as const;
 
 /**

@@ -4,12 +4,12 @@ import { itemSizeUpperBound, toStagedItem } from '#shared/adapters/staging-store
 import { EtlError } from '#shared/core/errors';
 import type { Logger } from '#shared/core/log';
 import { athenaBilledBytes, athenaCostUsd } from '#shared/core/prices';
+import { renderReportHtml } from '#shared/core/report-html';
 import {
   dynamodbReadUnits,
   dynamodbWriteUnits,
   type FunctionUsage,
   priceRun,
-  type RunCost,
   type RunUsage,
   roundCost,
 } from '#shared/core/run-cost';
@@ -19,13 +19,20 @@ import {
   keys,
   RunIdSchema,
   type Timing,
-  type TransformSummary,
   TransformSummarySchema,
 } from '#shared/core/run-files';
 import { runHistory } from '#shared/core/run-model';
 import { s3RequestEstimate, transformFileSeconds } from '#shared/core/run-plan';
-import { type Window, WindowSchema } from '#shared/core/window';
+import {
+  type HourTotals,
+  LAMBDA_FROM_OUTPUTS,
+  type Reconciliation,
+  type RunReport,
+} from '#shared/core/run-report';
+import { WindowSchema } from '#shared/core/window';
 import { type HourOutput, runShapeFromTimings, timingsFromOutputs } from './run-timings';
+
+export type { CostSources, HourTotals, Reconciliation, RunReport } from '#shared/core/run-report';
 
 export const ReportInputSchema = z.discriminatedUnion('status', [
   z.object({
@@ -52,30 +59,6 @@ export const ReportInputSchema = z.discriminatedUnion('status', [
   }),
 ]);
 export type ReportInput = z.infer<typeof ReportInputSchema>;
-
-export interface HourTotals {
-  hour: string;
-  requests: number;
-  bytes: number;
-}
-
-/**
- * MySQL against the aggregate, hour by hour (requests and bytes): after the write every hour the
- * run aggregated must hold exactly its aggregate. `MATCHED`, `DIFFERENT` (the run fails with
- * WarehouseReconciliationError) or `NOT_CHECKED` (nothing aggregated, or MySQL not readable).
- */
-export interface Reconciliation {
-  status: 'MATCHED' | 'DIFFERENT' | 'NOT_CHECKED';
-  hours: number;
-  differences: { hour: string; warehouse: Omit<HourTotals, 'hour'>; aggregate: Omit<HourTotals, 'hour'> }[];
-}
-
-export interface CostSources {
-  lambda: typeof LAMBDA_FROM_OUTPUTS | "the handlers' own invocations";
-  stepFunctions: string;
-  s3: string;
-  dynamodb: string;
-}
 
 /** What pricing a run needs besides its counts: the architecture and each function's memory and /tmp. */
 export interface CostSettings {
@@ -113,9 +96,6 @@ export function lambdaUsageFromTimings(
   return usage;
 }
 
-const LAMBDA_FROM_OUTPUTS =
-  "transform from its rows at the bench's throughput (shared/core/run-plan.ts), the others from spans between the steps' outputs";
-
 /**
  * A file's span in the outputs runs from ingest to its result, its wait in the batch Map included
  * (with 160 transforms at once, most of a busy day): the transform is priced from its files and
@@ -135,45 +115,8 @@ export function transformPricedFromRows(
 /** MySQL does not hold what the run aggregated for some hour: a row lost, doubled or left over. */
 export class WarehouseReconciliationError extends EtlError {}
 
-export interface RunReport {
-  status: 'SUCCEEDED' | 'FAILED';
-  runId: string;
-  window: Window | null;
-  startedAt: string;
-  finishedAt: string;
-  files: TransformSummary['files'];
-  quarantinedFiles: TransformSummary['quarantinedFiles'];
-  /** This run's rows: its files only (an hour's total may include other runs' files). */
-  rows: TransformSummary['rows'];
-  /** Per hour the run aggregated, the totals MySQL holds for the whole hour. */
-  hours: HourTotals[];
-  reconciliation: Reconciliation;
-  athena: { queries: number; bytesScanned: number; estimatedCostUsd: number };
-  /**
-   * The largest history of any execution of the run (parent or child), against the 25,000 cap: the
-   * run model (shared/core/run-model.ts) over the run's invocations per batch and per hour.
-   */
-  maxHistoryEvents: number;
-  /**
-   * Where the invocation counts came from: in AWS the steps' outputs (Athena polls estimated from
-   * each query's engine time), locally the handlers' own metric lines (exact).
-   */
-  historyEventsSource: "estimated from the steps' outputs" | "counted from the handlers' invocations";
-  /** Locally only: the largest history the local runner recorded, which the estimate must cover. */
-  measuredHistoryEvents?: number;
-  stages: { name: string; durationMs: number; invocations: number }[];
-  /**
-   * The run's bill by service at list prices (shared/core/run-cost.ts), and where each count came
-   * from: Athena per query (rounded up to a MB, 10 MB minimum), Lambda GB-s (durations × each
-   * function's memory), state transitions (the run model), S3 requests (estimated), DynamoDB units.
-   */
-  cost: RunCost & { sources: CostSources };
-  /** On failure: the error that ended the run (unwrapped from a child execution's failure). */
-  error?: { error: string; cause: string; execution?: string };
-}
-
 /**
- * Writes `reports/<runId>.json` for every run, succeeded or failed: files, rows, the hours read
+ * Writes `reports/<runId>.json` (and the same as a page, `reports/<runId>.html`) for every run, succeeded or failed: files, rows, the hours read
  * back from MySQL, Athena bytes and cost, stage timings and the history size. Anything missing
  * because the run failed early is reported as zero or empty, never invented.
  */
@@ -324,7 +267,17 @@ export async function writeReport(
     };
   }
   await store.putJson(bucket, keys.report(runId), report);
-  log.info('report written', { status: report.status, key: keys.report(runId) });
+  await store.put(
+    bucket,
+    keys.reportHtml(runId),
+    renderReportHtml(report, { timings, hoursPerExecution: settings.hoursPerExecution }),
+    'text/html; charset=utf-8',
+  );
+  log.info('report written', {
+    status: report.status,
+    key: keys.report(runId),
+    page: keys.reportHtml(runId),
+  });
   // The run must not end SUCCEEDED over a warehouse that disagrees with its aggregate.
   if (input.status === 'SUCCEEDED' && reconciliation.status === 'DIFFERENT') {
     throw new WarehouseReconciliationError(report.error!.cause);

@@ -257,6 +257,15 @@ describe('sls package --stage prod: alerts, logs, tracing and bundles', () => {
     }
   });
 
+  it('lets the write function put the report and its page, and nothing else of the bucket', () => {
+    const puts = statementsIn(resource(template, 'WriteRole').Properties)
+      .filter((statement) => actionsOf(statement).includes('s3:PutObject'))
+      .flatMap((statement) => [statement.Resource].flat().map(String));
+    const prefixes = puts.map((arn) => arn.replace(/^arn:aws:s3:::[^/]+\//, '').replace(/\*$/, ''));
+    expect(prefixes).toEqual(['reports/']);
+    for (const key of [keys.report('r'), keys.reportHtml('r')]) expect(key.startsWith('reports/')).toBe(true);
+  });
+
   it('grants "*" as a resource only for actions that take no resource (X-Ray, log delivery) or that the plugin scopes so', () => {
     // Log delivery and X-Ray actions have no resource-level permissions (AWS documents "*");
     // DescribeExecution/StopExecution are serverless-step-functions' own grant for .sync:2 tasks.

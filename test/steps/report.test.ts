@@ -1,3 +1,4 @@
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { type HourAggregate, keys, type Timing, type TransformSummary } from '#shared/core/run-files';
 import { runHistory } from '#shared/core/run-model';
 import { transformFileSeconds } from '#shared/core/run-plan';
@@ -208,6 +209,32 @@ describe('report: MySQL reconciled against the aggregate, hour by hour', () => {
     const sum = services.reduce((total, service) => total + report.cost[service].usd, 0);
     // Each service is rounded to a millionth of a dollar, the total before rounding.
     expect(Math.abs(report.cost.totalUsd - sum)).toBeLessThanOrEqual(0.000003);
+  });
+
+  it('writes the same report as a page, reports/<runId>.html, beside the JSON', async () => {
+    const report = await writeReport(
+      input,
+      settings,
+      s3.store,
+      async () => [
+        { hour: '2024-07-13T10', requests: 5, bytes: 50 },
+        { hour: '2024-07-13T11', requests: 2, bytes: 5 },
+      ],
+      silentLog,
+    );
+    expect(keys.reportHtml(runId)).toBe(`reports/${runId}.html`);
+    // The JSON is the report itself, nothing added for the page.
+    expect(await s3.store.getJson('data', keys.report(runId))).toEqual(JSON.parse(JSON.stringify(report)));
+    const page = await s3.clients.s3.send(
+      new GetObjectCommand({ Bucket: 'data', Key: keys.reportHtml(runId) }),
+    );
+    expect(page.ContentType).toBe('text/html; charset=utf-8');
+    const text = await page.Body?.transformToString();
+    expect(text).toMatch(/^<!doctype html>/);
+    expect(text).toContain(`<code>${runId}</code>`);
+    // The two hours MySQL holds, as the chart's bars.
+    expect(text).toContain('data-hour="2024-07-13T10" data-requests="5" data-bytes="50"');
+    expect(text).toContain('data-hour="2024-07-13T11" data-requests="2" data-bytes="5"');
   });
 
   it('says MATCHED when MySQL holds exactly the aggregate of every hour', async () => {
