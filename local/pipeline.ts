@@ -242,12 +242,19 @@ async function assemblePipeline<Stack extends LocalStack | undefined>(
   }
   if (runMachine === undefined) throw new Error('serverless.yml defines no `run` state machine');
 
+  // A Distributed Map reads its items from and writes its results to the stack's S3, as in AWS.
+  const objects = new S3ObjectStore(clients.s3);
   const stepFunctions = new LocalStepFunctions({
     region,
     stateMachines,
     lambdas,
     waitTimeScale: options.waitTimeScale ?? 1,
     onEvent: options.onEvent,
+    objectStorage: {
+      getText: async (bucket, key) =>
+        Buffer.concat(await (await objects.getStream(bucket, key)).toArray()).toString('utf8'),
+      putText: (bucket, key, body) => objects.put(bucket, key, body, 'application/json'),
+    },
   });
   const stop = async () => {
     // Handler-held pools and clients first, then the servers they talk to.
@@ -360,7 +367,10 @@ export async function runWindow(
       report.stages = stageDurations(timings);
       // The waits run scaled locally (waitTimeScale), so polls are counted, not estimated.
       const hoursPerExecution = Number(pipeline.environment.HOURS_PER_EXECUTION);
-      const history = runHistory(runShapeFromTimings(timings, hoursPerExecution));
+      const history = runHistory({
+        ...runShapeFromTimings(timings, hoursPerExecution),
+        batchMap: report.batchMap ?? 'inline',
+      });
       report.maxHistoryEvents = history.max;
       report.historyEventsSource = "counted from the handlers' invocations";
       // Lambda GB-s from each invocation's own duration, transitions from the exact counts.

@@ -22,7 +22,7 @@ import {
   type TransformSummary,
   TransformSummarySchema,
 } from '#shared/core/run-files';
-import { runHistory } from '#shared/core/run-model';
+import { type BatchMap, runHistory } from '#shared/core/run-model';
 import { s3RequestEstimate, transformFileSeconds } from '#shared/core/run-plan';
 import { type Window, WindowSchema } from '#shared/core/window';
 import { type HourOutput, runShapeFromTimings, timingsFromOutputs } from './run-timings';
@@ -33,6 +33,8 @@ export const ReportInputSchema = z.discriminatedUnion('status', [
     status: z.literal('SUCCEEDED'),
     runId: RunIdSchema,
     window: WindowSchema,
+    /** Which batch Map the parent ran (ingest's choice; absent from reports of older definitions). */
+    batchMap: z.enum(['inline', 'distributed']).optional(),
     startedAt: z.string(),
   }),
   z.object({
@@ -41,7 +43,10 @@ export const ReportInputSchema = z.discriminatedUnion('status', [
     /** The state when the failure was caught: `run` (if ingest got that far) and `error`. */
     input: z
       .object({
-        run: z.object({ runId: RunIdSchema, window: WindowSchema }).partial().optional(),
+        run: z
+          .object({ runId: RunIdSchema, window: WindowSchema, batchMap: z.enum(['inline', 'distributed']) })
+          .partial()
+          .optional(),
         runId: RunIdSchema.optional(),
         window: WindowSchema.optional(),
         error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).optional(),
@@ -139,6 +144,8 @@ export interface RunReport {
   status: 'SUCCEEDED' | 'FAILED';
   runId: string;
   window: Window | null;
+  /** How the parent ran its batches: inline Map, or Distributed Map (a child execution per batch). */
+  batchMap: BatchMap;
   startedAt: string;
   finishedAt: string;
   files: TransformSummary['files'];
@@ -191,6 +198,8 @@ export async function writeReport(
       : (input.input.run?.runId ?? input.input.runId ?? input.executionName);
   const window =
     input.status === 'SUCCEEDED' ? input.window : (input.input.run?.window ?? input.input.window ?? null);
+  const batchMap: BatchMap =
+    (input.status === 'SUCCEEDED' ? input.batchMap : input.input.run?.batchMap) ?? 'inline';
   const bucket = settings.dataBucket;
 
   const stored = await readOptional(store, bucket, keys.transformSummary(runId));
@@ -263,12 +272,13 @@ export async function writeReport(
     hourOutputs,
   );
 
-  const shape = runShapeFromTimings(timings, settings.hoursPerExecution);
+  const shape = { ...runShapeFromTimings(timings, settings.hoursPerExecution), batchMap };
   const history = runHistory(shape);
   const report: RunReport = {
     status: input.status,
     runId,
     window,
+    batchMap,
     startedAt: input.startedAt,
     finishedAt: finishedAt.toISOString(),
     files,

@@ -51,8 +51,8 @@ describe('report helpers', () => {
       ];
     }).flat();
     const events = runHistory(runShapeFromTimings(month, 16));
-    // 16 hours of 3 polls: 8 + 16 × (17 + 9 × 3); the parent holds 45 groups: 30 + 8 × 45.
-    expect(events).toMatchObject({ hours: 8 + 16 * (17 + 27), run: 30 + 8 * 45, batch: 0 });
+    // 16 hours of 3 polls: 8 + 16 × (17 + 9 × 3); the parent holds 45 groups: 32 + 8 × 45.
+    expect(events).toMatchObject({ hours: 8 + 16 * (17 + 27), run: 32 + 8 * 45, batch: 0 });
     // The same month in one execution (the layout before hour groups) would not fit.
     expect(runHistory(runShapeFromTimings(month, 720)).max).toBeGreaterThan(25_000);
   });
@@ -199,9 +199,9 @@ describe('report: MySQL reconciled against the aggregate, hour by hour', () => {
     });
     // Three staged items under 1 KB: 3 write units; the two hours' queries and the run's: 3 read units.
     expect(report.cost.dynamodb).toEqual({ usd: 0.000002, writeUnits: 3, readUnits: 3 });
-    // No manifest: no invocation is known, the parent alone (6 transitions with no batch or group).
+    // No manifest: no invocation is known, the parent alone (7 transitions with no batch or group).
     expect(report.cost.lambda.requests).toBe(0);
-    expect(report.cost.stepFunctions.stateTransitions).toBe(6);
+    expect(report.cost.stepFunctions.stateTransitions).toBe(7);
     expect(report.cost.s3.putCopyListRequests).toBeGreaterThan(0);
     expect(report.cost.sources.s3).toMatch(/^estimated/);
     const services = ['athena', 'lambda', 'stepFunctions', 's3', 'dynamodb'] as const;
