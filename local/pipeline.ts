@@ -22,6 +22,7 @@ import {
 } from './stack';
 import {
   type ExecutionEvent,
+  type ExecutionResult,
   type LambdaHandler,
   LocalStepFunctions,
   lambdaFunctionArn,
@@ -332,6 +333,10 @@ export interface RunOutcome {
   runId: string;
   report: RunReport | undefined;
   maxHistoryEvents: number;
+  /** The parent's own history events (its children record their own). */
+  parentHistoryEvents: number;
+  /** Executions the run took: the parent and every child, map-run children included. */
+  executions: number;
   error?: string;
   cause?: string;
 }
@@ -393,9 +398,15 @@ export async function runWindow(
     runId,
     report,
     maxHistoryEvents: measured,
+    parentHistoryEvents: result.historyEventCount,
+    executions: countExecutions(result),
     error: result.error,
     cause: result.cause,
   };
+}
+
+function countExecutions(result: ExecutionResult): number {
+  return 1 + result.children.reduce((sum, child) => sum + countExecutions(child), 0);
 }
 
 /** The handler with the context Lambda gives it: `memoryLimitInMB` is the function's `memorySize`. */
