@@ -337,6 +337,8 @@ export interface RunOutcome {
   parentHistoryEvents: number;
   /** Executions the run took: the parent and every child, map-run children included. */
   executions: number;
+  /** The same by state machine (`<machine>/<state>` for a Distributed Map's children). */
+  executionsByMachine: Record<string, number>;
   error?: string;
   cause?: string;
 }
@@ -400,6 +402,7 @@ export async function runWindow(
     maxHistoryEvents: measured,
     parentHistoryEvents: result.historyEventCount,
     executions: countExecutions(result),
+    executionsByMachine: executionsByMachine(result),
     error: result.error,
     cause: result.cause,
   };
@@ -407,6 +410,12 @@ export async function runWindow(
 
 function countExecutions(result: ExecutionResult): number {
   return 1 + result.children.reduce((sum, child) => sum + countExecutions(child), 0);
+}
+
+function executionsByMachine(result: ExecutionResult, counts: Record<string, number> = {}) {
+  counts[result.stateMachineName] = (counts[result.stateMachineName] ?? 0) + 1;
+  for (const child of result.children) executionsByMachine(child, counts);
+  return counts;
 }
 
 /** The handler with the context Lambda gives it: `memoryLimitInMB` is the function's `memorySize`. */

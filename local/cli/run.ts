@@ -133,7 +133,11 @@ async function main(): Promise<number> {
     const outcome = await runWindow(pipeline, window, runId);
     progress.finish();
     console.log(
-      `executions       ${outcome.executions} (the parent and its children), parent history ${outcome.parentHistoryEvents} events, ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      `executions       ${outcome.executions} (${Object.entries(outcome.executionsByMachine)
+        .map(([machine, count]) => `${count} ${machine}`)
+        .join(
+          ', ',
+        )}), parent history ${outcome.parentHistoryEvents} events, ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
     const report = outcome.report;
     if (report !== undefined) {

@@ -215,11 +215,21 @@ export async function runMapRun(host: MapRunHost, spec: DistributedMapSpec, requ
     (percentage !== undefined && (failed / items.length) * 100 > percentage) ||
     (count !== undefined && failed > count);
 
+  // An item that cannot be started (its ItemSelector fails) fails the map run: nothing more starts.
+  let broken = false;
   const worker = async (): Promise<void> => {
-    while (!breached && !host.stopped() && next < items.length) {
+    while (!breached && !broken && !host.stopped() && next < items.length) {
       const index = next++;
-      const childInput = await selectItem(host, spec, input, items[index] ?? null, index);
-      const child = host.startChild(childInput, randomUUID());
+      let child: MapRunChild;
+      let childInput: Json;
+      try {
+        childInput = await selectItem(host, spec, input, items[index] ?? null, index);
+        child = host.startChild(childInput, randomUUID());
+      } catch (error) {
+        broken = true;
+        for (const other of running) other.abort();
+        throw error;
+      }
       running.add(child);
       const result = await child.finished;
       running.delete(child);
@@ -233,7 +243,10 @@ export async function runMapRun(host: MapRunHost, spec: DistributedMapSpec, requ
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  // allSettled: every worker has stopped before the run reports, whichever failed first.
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const thrown = settled.find((outcome) => outcome.status === 'rejected');
+  if (thrown !== undefined) throw thrown.reason;
 
   let manifestKey: string | undefined;
   if (spec.writesResults) {
