@@ -640,7 +640,7 @@ export function estimateRunUsage(
     stateTransitions(hoursExecution({ hours: queries, polls })) +
     (groupCount - 1) * stateTransitions(hoursExecution({ hours: 0, polls: 0 }));
 
-  const s3 = s3RequestEstimate({ files, batches: batchCount, queries });
+  const s3 = s3RequestEstimate({ files, batches: batchCount, queries, batchMap });
 
   const aggregateRows = queries * a.aggregateRowsPerHour;
   return {
@@ -660,18 +660,27 @@ export function estimateRunUsage(
  * S3 requests of a run of `files` raw files in `batches` batches and `queries` Athena queries,
  * by step. PUT-class: copies, curated Parquet per hour of a file, the bookkeeping objects,
  * Athena's results, listings; GET-class: HEADs, reads of raw files and results, Athena's reads of
- * each curated file (footer and column chunks, ≈ 3 GETs). An estimate: the steps do not count them.
+ * each curated file (footer and column chunks, ≈ 3 GETs). With a Distributed Map, ingest's batch
+ * list (PUT), the ItemReader's GET and the ResultWriter's result file and manifest (2 PUTs). An
+ * estimate: the steps do not count them.
  */
-export function s3RequestEstimate(run: { files: number; batches: number; queries: number }): {
+export function s3RequestEstimate(run: {
+  files: number;
+  batches: number;
+  queries: number;
+  batchMap?: BatchMap;
+}): {
   putCopyListRequests: number;
   getRequests: number;
 } {
   const { files, batches, queries } = run;
   const curatedFiles = Math.ceil(files * ASSUMPTIONS.hoursPerRawFile);
   const lists = Math.ceil(files / 1_000) * 3 + queries;
+  const mapRun = run.batchMap === 'distributed' ? { puts: 3, gets: 1 } : { puts: 0, gets: 0 };
   return {
-    putCopyListRequests: files + 1 + batches + curatedFiles + 2 * files + 1 + queries * 3 + 1 + lists,
-    getRequests: files + batches + 2 * files + 1 + curatedFiles * 3 + queries * 3 + queries,
+    putCopyListRequests:
+      files + 1 + batches + curatedFiles + 2 * files + 1 + queries * 3 + 1 + lists + mapRun.puts,
+    getRequests: files + batches + 2 * files + 1 + curatedFiles * 3 + queries * 3 + queries + mapRun.gets,
   };
 }
 

@@ -301,7 +301,7 @@ export async function writeReport(
           athenaBytesScanned,
           lambda: transformPricedFromRows(lambdaUsageFromTimings(timings, settings), files.total, rows.read),
           stateTransitions: history.transitions,
-          s3: s3RequestEstimate({ files: files.total, batches: shape.batchFiles.length, queries }),
+          s3: s3RequestEstimate({ files: files.total, batches: shape.batchFiles.length, queries, batchMap }),
           dynamodb: {
             writeUnits: dynamodbWriteUnits(stagedItemBytes),
             // Each hour's stage step queries its hour; the write step queries the run.

@@ -5,6 +5,7 @@ import {
   estimateRunUsage,
   planRun,
   type StageSettings,
+  s3RequestEstimate,
   stageSettingsFromConfig,
 } from '#shared/core/run-plan';
 
@@ -155,6 +156,14 @@ describe('npm run plan: the year with a Distributed Map parent', () => {
           ?.replaceAll(',', ''),
       );
     expect(transitions(distributed) - transitions(inline)).toBe(182_500);
+  });
+
+  it("counts the map run's S3 requests: the batch list, the ItemReader's read, the result file and manifest", () => {
+    const run = { files: 1_000, batches: 5, queries: 26 };
+    const inline = s3RequestEstimate(run);
+    const withMapRun = s3RequestEstimate({ ...run, batchMap: 'distributed' });
+    expect(withMapRun.putCopyListRequests - inline.putCopyListRequests).toBe(3);
+    expect(withMapRun.getRequests - inline.getRequests).toBe(1);
   });
 
   it('lets auto take the Distributed Map for the year and the inline Map for a day', () => {
