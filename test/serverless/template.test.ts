@@ -217,8 +217,8 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
     // The report learns which Map ran (the run model counts the two differently).
     expect(run.Report?.Parameters).toMatchObject({ 'batchMap.$': '$.run.batchMap' });
     for (const [, fn] of resourcesOfType(template, 'AWS::Lambda::Function')) {
-      const variables = (fn.Properties?.Environment as { Variables: Record<string, Json> }).Variables;
-      expect(variables.BATCH_MAP_MODE).toBe('inline');
+      const environment = fn.Properties?.Environment as { Variables: Record<string, Json> } | undefined;
+      expect(environment?.Variables.BATCH_MAP_MODE).toBe('inline');
     }
   });
 
