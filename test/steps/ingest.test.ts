@@ -180,7 +180,7 @@ describe('ingest (real local S3)', () => {
 
   it("holds as many batches as the parent's history budget leaves beside the window's hour groups", () => {
     const day = { from: '2024-07-13T00', to: '2024-07-14T00' };
-    // 24 + 2 lookback hours in 2 groups: 30 + 8 × 2 events, then 8 per batch, within 20,000.
+    // 24 + 2 lookback hours in 2 groups: 32 + 8 × 2 events, then 8 per batch, within 20,000.
     expect(maxBatchesForWindow(day, { lookbackHours: 2, hoursPerExecution: 16 })).toBe(2494);
     // A leap year's 8,784 + 2 hours in 550 groups take their share of the same budget.
     const year = { from: '2024-01-01T00', to: '2025-01-01T00' };
