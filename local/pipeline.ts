@@ -23,6 +23,7 @@ import {
 } from './stack';
 import {
   type ExecutionEvent,
+  type ExecutionResult,
   type LambdaHandler,
   LocalStepFunctions,
   lambdaFunctionArn,
@@ -243,12 +244,19 @@ async function assemblePipeline<Stack extends LocalStack | undefined>(
   }
   if (runMachine === undefined) throw new Error('serverless.yml defines no `run` state machine');
 
+  // A Distributed Map reads its items from and writes its results to the stack's S3, as in AWS.
+  const objects = new S3ObjectStore(clients.s3);
   const stepFunctions = new LocalStepFunctions({
     region,
     stateMachines,
     lambdas,
     waitTimeScale: options.waitTimeScale ?? 1,
     onEvent: options.onEvent,
+    objectStorage: {
+      getText: async (bucket, key) =>
+        Buffer.concat(await (await objects.getStream(bucket, key)).toArray()).toString('utf8'),
+      putText: (bucket, key, body) => objects.put(bucket, key, body, 'application/json'),
+    },
   });
   const stop = async () => {
     // Handler-held pools and clients first, then the servers they talk to.
@@ -328,6 +336,12 @@ export interface RunOutcome {
   /** The report as a page (`reports/<runId>.html`), rendered from `report`. */
   reportHtml: string | undefined;
   maxHistoryEvents: number;
+  /** The parent's own history events (its children record their own). */
+  parentHistoryEvents: number;
+  /** Executions the run took: the parent and every child, map-run children included. */
+  executions: number;
+  /** The same by state machine (`<machine>/<state>` for a Distributed Map's children). */
+  executionsByMachine: Record<string, number>;
   error?: string;
   cause?: string;
 }
@@ -364,7 +378,10 @@ export async function runWindow(
       report.stages = stageDurations(timings);
       // The waits run scaled locally (waitTimeScale), so polls are counted, not estimated.
       const hoursPerExecution = Number(pipeline.environment.HOURS_PER_EXECUTION);
-      const history = runHistory(runShapeFromTimings(timings, hoursPerExecution));
+      const history = runHistory({
+        ...runShapeFromTimings(timings, hoursPerExecution),
+        batchMap: report.batchMap ?? 'inline',
+      });
       report.maxHistoryEvents = history.max;
       report.historyEventsSource = "counted from the handlers' invocations";
       // Lambda GB-s from each invocation's own duration, transitions from the exact counts.
@@ -394,9 +411,22 @@ export async function runWindow(
     report,
     reportHtml,
     maxHistoryEvents: measured,
+    parentHistoryEvents: result.historyEventCount,
+    executions: countExecutions(result),
+    executionsByMachine: executionsByMachine(result),
     error: result.error,
     cause: result.cause,
   };
+}
+
+function countExecutions(result: ExecutionResult): number {
+  return 1 + result.children.reduce((sum, child) => sum + countExecutions(child), 0);
+}
+
+function executionsByMachine(result: ExecutionResult, counts: Record<string, number> = {}) {
+  counts[result.stateMachineName] = (counts[result.stateMachineName] ?? 0) + 1;
+  for (const child of result.children) executionsByMachine(child, counts);
+  return counts;
 }
 
 /** The handler with the context Lambda gives it: `memoryLimitInMB` is the function's `memorySize`. */

@@ -102,6 +102,9 @@ class EtlPlugin {
       ephemeralStorageTransform: Number(custom.ephemeralStorageTransform),
       maxRawFileBytes: Number(custom.maxRawFileBytes),
       rawExpansion: Number(custom.rawExpansion),
+      batchMapMode: custom.batchMapMode,
+      toleratedBatchFailurePercentage: Number(custom.toleratedBatchFailurePercentage),
+      batchConcurrency: Number(custom.batchConcurrency),
     });
     if (problems.length > 0) {
       throw new this.serverless.classes.Error(`Settings break AWS limits:\n - ${problems.join('\n - ')}`);

@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import * as z from 'zod';
 import { readEndpointsFile } from '#shared/aws/endpoints';
 import { type AwsSettings, endpointVariableSettings, localAwsSettings } from '#shared/aws/settings';
+import { BATCH_MAP_MODES, type BatchMapMode } from '#shared/core/batch-map';
 import { WAREHOUSE_BULK_MODES, type WarehouseBulkMode } from '#shared/core/bulk-mode';
 import { ConfigError } from '#shared/core/errors';
 
@@ -50,6 +51,8 @@ const EnvSchema = z.object({
   ATHENA_POLL_SECONDS: z.coerce.number().int().min(1).default(5),
   /** Hours per child execution of the hours state machine (bounded by its history; shared/core/run-model.ts). */
   HOURS_PER_EXECUTION: z.coerce.number().int().min(1).max(500).default(16),
+  /** How the parent runs its batches (`batchMapMode`, shared/core/run-model.ts): ingest chooses per run. */
+  BATCH_MAP_MODE: z.enum(BATCH_MAP_MODES).default('inline'),
   STAGING_TABLE: z.string().min(3),
   STAGING_TTL_DAYS: z.coerce.number().int().min(1).default(7),
   DB_SECRET_ID: z.string().min(1),
@@ -111,6 +114,7 @@ export type EtlConfig = Readonly<{
   athenaQueryTimeoutSeconds: number;
   athenaPollSeconds: number;
   hoursPerExecution: number;
+  batchMapMode: BatchMapMode;
   stagingTable: string;
   stagingTtlDays: number;
   databaseSecretId: string;
@@ -175,6 +179,7 @@ export function parseConfig(env: Record<string, string | undefined>): EtlConfig 
     athenaQueryTimeoutSeconds: values.ATHENA_QUERY_TIMEOUT_SECONDS,
     athenaPollSeconds: values.ATHENA_POLL_SECONDS,
     hoursPerExecution: values.HOURS_PER_EXECUTION,
+    batchMapMode: values.BATCH_MAP_MODE,
     stagingTable: values.STAGING_TABLE,
     stagingTtlDays: values.STAGING_TTL_DAYS,
     databaseSecretId: values.DB_SECRET_ID,

@@ -49,8 +49,9 @@ export function formatPlan(plan: Plan, workload: Workload, settings: StageSettin
   const { history } = plan;
   const lines = [
     `plan             stage ${plan.stage}: ${count(workload.filesPerDay)} files a day of ${bytesText(workload.meanFileBytes)} × ${workload.days} day${workload.days === 1 ? '' : 's'} = ${count(plan.workload.files)} files, ${bytesText(plan.workload.bytes)} (≈ ${count(plan.workload.rows)} rows), ${count(plan.workload.hours)} hours + ${settings.lookbackHours} lookback`,
-    `batches          ${count(plan.batches.count)} of ≤ ${count(plan.batches.largestFiles)} files (batchMaxFiles ${settings.batchMaxFiles}); one run holds ≤ ${count(plan.batches.maxPerRun)}`,
-    `child executions ${count(plan.childExecutions.batch)} batch, ${count(plan.childExecutions.hours)} hour-group (≤ ${plan.hourGroups.largestHours} hours each, hoursPerExecution ${settings.hoursPerExecution})`,
+    `batch map        ${plan.batchMap.used === 'distributed' ? `Distributed Map (ItemReader from S3, a child execution per batch, MaxConcurrency ${settings.batchConcurrency}, ToleratedFailurePercentage ${settings.toleratedBatchFailurePercentage})` : 'inline Map (a child execution per batch, each an iteration in the parent)'}; batchMapMode ${plan.batchMap.mode}`,
+    `batches          ${count(plan.batches.count)} of ≤ ${count(plan.batches.largestFiles)} files (batchMaxFiles ${settings.batchMaxFiles}); one run holds ${Number.isFinite(plan.batches.maxPerRun) ? `≤ ${count(plan.batches.maxPerRun)}` : 'any number (the map run is 2 events of the parent)'}`,
+    `child executions ${count(plan.childExecutions.batch)} batch, ${count(plan.childExecutions.hours)} hour-group (≤ ${plan.hourGroups.largestHours} hours each, hoursPerExecution ${settings.hoursPerExecution})${plan.childExecutions.mapRun > 0 ? `, ${count(plan.childExecutions.mapRun)} map-run children (one per batch, each starting its batch)` : ''}`,
     `history events   largest per execution, cap ${count(history.cap)} (${count(history.budget)} planned, the rest for retries)`,
     `  run (parent)   ${count(history.run)}  ${verdict(history.run, plan)}`,
     `  batch          ${count(history.batch)}  ${verdict(history.batch, plan)}`,

@@ -4,22 +4,26 @@
  * stage's settings from serverless.yml as `sls package` resolves them. Exits 0 when one run fits,
  * 1 when the plan refuses it (each refusal names the setting to change), 2 on a usage error.
  */
+import { BATCH_MAP_MODES } from '#shared/core/batch-map';
 import { planRun, type StageSettings, stageSettingsFromConfig } from '#shared/core/run-plan';
 import { resolveServerlessConfig } from '../serverless-config';
 import { parseCli, usageError } from './args';
 import { formatPlan, parseByteSize } from './plan-table';
 
 const USAGE = `Usage: npm run plan -- --files N --mean-size S --days D [--stage dev|prod|local]
+                        [--batch-map inline|distributed|auto]
 Sizes one run of N source files a day, of mean size S (bytes, or 40KB, 1.5MiB, …) over a window of
 D days, with the stage's settings (default dev): batches, child executions, the largest history
 per execution against 25,000 events, Athena and Lambda concurrency against their limits, wall
-clock, and the cost per run by service (us-east-1 list prices). Exit 1 when the run does not fit.`;
+clock, and the cost per run by service (us-east-1 list prices). Exit 1 when the run does not fit.
+--batch-map sizes the run with that batchMapMode instead of the stage's.`;
 
 const options = {
   files: { type: 'string' },
   'mean-size': { type: 'string' },
   days: { type: 'string' },
   stage: { type: 'string', default: 'dev' },
+  'batch-map': { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -51,6 +55,13 @@ async function main(): Promise<void> {
       `cannot read stage ${values.stage}'s settings from serverless.yml: ${error instanceof Error ? error.message : String(error)}`,
     );
     process.exit(2);
+  }
+  const batchMap = values['batch-map'];
+  if (batchMap !== undefined) {
+    const mode = BATCH_MAP_MODES.find((candidate) => candidate === batchMap);
+    if (mode === undefined)
+      usageError(`--batch-map must be one of ${BATCH_MAP_MODES.join(', ')}, got ${batchMap}`, USAGE);
+    settings = { ...settings, batchMapMode: mode };
   }
   const workload = { filesPerDay, meanFileBytes, days };
   const plan = planRun(workload, settings);

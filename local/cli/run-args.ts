@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { BATCH_MAP_MODES, type BatchMapMode } from '#shared/core/batch-map';
 import { HOUR_PATTERN, hourStart, type Window } from '#shared/core/window';
 import { defaultWorkerCount } from '../workers/pool';
 
@@ -12,9 +13,12 @@ export class UsageError extends Error {
 }
 
 export const RUN_USAGE = `Usage: npm run local -- [--source DIR --from YYYY-MM-DDTHH --to YYYY-MM-DDTHH] [--report FILE]...
-                       [--seed N] [--day YYYY-MM-DD] [--dir .local/run] [--endpoints FILE]
-                       [--verbose] [--log-level LEVEL] [--workers N]
-Without --source, a seeded sample day of CloudFront logs (with planted bad rows and files) is generated.
+                       [--seed N] [--day YYYY-MM-DD] [--days N] [--dir .local/run] [--endpoints FILE]
+                       [--batch-map inline|distributed|auto] [--verbose] [--log-level LEVEL] [--workers N]
+Without --source, a seeded sample day of CloudFront logs (with planted bad rows and files) is generated,
+or --days N consecutive sample days from --day, run as one window (a backfill).
+--batch-map runs the parent's batches in that mode instead of the stage's batchMapMode (distributed:
+a Distributed Map reading the batch list from S3, a child execution per batch; docs/run-model.md).
 Without --endpoints, a local stack is started under --dir and stopped at the end, and the source
 bucket is emptied before the files are uploaded. With --endpoints FILE (.local/endpoints.json from
 npm run local:up, or one written for another stack) the run uses that stack, creates what is missing,
@@ -48,6 +52,10 @@ export interface RunArgs {
   logLevel: string;
   /** Worker threads for the transforms (0: all in-process); default the machine's cores. */
   workers: number;
+  /** Sample days from `day` (without --source). */
+  days: number;
+  /** BATCH_MAP_MODE for this run, instead of the stage's. */
+  batchMap: BatchMapMode | undefined;
   help: boolean;
 }
 
@@ -72,6 +80,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
         verbose: { type: 'boolean', default: false },
         'log-level': { type: 'string' },
         workers: { type: 'string' },
+        days: { type: 'string', default: '1' },
+        'batch-map': { type: 'string' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -96,6 +106,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
       verbose: false,
       logLevel: 'warn',
       workers: 0,
+      days: 1,
+      batchMap: undefined,
       help: true,
     };
   }
@@ -130,6 +142,18 @@ export function parseRunArgs(argv: string[]): RunArgs {
   const workers = workersText === undefined ? defaultWorkerCount() : Number(workersText);
   if (!Number.isSafeInteger(workers) || workers < 0 || workersText?.trim() === '')
     throw new UsageError(`--workers ${workersText} is not a whole number (0 runs every handler in-process)`);
+  const daysText = text('days') ?? '1';
+  const days = Number(daysText);
+  if (!/^\d+$/.test(daysText) || days < 1 || days > MAX_WINDOW_HOURS / 24)
+    throw new UsageError(
+      `--days ${daysText} is not a whole number of days from 1 to ${MAX_WINDOW_HOURS / 24}`,
+    );
+  if (days > 1 && source !== undefined)
+    throw new UsageError('--days sizes the sample; with --source give --from and --to');
+  const batchMapText = text('batch-map');
+  const batchMap = BATCH_MAP_MODES.find((mode) => mode === batchMapText);
+  if (batchMapText !== undefined && batchMap === undefined)
+    throw new UsageError(`--batch-map ${batchMapText} is not one of ${BATCH_MAP_MODES.join(', ')}`);
   const endpoints = text('endpoints');
   if (endpoints !== undefined && !existsSync(endpoints)) {
     throw new UsageError(
@@ -147,6 +171,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
     verbose: values.verbose === true,
     logLevel,
     workers,
+    days,
+    batchMap,
     help: false,
   };
 }

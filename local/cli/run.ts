@@ -66,18 +66,33 @@ async function main(): Promise<number> {
   let sourceDirectory = args.source;
   let window = args.window;
   if (sourceDirectory === undefined) {
-    sourceDirectory = join(directory, `sample-${args.seed}-${args.day}`);
-    const expected = writeSampleDirectory(sourceDirectory, { seed: args.seed, day: args.day });
-    console.log(
-      `sample: ${expected.files} files, ${expected.rowsAccepted} good rows, ${expected.rowsQuarantined} bad rows, ${expected.filesQuarantined} corrupt file(s) planted in ${sourceDirectory}`,
+    sourceDirectory = join(
+      directory,
+      `sample-${args.seed}-${args.day}${args.days === 1 ? '' : `-${args.days}d`}`,
     );
-    window ??= { from: `${args.day}T00`, to: addHours(`${args.day}T00`, 24) };
+    const dayStart = `${args.day}T00`;
+    const totals = { files: 0, rowsAccepted: 0, rowsQuarantined: 0, filesQuarantined: 0 };
+    for (let index = 0; index < args.days; index++) {
+      const day = addHours(dayStart, 24 * index).slice(0, 10);
+      // One folder per day: each day's expected.json stays beside its files.
+      const folder = args.days === 1 ? sourceDirectory : join(sourceDirectory, day);
+      const expected = writeSampleDirectory(folder, { seed: args.seed, day });
+      totals.files += expected.files;
+      totals.rowsAccepted += expected.rowsAccepted;
+      totals.rowsQuarantined += expected.rowsQuarantined;
+      totals.filesQuarantined += expected.filesQuarantined;
+    }
+    console.log(
+      `sample: ${args.days === 1 ? '' : `${args.days} days, `}${totals.files} files, ${totals.rowsAccepted} good rows, ${totals.rowsQuarantined} bad rows, ${totals.filesQuarantined} corrupt file(s) planted in ${sourceDirectory}`,
+    );
+    window ??= { from: dayStart, to: addHours(dayStart, 24 * args.days) };
   }
   if (window === undefined) throw new UsageError('--from and --to are required with --source');
 
   const progress = createProgress();
   // The handlers' JSON logs would bury the progress line; --verbose or --log-level shows them.
   const environment: Record<string, string> = { LOG_LEVEL: args.logLevel };
+  if (args.batchMap !== undefined) environment.BATCH_MAP_MODE = args.batchMap;
   if (args.endpoints === undefined) {
     console.log('starting the local stack…');
     starting = startLocalPipeline({
@@ -115,8 +130,16 @@ async function main(): Promise<number> {
     console.log(
       `run ${runId}: window [${window.from}, ${window.to}), transforms ${pipeline.workers === 0 ? 'in-process' : `in up to ${pipeline.workers} worker threads`}`,
     );
+    const started = Date.now();
     const outcome = await runWindow(pipeline, window, runId);
     progress.finish();
+    console.log(
+      `executions       ${outcome.executions} (${Object.entries(outcome.executionsByMachine)
+        .map(([machine, count]) => `${count} ${machine}`)
+        .join(
+          ', ',
+        )}), parent history ${outcome.parentHistoryEvents} events, ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
     const report = outcome.report;
     if (report !== undefined) {
       const json = `${JSON.stringify(report, null, 2)}\n`;
@@ -147,6 +170,7 @@ function printSummary(report: import('#shared/steps/report').RunReport, file: st
   const hoursRequests = report.hours.reduce((sum, hour) => sum + hour.requests, 0);
   console.log('');
   console.log(`status           ${report.status}`);
+  console.log(`batch map        ${report.batchMap}`);
   console.log(
     `files            ${report.files.total} total, ${report.files.transformed} transformed, ${report.files.quarantined} quarantined`,
   );

@@ -1,5 +1,11 @@
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { functionNameOf, functionNameOfArn, stateMachineNameOfArn } from './arn';
+import {
+  type DistributedMapSpec,
+  distributedMapAsLocalTask,
+  distributedMapSpec,
+  processorDefinition,
+} from './distributed-map';
 import { DefinitionError } from './errors';
 import { isJsonObject, type Json, type JsonObject, toJson } from './json';
 
@@ -7,7 +13,9 @@ import { isJsonObject, type Json, type JsonObject, toJson } from './json';
 export type TaskIntegration =
   | { kind: 'lambda-function'; functionName: string }
   | { kind: 'lambda-invoke' }
-  | { kind: 'start-execution'; pattern: 'request-response' | 'sync' | 'sync:2' };
+  | { kind: 'start-execution'; pattern: 'request-response' | 'sync' | 'sync:2' }
+  /** A Map state in DISTRIBUTED mode: a map run of child workflow executions (distributed-map.ts). */
+  | { kind: 'distributed-map'; map: DistributedMapSpec };
 
 export interface StateInfo {
   name: string;
@@ -34,6 +42,8 @@ export interface CompiledStateMachine {
   /** Lambda functions and state machines named literally in the definition (checked up front). */
   functionNames: ReadonlySet<string>;
   stateMachineNames: ReadonlySet<string>;
+  /** Item processors of Distributed Maps, by name (`<machine>/<state>`): each a machine of its own. */
+  processors: ReadonlyMap<string, JsonObject>;
 }
 
 /**
@@ -49,14 +59,18 @@ const IGNORED_FIELDS: Readonly<Record<string, string>> = {
   Arguments: 'is a JSONata field',
   Output: 'is a JSONata field',
   Assign: '(variables) is not implemented by aws-local-stepfunctions',
-  ItemReader: '(Distributed Map) is not implemented by aws-local-stepfunctions',
-  ItemBatcher: '(Distributed Map) is not implemented by aws-local-stepfunctions',
-  ResultWriter: '(Distributed Map) is not implemented by aws-local-stepfunctions',
-  ToleratedFailureCount: '(Distributed Map) is not implemented by aws-local-stepfunctions',
-  ToleratedFailureCountPath: '(Distributed Map) is not implemented by aws-local-stepfunctions',
-  ToleratedFailurePercentage: '(Distributed Map) is not implemented by aws-local-stepfunctions',
-  ToleratedFailurePercentagePath: '(Distributed Map) is not implemented by aws-local-stepfunctions',
 };
+
+/** Fields of a Distributed Map only: on any other state the service refuses them. */
+const DISTRIBUTED_MAP_FIELDS = [
+  'ItemReader',
+  'ItemBatcher',
+  'ResultWriter',
+  'ToleratedFailureCount',
+  'ToleratedFailureCountPath',
+  'ToleratedFailurePercentage',
+  'ToleratedFailurePercentagePath',
+];
 
 /**
  * Checks a definition and prepares it for aws-local-stepfunctions. Throws `DefinitionError` for
@@ -77,8 +91,21 @@ export function compileStateMachine(
   const functionNames = new Set<string>();
   const stateMachineNames = new Set<string>();
   const enclosingStates = new Map<string, { type: 'Map' | 'Parallel'; name: string }>();
+  const processors = new Map<string, JsonObject>();
   forEachState(original, (stateName, state) => {
     const type = typeof state.Type === 'string' ? state.Type : '';
+    if (isDistributedMap(state)) {
+      const map = distributedMapSpec(name, stateName, state);
+      processors.set(map.processorName, processorDefinition(state));
+      stateMachineNames.add(map.processorName);
+      states.set(stateName, {
+        name: stateName,
+        type,
+        definition: state,
+        integration: { kind: 'distributed-map', map },
+      });
+      return;
+    }
     if (type === 'Map' || type === 'Parallel') {
       for (const nested of nestedMachines(state)) {
         if (typeof nested.StartAt === 'string')
@@ -100,7 +127,27 @@ export function compileStateMachine(
   const machine = new StateMachine(asLibraryDefinition(prepared), {
     validationOptions: { noValidate: true },
   });
-  return { name, states, machine, enclosingStates, waitsRunAsTasks, functionNames, stateMachineNames };
+  return {
+    name,
+    states,
+    machine,
+    enclosingStates,
+    waitsRunAsTasks,
+    functionNames,
+    stateMachineNames,
+    processors,
+  };
+}
+
+/** A Map state whose item processor runs in DISTRIBUTED mode (child workflow executions). */
+export function isDistributedMap(state: JsonObject): boolean {
+  const processor = state.ItemProcessor;
+  return (
+    state.Type === 'Map' &&
+    isJsonObject(processor) &&
+    isJsonObject(processor.ProcessorConfig) &&
+    processor.ProcessorConfig.Mode === 'DISTRIBUTED'
+  );
 }
 
 /** Calls `visit` for every state, recursing into Map item processors and Parallel branches. */
@@ -141,14 +188,13 @@ function refuseIgnoredFeatures(name: string, definition: JsonObject): void {
     for (const [field, why] of Object.entries(IGNORED_FIELDS)) {
       if (field in state) refuse(where, `${field} ${why}`);
     }
-    const processor = state.ItemProcessor;
-    if (isJsonObject(processor)) {
-      checkQueryLanguage(where, processor);
-      const config = processor.ProcessorConfig;
-      if (isJsonObject(config) && config.Mode === 'DISTRIBUTED') {
-        refuse(where, 'Distributed Map is not implemented by aws-local-stepfunctions (it runs as inline)');
+    if (!isDistributedMap(state)) {
+      for (const field of DISTRIBUTED_MAP_FIELDS) {
+        if (field in state) refuse(where, `${field} belongs to a Map in DISTRIBUTED mode only`);
       }
     }
+    const processor = state.ItemProcessor;
+    if (isJsonObject(processor)) checkQueryLanguage(where, processor);
     const rules = [...arrayOf(state.Catch), ...arrayOf(state.Choices)];
     for (const rule of rules) {
       if ('Assign' in rule) refuse(where, `Assign ${IGNORED_FIELDS.Assign}`);
@@ -238,6 +284,8 @@ function collectStaticReferences(
  * The copy the library runs. Only timing changes; the definition's logic stays as written:
  * - Task timeouts: the library defaults a Task to 60 s (the ASL spec's default) where AWS waits up
  *   to 99,999,999 s, which would time out any child execution running over a minute.
+ * - A Distributed Map becomes a local task whose map run starts child executions of its item
+ *   processor (`runMapRun`): the library has no Distributed Map and would run it inline.
  * - `waitTimeScale`: retrier `IntervalSeconds`/`MaxDelaySeconds` are scaled (the library then
  *   applies `BackoffRate` and `JitterStrategy` to the scaled values, so every wait scales), and
  *   Wait states become local tasks that sleep the scaled time (the library's own Wait override
@@ -257,6 +305,8 @@ function prepareForLibrary(original: JsonObject, waitTimeScale: number): JsonObj
       state.Retry = state.Retry.map((retrier) => scaleRetrier(retrier, waitTimeScale));
     }
     if (waitTimeScale !== 1 && state.Type === 'Wait') siblings[stateName] = waitAsLocalTask(state);
+    // The library would run it as an inline Map; the runner serves it as a map run instead.
+    if (isDistributedMap(state)) siblings[stateName] = distributedMapAsLocalTask(state, MAX_TIMER_SECONDS);
   });
   return copy;
 }

@@ -8,6 +8,7 @@ import {
 } from 'aws-local-stepfunctions';
 import { stateMachineArn } from './arn';
 import type { CompiledStateMachine, StateInfo, TaskIntegration } from './definition';
+import { type DistributedMapSpec, type MapRunObjectStorage, runMapRun } from './distributed-map';
 import { StatesError, statesRuntimeError, taskErrorFrom } from './errors';
 import { HistoryRecorder, type RunLevel } from './history';
 import { isJsonObject, type Json, type JsonObject, jsonByteLength, parseJson } from './json';
@@ -56,6 +57,8 @@ export interface ExecutionServices {
   invokeLambdaIntegration(request: Json): Promise<Json>;
   /** Starts a child execution; throws a `StatesError` the calling Task state reports. */
   startChild(parent: Execution, stateMachineArn: string, input: Json, name: string | undefined): Execution;
+  /** Where Distributed Maps read items and write results (the local S3). */
+  objectStorage?: MapRunObjectStorage;
 }
 
 /** Step Functions' payload quota: 256 KiB of UTF-8 JSON per state input or output. */
@@ -370,7 +373,45 @@ export class Execution {
         return this.services.invokeLambdaIntegration(input);
       case 'start-execution':
         return this.startExecutionTask(scope, integration.pattern, input);
+      case 'distributed-map':
+        return this.mapRunTask(scope, integration.map, input);
     }
+  }
+
+  /**
+   * A Distributed Map's map run: its children are executions of the item processor with histories
+   * of their own; like `.sync` children they are stopped when this execution or the state's run is.
+   */
+  private mapRunTask(scope: RunScope, map: DistributedMapSpec, request: Json): Promise<Json> {
+    const processorArn = stateMachineArn(this.services.region, map.processorName);
+    return runMapRun(
+      {
+        region: this.services.region,
+        stateMachineName: this.machine.name,
+        context: {
+          Execution: { Id: this.executionArn, Name: this.name },
+          StateMachine: {
+            Id: stateMachineArn(this.services.region, this.machine.name),
+            Name: this.machine.name,
+          },
+        },
+        storage: this.services.objectStorage,
+        startChild: (input, name) => {
+          const child = this.services.startChild(this, processorArn, input, name);
+          this.runningSyncChildren.add(child);
+          scope.syncChildren.add(child);
+          const forget = () => {
+            this.runningSyncChildren.delete(child);
+            scope.syncChildren.delete(child);
+          };
+          child.finished.then(forget, forget);
+          return child;
+        },
+        stopped: () => scope.dead || this.closed || this.stopping,
+      },
+      map,
+      request,
+    );
   }
 
   private async startExecutionTask(

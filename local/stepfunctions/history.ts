@@ -29,6 +29,8 @@ export const HISTORY_EVENT_LIMIT = 25_000;
  * - Map: MapStateStarted after entering; per iteration MapIterationStarted and
  *   MapIterationSucceeded | MapIterationFailed | MapIterationAborted (a sibling failed) plus the
  *   iteration's own state events; MapStateSucceeded before exiting, or MapStateFailed.
+ * - Distributed Map: as a Map, with MapRunStarted after MapStateStarted and MapRunSucceeded |
+ *   MapRunFailed before its end; its items run as child executions with histories of their own.
  * - Parallel: ParallelStateStarted; the branches' state events; ParallelStateSucceeded | Failed.
  * Iterations the library starts after its Map has already failed are not counted (the service
  * never starts them). Each library run (execution, iteration, branch) has its own recorder.
@@ -107,6 +109,7 @@ export class HistoryRecorder {
   private started(state: StateInfo): void {
     if (state.type === 'Map' || state.type === 'Parallel')
       this.record(`${state.type}StateStarted`, state.name);
+    if (state.integration?.kind === 'distributed-map') this.record('MapRunStarted', state.name);
     if (state.type !== 'Task') return;
     const prefix = taskEventPrefix(state);
     this.record(`${prefix}Scheduled`, state.name);
@@ -118,6 +121,7 @@ export class HistoryRecorder {
   }
 
   private failed(state: StateInfo, error: string): void {
+    if (state.integration?.kind === 'distributed-map') this.record('MapRunFailed', state.name);
     if (state.type === 'Map' || state.type === 'Parallel')
       this.record(`${state.type}StateFailed`, state.name);
     if (state.type !== 'Task') return;
@@ -134,6 +138,7 @@ export class HistoryRecorder {
     } else if (state.type === 'Task') {
       this.record(`${taskEventPrefix(state)}Succeeded`, state.name);
     } else if (state.type === 'Map' || state.type === 'Parallel') {
+      if (state.integration?.kind === 'distributed-map') this.record('MapRunSucceeded', state.name);
       this.record(`${state.type}StateSucceeded`, state.name);
     }
     this.record(`${state.type}StateExited`, state.name);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { executionArn, stateMachineArn, stateMachineNameOfArn } from './arn';
 import { type CompiledStateMachine, compileStateMachine } from './definition';
+import type { MapRunObjectStorage } from './distributed-map';
 import { DefinitionError, StatesError } from './errors';
 import { Execution, type ExecutionEvent, type ExecutionResult, type ExecutionServices } from './execution';
 import { HISTORY_EVENT_LIMIT } from './history';
@@ -23,6 +24,8 @@ export interface LocalStepFunctionsOptions {
   onEvent?: (event: ExecutionEvent) => void;
   /** History events after which an execution fails with `States.Runtime` (the service's cap: 25,000). */
   historyEventLimit?: number;
+  /** Where Distributed Maps read their items (`ItemReader`) and write results (`ResultWriter`). */
+  objectStorage?: MapRunObjectStorage;
 }
 
 /**
@@ -48,8 +51,13 @@ export class LocalStepFunctions {
       throw new RangeError(`historyEventLimit must be a positive integer, got ${historyEventLimit}`);
     }
     this.region = options.region;
-    for (const [name, definition] of Object.entries(options.stateMachines)) {
-      this.machines.set(name, compileStateMachine(name, definition, { waitTimeScale }));
+    // A Distributed Map's item processor runs as a state machine of its own (`<machine>/<state>`).
+    const pending: [string, object][] = Object.entries(options.stateMachines);
+    for (let next = pending.shift(); next !== undefined; next = pending.shift()) {
+      const [name, definition] = next;
+      const machine = compileStateMachine(name, definition, { waitTimeScale });
+      this.machines.set(name, machine);
+      pending.push(...machine.processors);
     }
     const lambdas = { ...options.lambdas };
     this.checkReferences(lambdas);
@@ -61,6 +69,7 @@ export class LocalStepFunctions {
       invokeLambda: (functionName, payload) => invokeLambda(this.region, lambdas, functionName, payload),
       invokeLambdaIntegration: (request) => invokeLambdaIntegration(this.region, lambdas, request),
       startChild: (parent, arn, input, name) => this.startChild(parent, arn, input, name),
+      ...(options.objectStorage === undefined ? {} : { objectStorage: options.objectStorage }),
     };
   }
 

@@ -11,6 +11,8 @@ import { HourSchema } from './window';
 export const keys = {
   manifest: (runId: string) => `manifests/${runId}/files.json`,
   batch: (runId: string, batchId: string) => `manifests/${runId}/batches/${batchId}.json`,
+  /** The batch list a Distributed Map reads (its ItemReader): beside `batches/`, not in it. */
+  batchItems: (runId: string) => `manifests/${runId}/batch-items.json`,
   curated: (hour: string, fileId: string) =>
     `curated/dt=${hour.slice(0, 10)}/hour=${hour.slice(11, 13)}/${fileId}.parquet`,
   /** The hours a raw file has curated files for (what a re-run of a changed file must replace). */

@@ -1,4 +1,7 @@
 import { PROJECTION_START_MS } from '#shared/datasets/table';
+import { BATCH_MAP_MODES, type BatchMap, type BatchMapMode } from './batch-map';
+
+export { BATCH_MAP_MODES, type BatchMap, type BatchMapMode };
 
 /**
  * The one model of a run's size against the AWS limits it must stay inside: how many history
@@ -54,7 +57,12 @@ export const HISTORY_EVENTS_PER = {
   map: 4,
   mapIteration: 2,
   flowState: 2,
+  /** A Distributed Map's run in its parent: MapRunStarted and MapRunSucceeded, whatever its items. */
+  mapRun: 2,
 } as const;
+
+/** A Distributed Map runs at most 10,000 child workflow executions at once (`MaxConcurrency`). */
+export const MAP_RUN_MAX_CONCURRENCY = 10_000;
 
 /** What one execution runs on its success path, counted by kind of state. */
 export interface ExecutionStates {
@@ -64,6 +72,10 @@ export interface ExecutionStates {
   mapIterations: number;
   /** Wait, Choice and Pass states. */
   flowStates: number;
+  /** Distributed Maps run (each a map run: 2 events here, its items in child executions). */
+  mapRuns?: number;
+  /** Child workflow executions those map runs start: Step Functions bills a transition for each. */
+  mapRunChildren?: number;
 }
 
 /** History events of one execution (its children record their own). */
@@ -75,22 +87,54 @@ export function historyEvents(states: ExecutionStates): number {
     per.childExecutionTask * states.childExecutionTasks +
     per.map * states.maps +
     per.mapIteration * states.mapIterations +
-    per.flowState * states.flowStates
+    per.flowState * states.flowStates +
+    per.mapRun * (states.mapRuns ?? 0)
   );
 }
 
 /** Billed Standard-workflow state transitions of one execution: one per state entered. */
 export function stateTransitions(states: ExecutionStates): number {
-  return states.lambdaTasks + states.childExecutionTasks + states.maps + states.flowStates;
+  return (
+    states.lambdaTasks +
+    states.childExecutionTasks +
+    states.maps +
+    states.flowStates +
+    (states.mapRunChildren ?? 0)
+  );
 }
 
 /**
- * The parent (statemachines/run.asl.yml): Ingest, PlanHours, WriteWarehouse and Report; the
- * TransformBatches Map with a child execution per batch; the AggregateHours Map with one per hour group.
+ * The parent (statemachines/run.asl.yml): Ingest, the ChooseBatchMap Choice, PlanHours,
+ * WriteWarehouse and Report; the AggregateHours Map with a child execution per hour group; and
+ * the batches: inline, a Map iteration and child execution per batch in this history; distributed,
+ * one map run whose child workflow executions (`mapRunChildExecution`) start the batch children.
  */
-export function runExecution(shape: { batches: number; hourGroups: number }): ExecutionStates {
+export function runExecution(shape: {
+  batches: number;
+  hourGroups: number;
+  batchMap?: BatchMap;
+}): ExecutionStates {
+  if (shape.batchMap === 'distributed') {
+    return {
+      lambdaTasks: 4,
+      childExecutionTasks: shape.hourGroups,
+      maps: 2,
+      mapIterations: shape.hourGroups,
+      flowStates: 1,
+      mapRuns: 1,
+      mapRunChildren: shape.batches,
+    };
+  }
   const children = shape.batches + shape.hourGroups;
-  return { lambdaTasks: 4, childExecutionTasks: children, maps: 2, mapIterations: children, flowStates: 0 };
+  return { lambdaTasks: 4, childExecutionTasks: children, maps: 2, mapIterations: children, flowStates: 1 };
+}
+
+/**
+ * A child workflow execution of the Distributed Map (one per batch): its RunBatchInMapRun task
+ * starts the batch child and waits for it (`startExecution.sync:2`).
+ */
+export function mapRunChildExecution(): ExecutionStates {
+  return { lambdaTasks: 0, childExecutionTasks: 1, maps: 0, mapIterations: 0, flowStates: 0 };
 }
 
 /** A batch child (statemachines/batch.asl.yml): LoadBatch, a Map of one transform per file, Done. */
@@ -120,6 +164,8 @@ export function hoursExecution(shape: { hours: number; polls: number }): Executi
 
 /** A run as the model sees it: its batches and its hour groups (polls per hour, in group order). */
 export interface RunShape {
+  /** How the parent ran its batches (default inline). */
+  batchMap?: BatchMap;
   /** Files in each batch. */
   batchFiles: readonly number[];
   /** Status polls of each hour, per hour group. */
@@ -140,20 +186,28 @@ export interface RunHistory {
 /** History and transitions of a run of this shape, on its success path (retries not counted). */
 export function runHistory(shape: RunShape): RunHistory {
   const sum = (values: readonly number[]) => values.reduce((total, value) => total + value, 0);
-  const parent = runExecution({ batches: shape.batchFiles.length, hourGroups: shape.hourGroupPolls.length });
+  const parent = runExecution({
+    batches: shape.batchFiles.length,
+    hourGroups: shape.hourGroupPolls.length,
+    batchMap: shape.batchMap ?? 'inline',
+  });
   const batches = shape.batchFiles.map((files) => batchExecution({ files }));
+  const mapRunChildren =
+    shape.batchMap === 'distributed' ? shape.batchFiles.map(() => mapRunChildExecution()) : [];
   const groups = shape.hourGroupPolls.map((polls) =>
     hoursExecution({ hours: polls.length, polls: sum(polls) }),
   );
   const run = historyEvents(parent);
-  const batch = Math.max(0, ...batches.map(historyEvents));
+  // A map run's child (8 events) is far below any batch child; it counts for the cap all the same.
+  const batch = Math.max(0, ...batches.map(historyEvents), ...mapRunChildren.map(historyEvents));
   const hours = Math.max(0, ...groups.map(historyEvents));
   return {
     run,
     batch,
     hours,
     max: Math.max(run, batch, hours),
-    transitions: stateTransitions(parent) + sum([...batches, ...groups].map(stateTransitions)),
+    transitions:
+      stateTransitions(parent) + sum([...batches, ...groups, ...mapRunChildren].map(stateTransitions)),
   };
 }
 
@@ -189,15 +243,26 @@ export function worstBatchExecutionEvents(settings: { batchMaxFiles: number }): 
 }
 
 /**
- * Batches one run may hold: the parent records 8 events per batch and per hour group, and must
- * stay inside the budget with the hour groups its window can need.
+ * Batches one run may hold: the inline parent records 8 events per batch and per hour group, and
+ * must stay inside the budget with the hour groups its window can need. A distributed parent
+ * records its map run whatever the batches: no limit from its history (Infinity).
  */
-export function maxBatchesPerRun(hourGroupCount: number): number {
+export function maxBatchesPerRun(hourGroupCount: number, batchMap: BatchMap = 'inline'): number {
+  if (batchMap === 'distributed') return Number.POSITIVE_INFINITY;
   const withoutBatches = historyEvents(runExecution({ batches: 0, hourGroups: hourGroupCount }));
   const perBatch =
     historyEvents(runExecution({ batches: 1, hourGroups: 0 })) -
     historyEvents(runExecution({ batches: 0, hourGroups: 0 }));
   return Math.max(0, Math.floor((HISTORY_EVENT_BUDGET - withoutBatches) / perBatch));
+}
+
+/**
+ * The batch Map a run of `batches` batches uses under `mode`: `auto` takes the inline Map while the
+ * parent's history holds them (`maxInline`, from `maxBatchesPerRun`) and the Distributed Map above.
+ */
+export function chooseBatchMap(mode: BatchMapMode, batches: number, maxInline: number): BatchMap {
+  if (mode === 'auto') return batches > maxInline ? 'distributed' : 'inline';
+  return mode;
 }
 
 /**
@@ -237,6 +302,10 @@ export interface LimitSettings {
   ephemeralStorageTransform?: number;
   maxRawFileBytes?: number;
   rawExpansion?: number;
+  /** With the next two: the Distributed Map's settings. */
+  batchMapMode?: string;
+  toleratedBatchFailurePercentage?: number;
+  batchConcurrency?: number;
 }
 
 /**
@@ -299,6 +368,29 @@ export function checkLimits(settings: LimitSettings): string[] {
         `batchMaxFiles is ${batchMaxFiles}: a batch execution holds 1 to ${MAX_FILES_PER_BATCH} files (its file list is its state, capped at 256 KB)`,
       );
     }
+  }
+  const { batchMapMode, toleratedBatchFailurePercentage: tolerated, batchConcurrency } = settings;
+  if (batchMapMode !== undefined && !(BATCH_MAP_MODES as readonly string[]).includes(batchMapMode)) {
+    problems.push(`batchMapMode is ${batchMapMode}: it is one of ${BATCH_MAP_MODES.join(', ')}`);
+  }
+  if (tolerated !== undefined && !(Number.isFinite(tolerated) && tolerated >= 0 && tolerated <= 100)) {
+    problems.push(
+      `toleratedBatchFailurePercentage is ${tolerated}: the Distributed Map's ToleratedFailurePercentage is 0 to 100`,
+    );
+  }
+  if (
+    batchMapMode !== undefined &&
+    batchMapMode !== 'inline' &&
+    batchConcurrency !== undefined &&
+    !(
+      Number.isInteger(batchConcurrency) &&
+      batchConcurrency >= 1 &&
+      batchConcurrency <= MAP_RUN_MAX_CONCURRENCY
+    )
+  ) {
+    problems.push(
+      `batchConcurrency is ${batchConcurrency}: a Distributed Map runs 1 to ${MAP_RUN_MAX_CONCURRENCY} child executions at once`,
+    );
   }
   const { athenaConcurrency } = settings;
   if (

@@ -4,15 +4,20 @@ import { athenaBilledBytes, PRICES } from './prices';
 import { priceRun, type RunUsage } from './run-cost';
 import {
   ATHENA_CONCURRENT_QUERY_QUOTA,
+  BATCH_MAP_MODES,
+  type BatchMap,
   batchExecution,
   checkLimits,
+  chooseBatchMap,
   HISTORY_EVENT_BUDGET,
   HISTORY_EVENT_CAP,
   historyEvents,
   hourGroupsForWindow,
   hoursExecution,
   INGEST_COPY_CONCURRENCY,
+  MAP_RUN_MAX_CONCURRENCY,
   MAX_FILES_PER_BATCH,
+  mapRunChildExecution,
   maxBatchesPerRun,
   RESULT_READ_CONCURRENCY,
   runExecution,
@@ -82,6 +87,9 @@ export const StageSettingsSchema = z.object({
   windowHours: z.number().int().positive(),
   lookbackHours: z.number().int().nonnegative(),
   batchConcurrency: z.number().int().positive(),
+  /** Inline, distributed or auto (serverless.yml `batchMapMode`): how the parent runs its batches. */
+  batchMapMode: z.enum(BATCH_MAP_MODES),
+  toleratedBatchFailurePercentage: z.number().min(0).max(100),
   fileConcurrency: z.number().int().positive(),
   batchMaxFiles: z.number().int().positive(),
   batchMaxBytes: z.number().positive(),
@@ -153,6 +161,8 @@ export function stageSettingsFromConfig(resolved: unknown): StageSettings {
     windowHours: number('windowHours'),
     lookbackHours: number('lookbackHours'),
     batchConcurrency: number('batchConcurrency'),
+    batchMapMode: String(limits.batchMapMode),
+    toleratedBatchFailurePercentage: number('toleratedBatchFailurePercentage'),
     fileConcurrency: number('fileConcurrency'),
     batchMaxFiles: number('batchMaxFiles'),
     batchMaxBytes: number('batchMaxBytes'),
@@ -200,8 +210,12 @@ export interface CostLine {
 export interface Plan {
   stage: string;
   workload: { files: number; bytes: number; hours: number; rows: number };
+  /** The stage's `batchMapMode` and the batch Map a run of this size uses (auto resolved). */
+  batchMap: { mode: StageSettings['batchMapMode']; used: BatchMap };
+  /** `maxPerRun`: batches the parent may hold; Infinity with the Distributed Map. */
   batches: { count: number; largestFiles: number; maxPerRun: number };
-  childExecutions: { batch: number; hours: number };
+  /** `mapRun`: the Distributed Map's child workflow executions (one per batch; 0 inline). */
+  childExecutions: { batch: number; hours: number; mapRun: number };
   hourGroups: { count: number; largestHours: number };
   history: {
     run: number;
@@ -253,12 +267,27 @@ function batchesFor(
   );
 }
 
-/** Whether a window of `days` days fits one run: its batches within what the parent's history leaves. */
+/**
+ * Whether a window of `days` days fits one inline run: its batches within what the parent's
+ * history leaves.
+ */
 function fitsOneRun(workload: Workload, days: number, settings: StageSettings): boolean {
   const hours = Math.round(days * 24);
   const batches = batchesFor(Math.round(workload.filesPerDay * days), workload.meanFileBytes, settings);
   const groups = hourGroupsForWindow({ ...settings, windowHours: hours });
   return batches <= maxBatchesPerRun(groups);
+}
+
+/** The batch Map a run of `batches` batches over `hours` window hours uses (auto resolved as ingest does). */
+export function batchMapFor(
+  batches: number,
+  hours: number,
+  settings: Pick<StageSettings, 'lookbackHours' | 'hoursPerExecution'> & {
+    batchMapMode?: StageSettings['batchMapMode'];
+  },
+): BatchMap {
+  const groups = hourGroupsForWindow({ ...settings, windowHours: hours });
+  return chooseBatchMap(settings.batchMapMode ?? 'inline', batches, maxBatchesPerRun(groups));
 }
 
 /**
@@ -290,13 +319,18 @@ export function planRun(workload: Workload, settings: StageSettings): Plan {
   const aggregatedHours = hours + settings.lookbackHours;
   const groupCount = hourGroupsForWindow({ ...settings, windowHours: hours });
   const largestGroupHours = Math.min(aggregatedHours, settings.hoursPerExecution);
-  const maxPerRun = maxBatchesPerRun(groupCount);
+  const batchMap = batchMapFor(batchCount, hours, settings);
+  const maxPerRun = maxBatchesPerRun(groupCount, batchMap);
 
   const pollsPerQuery = Math.max(1, Math.ceil(a.athenaQuerySeconds / settings.athenaPollSeconds));
-  const runStates = runExecution({ batches: batchCount, hourGroups: groupCount });
+  const runStates = runExecution({ batches: batchCount, hourGroups: groupCount, batchMap });
   const history = {
     run: historyEvents(runStates),
-    batch: historyEvents(batchExecution({ files: largestBatchFiles })),
+    // A map run's child (8 events) is always below a batch child.
+    batch: Math.max(
+      historyEvents(batchExecution({ files: largestBatchFiles })),
+      batchMap === 'distributed' ? historyEvents(mapRunChildExecution()) : 0,
+    ),
     hoursExpected: historyEvents(
       hoursExecution({ hours: largestGroupHours, polls: largestGroupHours * pollsPerQuery }),
     ),
@@ -306,6 +340,9 @@ export function planRun(workload: Workload, settings: StageSettings): Plan {
   };
   let daysPerRunThatFit: number | undefined;
   if (batchCount > maxPerRun) {
+    const distributedRun = historyEvents(
+      runExecution({ batches: batchCount, hourGroups: groupCount, batchMap: 'distributed' }),
+    );
     daysPerRunThatFit = 0;
     for (let days = 1; days < workload.days && fitsOneRun(workload, days, settings); days++) {
       daysPerRunThatFit = days;
@@ -317,7 +354,7 @@ export function planRun(workload: Workload, settings: StageSettings): Plan {
       daysAtThousand++;
     findings.push({
       level: 'refused',
-      reason: `${batchCount.toLocaleString('en-US')} batches of ≤ ${settings.batchMaxFiles} files; one run holds at most ${maxPerRun.toLocaleString('en-US')} beside its ${groupCount} hour groups (the parent's history: 30 + 8 per batch and per group, within ${HISTORY_EVENT_BUDGET.toLocaleString('en-US')} of ${HISTORY_EVENT_CAP.toLocaleString('en-US')} events); ingest refuses it with IngestError`,
+      reason: `${batchCount.toLocaleString('en-US')} batches of ≤ ${settings.batchMaxFiles} files; one inline run holds at most ${maxPerRun.toLocaleString('en-US')} beside its ${groupCount} hour groups (the parent's history: 32 + 8 per batch and per group, within ${HISTORY_EVENT_BUDGET.toLocaleString('en-US')} of ${HISTORY_EVENT_CAP.toLocaleString('en-US')} events); ingest refuses it with IngestError`,
       fix: [
         runs === undefined
           ? 'even one day does not fit one run'
@@ -325,7 +362,7 @@ export function planRun(workload: Workload, settings: StageSettings): Plan {
         settings.batchMaxFiles < MAX_FILES_PER_BATCH
           ? `or raise batchMaxFiles to ${MAX_FILES_PER_BATCH.toLocaleString('en-US')} (${daysAtThousand >= workload.days ? 'the whole window then fits' : `windows of ≤ ${daysAtThousand} days`})`
           : undefined,
-        'or a Distributed Map parent (issue 15 part 3, not built yet) to run it as one execution',
+        `or batchMapMode distributed or auto (a Distributed Map: a child execution per batch, the parent at ${distributedRun.toLocaleString('en-US')} events; npm run plan -- --batch-map distributed sizes it)`,
       ]
         .filter((part) => part !== undefined)
         .join(', '),
@@ -333,6 +370,13 @@ export function planRun(workload: Workload, settings: StageSettings): Plan {
   }
 
   // Concurrency: transforms at once, Athena queries at once, what reservations leave the account.
+  if (batchMap === 'distributed' && settings.batchConcurrency > MAP_RUN_MAX_CONCURRENCY) {
+    findings.push({
+      level: 'refused',
+      reason: `batchConcurrency ${settings.batchConcurrency}: a Distributed Map runs at most ${MAP_RUN_MAX_CONCURRENCY.toLocaleString('en-US')} child executions at once`,
+      fix: `lower batchConcurrency to ≤ ${MAP_RUN_MAX_CONCURRENCY.toLocaleString('en-US')}`,
+    });
+  }
   const transformPeak = settings.batchConcurrency * settings.fileConcurrency;
   const transformReserved = fns.transform.reservedConcurrency;
   const reservedTotal = Object.values(fns).reduce((sum, fn) => sum + fn.reservedConcurrency, 0);
@@ -352,8 +396,11 @@ export function planRun(workload: Workload, settings: StageSettings): Plan {
   );
   const transformParallel =
     transformReserved > 0 ? Math.min(transformPeak, transformReserved) : transformPeak;
+  // Distributed, each batch's map-run child starts and waits on the batch child: one more child's overhead.
+  const childrenPerBatch = batchMap === 'distributed' ? 2 : 1;
   const transformSpan =
-    (files * transformFileSeconds + batchCount * (a.shortTaskSeconds + a.childExecutionOverheadSeconds)) /
+    (files * transformFileSeconds +
+      batchCount * (a.shortTaskSeconds + childrenPerBatch * a.childExecutionOverheadSeconds)) /
     transformParallel;
   const pollSeconds = settings.athenaPollSeconds + a.shortTaskSeconds;
   const hourSeconds = a.shortTaskSeconds + pollsPerQuery * pollSeconds + 2 * a.resultsSeconds;
@@ -380,10 +427,11 @@ export function planRun(workload: Workload, settings: StageSettings): Plan {
     write: { seconds: writeSeconds, timeoutSeconds: fns.write.timeoutSeconds },
   };
   const timeoutFix: Record<FunctionName, string> = {
-    ingest: 'raise functions.ingest.timeout (at most 900 s) or run shorter windows',
+    ingest:
+      'raise functions.ingest.timeout (at most 900 s) or run shorter windows (ingest lists, copies and plans the whole window in one invocation, whichever batch Map runs the batches)',
     transform: 'raise memoryTransform (more CPU) or timeoutTransform, or lower maxRawFileBytes',
     aggregate:
-      'PlanHours reads every file result of the window: raise functions.aggregate.timeout or run shorter windows',
+      'PlanHours reads every file result of the window in one invocation (whichever batch Map ran them): raise functions.aggregate.timeout or run shorter windows',
     stage: 'raise functions.stage.timeout',
     write: 'raise functions.write.timeout (at most 900 s) or run shorter windows',
   };
@@ -401,7 +449,7 @@ export function planRun(workload: Workload, settings: StageSettings): Plan {
   }
 
   // Cost by service.
-  const usage = estimateRunUsage({ files, bytes, hours }, settings);
+  const usage = estimateRunUsage({ files, bytes, hours }, { ...settings, batchMapMode: batchMap });
   const cost = priceRun(usage);
   const queries = usage.athenaBytesScanned.length;
   const bytesScannedPerQuery = usage.athenaBytesScanned[0] ?? 0;
@@ -448,8 +496,13 @@ export function planRun(workload: Workload, settings: StageSettings): Plan {
   return {
     stage: settings.stage,
     workload: { files, bytes, hours, rows },
+    batchMap: { mode: settings.batchMapMode, used: batchMap },
     batches: { count: batchCount, largestFiles: largestBatchFiles, maxPerRun },
-    childExecutions: { batch: batchCount, hours: groupCount },
+    childExecutions: {
+      batch: batchCount,
+      hours: groupCount,
+      mapRun: batchMap === 'distributed' ? batchCount : 0,
+    },
     hourGroups: { count: groupCount, largestHours: largestGroupHours },
     history,
     athena: {
@@ -518,6 +571,8 @@ export type CostEstimateSettings = Pick<
   | 'athenaPollSeconds'
 > & {
   functions: Record<FunctionName, { memoryMb: number; ephemeralStorageMb: number }>;
+  /** The stage's batch Map mode (default inline); auto is resolved for the run's batches. */
+  batchMapMode?: StageSettings['batchMapMode'];
 };
 
 /**
@@ -577,13 +632,15 @@ export function estimateRunUsage(
     ),
   );
 
+  const batchMap = batchMapFor(batchCount, hours, settings);
   const transitions =
-    stateTransitions(runExecution({ batches: batchCount, hourGroups: groupCount })) +
+    stateTransitions(runExecution({ batches: batchCount, hourGroups: groupCount, batchMap })) +
     batchCount * stateTransitions(batchExecution({ files: files / Math.max(1, batchCount) })) +
+    (batchMap === 'distributed' ? batchCount * stateTransitions(mapRunChildExecution()) : 0) +
     stateTransitions(hoursExecution({ hours: queries, polls })) +
     (groupCount - 1) * stateTransitions(hoursExecution({ hours: 0, polls: 0 }));
 
-  const s3 = s3RequestEstimate({ files, batches: batchCount, queries });
+  const s3 = s3RequestEstimate({ files, batches: batchCount, queries, batchMap });
 
   const aggregateRows = queries * a.aggregateRowsPerHour;
   return {
@@ -603,18 +660,27 @@ export function estimateRunUsage(
  * S3 requests of a run of `files` raw files in `batches` batches and `queries` Athena queries,
  * by step. PUT-class: copies, curated Parquet per hour of a file, the bookkeeping objects,
  * Athena's results, listings; GET-class: HEADs, reads of raw files and results, Athena's reads of
- * each curated file (footer and column chunks, ≈ 3 GETs). An estimate: the steps do not count them.
+ * each curated file (footer and column chunks, ≈ 3 GETs). With a Distributed Map, ingest's batch
+ * list (PUT), the ItemReader's GET and the ResultWriter's result file and manifest (2 PUTs). An
+ * estimate: the steps do not count them.
  */
-export function s3RequestEstimate(run: { files: number; batches: number; queries: number }): {
+export function s3RequestEstimate(run: {
+  files: number;
+  batches: number;
+  queries: number;
+  batchMap?: BatchMap;
+}): {
   putCopyListRequests: number;
   getRequests: number;
 } {
   const { files, batches, queries } = run;
   const curatedFiles = Math.ceil(files * ASSUMPTIONS.hoursPerRawFile);
   const lists = Math.ceil(files / 1_000) * 3 + queries;
+  const mapRun = run.batchMap === 'distributed' ? { puts: 3, gets: 1 } : { puts: 0, gets: 0 };
   return {
-    putCopyListRequests: files + 1 + batches + curatedFiles + 2 * files + 1 + queries * 3 + 1 + lists,
-    getRequests: files + batches + 2 * files + 1 + curatedFiles * 3 + queries * 3 + queries,
+    putCopyListRequests:
+      files + 1 + batches + curatedFiles + 2 * files + 1 + queries * 3 + 1 + lists + mapRun.puts,
+    getRequests: files + batches + 2 * files + 1 + curatedFiles * 3 + queries * 3 + queries + mapRun.gets,
   };
 }
 

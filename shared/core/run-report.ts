@@ -1,3 +1,4 @@
+import type { BatchMap } from './batch-map';
 import type { RunCost } from './run-cost';
 import type { TransformSummary } from './run-files';
 import type { Window } from './window';
@@ -40,6 +41,8 @@ export interface RunReport {
   status: 'SUCCEEDED' | 'FAILED';
   runId: string;
   window: Window | null;
+  /** How the parent ran its batches: inline Map, or Distributed Map (a child execution per batch). */
+  batchMap: BatchMap;
   startedAt: string;
   finishedAt: string;
   files: TransformSummary['files'];

@@ -8,6 +8,9 @@ import { planBatches } from '#shared/core/plan';
 import { priceRun } from '#shared/core/run-cost';
 import { dataKeySchema, FileIdSchema, keys, RunIdSchema } from '#shared/core/run-files';
 import {
+  type BatchMap,
+  type BatchMapMode,
+  chooseBatchMap,
   HISTORY_EVENT_BUDGET,
   hourGroupsForWindow,
   INGEST_COPY_CONCURRENCY,
@@ -46,12 +49,21 @@ export const ManifestSchema = z.object({
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
 
-/** What ingest returns to the state machine: keys and counts, never the file list (256 KB payload cap). */
+/**
+ * What ingest returns to the state machine: keys and counts, never the file list (256 KB payload
+ * cap). Inline, the parent's Map reads `batches`; distributed, `batches` is empty (a year's
+ * 182,500 refs would be 7 MB) and the Distributed Map reads them from `batchItemsKey`.
+ */
 export interface IngestOutput {
   runId: string;
   window: Window;
   startedAt: string;
+  /** Which batch Map the parent runs (its ChooseBatchMap state reads this). */
+  batchMap: BatchMap;
   batches: BatchRef[];
+  batchCount: number;
+  /** Distributed only: the JSON array of `BatchRef`s the Distributed Map's ItemReader reads. */
+  batchItemsKey?: string;
   manifestKey: string;
   files: number;
   bytes: number;
@@ -69,8 +81,10 @@ export interface IngestSettings {
   batchMaxBytes: number;
   /** Hours per hour-group child: the parent's history holds one child per group as well as per batch. */
   hoursPerExecution: number;
-  /** Batches one run may hold (default: what the run model leaves the window, `maxBatchesPerRun`). */
+  /** Batches one inline run may hold (default: what the run model leaves the window, `maxBatchesPerRun`). */
   maxBatches?: number;
+  /** Inline, distributed, or auto: distributed only when the inline parent cannot hold the batches. */
+  batchMapMode: BatchMapMode;
   /** The stage's budget of one run and what the estimate of a run's cost needs. */
   budget: RunCostBudget;
 }
@@ -94,6 +108,7 @@ export function runCostBudget(config: {
   athenaPollSeconds: number;
   functionMemoryMb: Readonly<Record<keyof CostEstimateSettings['functions'], number>>;
   transformEphemeralStorageMb: number;
+  batchMapMode?: BatchMapMode;
 }): RunCostBudget {
   const memory = config.functionMemoryMb;
   const fn = (memoryMb: number, ephemeralStorageMb = 512) => ({ memoryMb, ephemeralStorageMb });
@@ -107,6 +122,7 @@ export function runCostBudget(config: {
       batchMaxFiles: config.batchMaxFiles,
       batchMaxBytes: config.batchMaxBytes,
       athenaPollSeconds: config.athenaPollSeconds,
+      ...(config.batchMapMode !== undefined && { batchMapMode: config.batchMapMode }),
       functions: {
         ingest: fn(memory.ingest),
         transform: fn(memory.transform, config.transformEphemeralStorageMb),
@@ -181,16 +197,19 @@ export async function ingest(
 
   const planned = planBatches(files, { maxFiles: settings.batchMaxFiles, maxBytes: settings.batchMaxBytes });
   const maxBatches = settings.maxBatches ?? maxBatchesForWindow(input.window, settings);
-  if (planned.length > maxBatches) {
+  const batchMap = chooseBatchMap(settings.batchMapMode, planned.length, maxBatches);
+  if (batchMap === 'inline' && planned.length > maxBatches) {
     throw new IngestError(
-      `window ${input.window.from}..${input.window.to} needs ${planned.length} batches of ${files.length} files; one run holds at most ${maxBatches} (the parent's history stays within ${HISTORY_EVENT_BUDGET} of its 25,000 events): run the backfill as several shorter windows, or raise batchMaxFiles (at most 1,000); npm run plan sizes both`,
+      `window ${input.window.from}..${input.window.to} needs ${planned.length} batches of ${files.length} files; one run holds at most ${maxBatches} (the parent's history stays within ${HISTORY_EVENT_BUDGET} of its 25,000 events): set batchMapMode to distributed or auto (a Distributed Map runs each batch in a child execution), run the backfill as several shorter windows, or raise batchMaxFiles (at most 1,000); npm run plan sizes each`,
     );
   }
+  // Four digits as before for the usual runs; more only when a distributed run needs them.
+  const idWidth = Math.max(4, String(planned.length).length);
   const batches: BatchRef[] = await mapWithLimit(
     planned,
     INGEST_COPY_CONCURRENCY,
     async (batchFiles, index) => {
-      const batchId = String(index + 1).padStart(4, '0');
+      const batchId = String(index + 1).padStart(idWidth, '0');
       const batch: Batch = { runId: input.runId, batchId, files: batchFiles };
       await store.putJson(settings.dataBucket, keys.batch(input.runId, batchId), batch);
       return {
@@ -200,12 +219,20 @@ export async function ingest(
       };
     },
   );
-  log.info('ingest: batches planned', { batches: batches.length });
+  let batchItemsKey: string | undefined;
+  if (batchMap === 'distributed') {
+    batchItemsKey = keys.batchItems(input.runId);
+    await store.putJson(settings.dataBucket, batchItemsKey, batches);
+  }
+  log.info('ingest: batches planned', { batches: batches.length, batchMap });
   return {
     runId: input.runId,
     window: input.window,
     startedAt: now.toISOString(),
-    batches,
+    batchMap,
+    batches: batchMap === 'inline' ? batches : [],
+    batchCount: batches.length,
+    ...(batchItemsKey !== undefined && { batchItemsKey }),
     manifestKey,
     files: files.length,
     bytes,

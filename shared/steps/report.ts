@@ -21,7 +21,7 @@ import {
   type Timing,
   TransformSummarySchema,
 } from '#shared/core/run-files';
-import { runHistory } from '#shared/core/run-model';
+import { type BatchMap, runHistory } from '#shared/core/run-model';
 import { s3RequestEstimate, transformFileSeconds } from '#shared/core/run-plan';
 import {
   type HourTotals,
@@ -40,6 +40,8 @@ export const ReportInputSchema = z.discriminatedUnion('status', [
     status: z.literal('SUCCEEDED'),
     runId: RunIdSchema,
     window: WindowSchema,
+    /** Which batch Map the parent ran (ingest's choice; absent from reports of older definitions). */
+    batchMap: z.enum(['inline', 'distributed']).optional(),
     startedAt: z.string(),
   }),
   z.object({
@@ -48,7 +50,10 @@ export const ReportInputSchema = z.discriminatedUnion('status', [
     /** The state when the failure was caught: `run` (if ingest got that far) and `error`. */
     input: z
       .object({
-        run: z.object({ runId: RunIdSchema, window: WindowSchema }).partial().optional(),
+        run: z
+          .object({ runId: RunIdSchema, window: WindowSchema, batchMap: z.enum(['inline', 'distributed']) })
+          .partial()
+          .optional(),
         runId: RunIdSchema.optional(),
         window: WindowSchema.optional(),
         error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).optional(),
@@ -134,6 +139,8 @@ export async function writeReport(
       : (input.input.run?.runId ?? input.input.runId ?? input.executionName);
   const window =
     input.status === 'SUCCEEDED' ? input.window : (input.input.run?.window ?? input.input.window ?? null);
+  const batchMap: BatchMap =
+    (input.status === 'SUCCEEDED' ? input.batchMap : input.input.run?.batchMap) ?? 'inline';
   const bucket = settings.dataBucket;
 
   const stored = await readOptional(store, bucket, keys.transformSummary(runId));
@@ -206,12 +213,13 @@ export async function writeReport(
     hourOutputs,
   );
 
-  const shape = runShapeFromTimings(timings, settings.hoursPerExecution);
+  const shape = { ...runShapeFromTimings(timings, settings.hoursPerExecution), batchMap };
   const history = runHistory(shape);
   const report: RunReport = {
     status: input.status,
     runId,
     window,
+    batchMap,
     startedAt: input.startedAt,
     finishedAt: finishedAt.toISOString(),
     files,
@@ -234,7 +242,7 @@ export async function writeReport(
           athenaBytesScanned,
           lambda: transformPricedFromRows(lambdaUsageFromTimings(timings, settings), files.total, rows.read),
           stateTransitions: history.transitions,
-          s3: s3RequestEstimate({ files: files.total, batches: shape.batchFiles.length, queries }),
+          s3: s3RequestEstimate({ files: files.total, batches: shape.batchFiles.length, queries, batchMap }),
           dynamodb: {
             writeUnits: dynamodbWriteUnits(stagedItemBytes),
             // Each hour's stage step queries its hour; the write step queries the run.

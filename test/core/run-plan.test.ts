@@ -5,6 +5,7 @@ import {
   estimateRunUsage,
   planRun,
   type StageSettings,
+  s3RequestEstimate,
   stageSettingsFromConfig,
 } from '#shared/core/run-plan';
 
@@ -16,6 +17,8 @@ const prodConfig = {
       windowHours: 1,
       lookbackHours: 2,
       batchConcurrency: 8,
+      batchMapMode: 'inline',
+      toleratedBatchFailurePercentage: 0,
       fileConcurrency: 20,
       batchMaxBytes: 2147483648,
       athenaConcurrency: 20,
@@ -46,9 +49,10 @@ describe('npm run plan: one day of a busy distribution (100,000 files)', () => {
 
   it('cuts 500 batches of 200 files and 2 hour groups, each execution inside the history budget', () => {
     expect(plan.batches).toEqual({ count: 500, largestFiles: 200, maxPerRun: 2494 });
-    expect(plan.childExecutions).toEqual({ batch: 500, hours: 2 });
+    expect(plan.childExecutions).toEqual({ batch: 500, hours: 2, mapRun: 0 });
+    expect(plan.batchMap).toEqual({ mode: 'inline', used: 'inline' });
     expect(plan.history).toMatchObject({
-      run: 30 + 8 * (500 + 2),
+      run: 32 + 8 * (500 + 2),
       batch: 13 + 7 * 200,
       // 16 hours, each query polled to its 600 s budget every 5 s: 121 polls.
       hoursWorst: 8 + 16 * (17 + 9 * 121),
@@ -73,8 +77,8 @@ describe('npm run plan: one day of a busy distribution (100,000 files)', () => {
   it('prices every service, Step Functions from the transitions the run model counts', () => {
     const byService = Object.fromEntries(plan.cost.lines.map((line) => [line.service, line]));
     expect(Object.keys(byService)).toEqual(['Athena', 'Lambda', 'Step Functions', 'S3', 'DynamoDB']);
-    // Parent 6 + 502; batches 3 each + a task per file; hour groups 2 each + 3 per hour and per poll (1 at 4 s).
-    const transitions = 6 + 502 + 500 * 3 + 100_000 + 2 * 2 + 26 * 3 + 26 * 3;
+    // Parent 7 + 502; batches 3 each + a task per file; hour groups 2 each + 3 per hour and per poll (1 at 4 s).
+    const transitions = 7 + 502 + 500 * 3 + 100_000 + 2 * 2 + 26 * 3 + 26 * 3;
     expect(byService['Step Functions']?.usd).toBeCloseTo(
       transitions * PRICES.stepFunctions.usdPerStateTransition,
       6,
@@ -116,6 +120,57 @@ describe('npm run plan: a year backfill of that distribution', () => {
       planRun({ ...busyDay, days: 4 }, prod).findings.map((finding) => finding.reason),
     ).not.toContainEqual(expect.stringMatching(/batches/));
     expect(planRun({ ...busyDay, days: 5 }, prod).daysPerRunThatFit).toBe(4);
+  });
+});
+
+describe('npm run plan: the year with a Distributed Map parent', () => {
+  const year = { ...busyDay, days: 365 };
+  const distributed = planRun(year, { ...prod, batchMapMode: 'distributed' });
+
+  it('holds the 182,500 batches in one execution: the parent records the map run, not the batches', () => {
+    expect(distributed.batchMap).toEqual({ mode: 'distributed', used: 'distributed' });
+    expect(distributed.batches.maxPerRun).toBe(Number.POSITIVE_INFINITY);
+    // 4 tasks, the Choice, 2 Maps, the map run (2 events), and 8 per hour group.
+    expect(distributed.history.run).toBe(34 + 8 * 548);
+    expect(distributed.childExecutions).toEqual({ batch: 182_500, hours: 548, mapRun: 182_500 });
+    expect(distributed.findings.map((finding) => finding.reason)).not.toContainEqual(
+      expect.stringMatching(/batches of/),
+    );
+  });
+
+  it('still refuses the year for what runs in one invocation: ingest and PlanHours', () => {
+    const refused = distributed.findings.filter((finding) => finding.level === 'refused');
+    expect(refused.map((finding) => finding.reason)).toEqual([
+      expect.stringMatching(/^ingest would run ≈ 35,400 s/),
+      expect.stringMatching(/^aggregate would run ≈ 18,205 s/),
+    ]);
+  });
+
+  it("bills each map-run child's start: one transition a batch more than inline (its task replaces the parent's)", () => {
+    const inline = planRun(year, prod);
+    const transitions = (plan: typeof inline) =>
+      Number(
+        plan.cost.lines
+          .find((line) => line.service === 'Step Functions')
+          ?.detail.match(/^([\d,]+) state transitions/)?.[1]
+          ?.replaceAll(',', ''),
+      );
+    expect(transitions(distributed) - transitions(inline)).toBe(182_500);
+  });
+
+  it("counts the map run's S3 requests: the batch list, the ItemReader's read, the result file and manifest", () => {
+    const run = { files: 1_000, batches: 5, queries: 26 };
+    const inline = s3RequestEstimate(run);
+    const withMapRun = s3RequestEstimate({ ...run, batchMap: 'distributed' });
+    expect(withMapRun.putCopyListRequests - inline.putCopyListRequests).toBe(3);
+    expect(withMapRun.getRequests - inline.getRequests).toBe(1);
+  });
+
+  it('lets auto take the Distributed Map for the year and the inline Map for a day', () => {
+    const auto = { ...prod, batchMapMode: 'auto' as const };
+    expect(planRun(year, auto).batchMap.used).toBe('distributed');
+    expect(planRun(busyDay, auto).batchMap.used).toBe('inline');
+    expect(planRun(busyDay, auto).history.run).toBe(planRun(busyDay, prod).history.run);
   });
 });
 

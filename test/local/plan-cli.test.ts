@@ -31,7 +31,7 @@ describe('npm run plan (stage settings from serverless.yml)', () => {
       'batches          500 of ≤ 200 files (batchMaxFiles 200); one run holds ≤ 2,494',
     );
     expect(stdout).toContain('child executions 500 batch, 2 hour-group');
-    expect(stdout).toMatch(/run \(parent\) {3}4,046 {2}ok/);
+    expect(stdout).toMatch(/run \(parent\) {3}4,048 {2}ok/);
     expect(stdout).toMatch(/hour group {5}\d[\d,]* expected, 17,704 worst/);
     expect(stdout).toContain('athena           26 queries, 16 at once (athenaConcurrency 20, quota 20)');
     expect(stdout).toContain('against reservedTransform 200; reserved 202 of 1,000, 798 unreserved');
@@ -55,9 +55,33 @@ describe('npm run plan (stage settings from serverless.yml)', () => {
       '--stage',
       'prod',
     ]);
-    expect(stdout).toMatch(/run \(parent\) {3}1,464,414 {2}OVER THE CAP/);
-    expect(stdout).toMatch(/REFUSED +182,500 batches of ≤ 200 files; one run holds at most 1,948/);
-    expect(stdout).toMatch(/fix +run the backfill as 92 windows of ≤ 4 days .* Distributed Map/);
+    expect(stdout).toMatch(/run \(parent\) {3}1,464,416 {2}OVER THE CAP/);
+    expect(stdout).toMatch(/REFUSED +182,500 batches of ≤ 200 files; one inline run holds at most 1,948/);
+    expect(stdout).toMatch(
+      /fix +run the backfill as 92 windows of ≤ 4 days .* batchMapMode distributed or auto/,
+    );
+    expect(code).toBe(1);
+  }, 120_000);
+
+  it('sizes the year with the Distributed Map: the parent fits, ingest and PlanHours still refuse it', async () => {
+    const { code, stdout } = await plan([
+      '--files',
+      '100000',
+      '--mean-size',
+      '40KB',
+      '--days',
+      '365',
+      '--stage',
+      'prod',
+      '--batch-map',
+      'distributed',
+    ]);
+    expect(stdout).toMatch(/^batch map +Distributed Map \(ItemReader from S3.*batchMapMode distributed$/m);
+    expect(stdout).toContain('182,500 map-run children');
+    expect(stdout).toMatch(/run \(parent\) {3}4,418 {2}ok/);
+    expect(stdout).not.toMatch(/REFUSED +182,500 batches/);
+    expect(stdout).toMatch(/REFUSED +ingest would run/);
+    expect(stdout).toMatch(/REFUSED +aggregate would run/);
     expect(code).toBe(1);
   }, 120_000);
 

@@ -85,6 +85,12 @@ describe('npm run local: inputs checked before work, one run per folder, Ctrl-C 
     [['--window', 'x'], /Unknown option '--window'/],
     [['--workers', 'two'], /--workers two is not a whole number \(0 runs every handler in-process\)/],
     [['--workers', '1.5'], /--workers 1.5 is not a whole number/],
+    [['--batch-map', 'sideways'], /--batch-map sideways is not one of inline, distributed, auto/],
+    [['--days', '0'], /--days 0 is not a whole number of days from 1 to 366/],
+    [
+      ['--days', '2', '--source', '.', ...WINDOW],
+      /--days sizes the sample; with --source give --from and --to/,
+    ],
   ])(
     'refuses %j with the problem on one line, then the usage, and exit 2, before starting anything',
     async (args, message) => {

@@ -30,6 +30,29 @@ describe('AWS limit checks at package time', () => {
     expect(problems).toEqual([expect.stringMatching(/athenaConcurrency is 21/)]);
   });
 
+  it("rejects a batchMapMode it does not know, a tolerance outside 0-100, and a map run's concurrency above 10,000", () => {
+    const base = { athenaConcurrency: 20, reservedConcurrency: {}, accountConcurrencyLimit: 1000 };
+    const distributed = {
+      batchMapMode: 'distributed',
+      toleratedBatchFailurePercentage: 5,
+      batchConcurrency: 8,
+    };
+    expect(checkLimits({ ...base, ...distributed })).toEqual([]);
+    expect(checkLimits({ ...base, ...distributed, batchMapMode: 'fast' })).toEqual([
+      'batchMapMode is fast: it is one of inline, distributed, auto',
+    ]);
+    expect(checkLimits({ ...base, ...distributed, toleratedBatchFailurePercentage: 101 })).toEqual([
+      expect.stringMatching(/toleratedBatchFailurePercentage is 101: .*0 to 100/),
+    ]);
+    expect(checkLimits({ ...base, ...distributed, batchMapMode: 'auto', batchConcurrency: 10_001 })).toEqual([
+      expect.stringMatching(/batchConcurrency is 10001: a Distributed Map runs 1 to 10000 child executions/),
+    ]);
+    // Inline, the batch Map's concurrency is not a map run's.
+    expect(
+      checkLimits({ ...base, ...distributed, batchMapMode: 'inline', batchConcurrency: 10_001 }),
+    ).toEqual([]);
+  });
+
   it('rejects reserved concurrency that leaves fewer than 100 unreserved', () => {
     const problems = checkLimits({
       athenaConcurrency: 10,

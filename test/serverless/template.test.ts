@@ -145,7 +145,8 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
     const started = run
       .filter(([, state]) => state.Resource === 'arn:aws:states:::states:startExecution.sync:2')
       .map(([, state]) => JSON.stringify((state.Parameters as Record<string, Json>).StateMachineArn));
-    expect(started).toHaveLength(2);
+    // RunBatch (inline Map), RunBatchInMapRun (Distributed Map), RunHourGroup.
+    expect(started).toHaveLength(3);
     expect(started.join()).toMatch(/BatchStateMachine/);
     expect(started.join()).toMatch(/HoursStateMachine/);
   });
@@ -173,6 +174,7 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
       'HoursStateMachine.AggregateHours',
       'RunStateMachine.AggregateHours',
       'RunStateMachine.TransformBatches',
+      'RunStateMachine.TransformBatchesDistributed',
     ]);
     for (const [, state] of maps) expect(state.MaxConcurrency).toBeGreaterThan(0);
     const athena = maps.find(([name]) => name === 'HoursStateMachine.AggregateHours')?.[1];
@@ -181,11 +183,82 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
     expect(maps.find(([name]) => name === 'RunStateMachine.AggregateHours')?.[1].MaxConcurrency).toBe(1);
   });
 
+  it('runs the batches inline by default, or in a Distributed Map reading the batch list from S3', () => {
+    const run = Object.fromEntries(allStates(definitionOf(template, 'RunStateMachine')));
+    expect(run.Ingest?.Next).toBe('ChooseBatchMap');
+    expect(run.ChooseBatchMap).toMatchObject({
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.run.batchMap', StringEquals: 'distributed', Next: 'TransformBatchesDistributed' },
+      ],
+      Default: 'TransformBatches',
+    });
+    const dataBucket = `cf-etl-${stage}-us-east-1-data`;
+    const distributed = run.TransformBatchesDistributed as Record<string, Json>;
+    expect(distributed).toMatchObject({
+      Type: 'Map',
+      ItemReader: {
+        Resource: 'arn:aws:states:::s3:getObject',
+        ReaderConfig: { InputType: 'JSON' },
+        Parameters: { Bucket: dataBucket, 'Key.$': '$.run.batchItemsKey' },
+      },
+      MaxConcurrency: run.TransformBatches?.MaxConcurrency,
+      ToleratedFailurePercentage: 0,
+      ItemSelector: { 'runId.$': '$.run.runId', 'batchId.$': '$$.Map.Item.Value.batchId' },
+      ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } },
+      ResultWriter: {
+        Resource: 'arn:aws:states:::s3:putObject',
+        Parameters: { Bucket: dataBucket, Prefix: 'map-runs' },
+      },
+      Next: 'PlanHours',
+    });
+    // Each child runs the same batch task as an iteration of the inline Map does.
+    expect(run.RunBatchInMapRun).toEqual(run.RunBatch);
+    // The report learns which Map ran (the run model counts the two differently).
+    expect(run.Report?.Parameters).toMatchObject({ 'batchMap.$': '$.run.batchMap' });
+    for (const [, fn] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+      const environment = fn.Properties?.Environment as { Variables: Record<string, Json> } | undefined;
+      expect(environment?.Variables.BATCH_MAP_MODE).toBe('inline');
+    }
+  });
+
+  it("gives the parent's role what its Distributed Map needs, and no more of S3", () => {
+    const role = template.Resources.RunStateMachineRole?.Properties as {
+      Policies: { PolicyDocument: { Statement: { Action: string[]; Resource: Json }[] } }[];
+    };
+    const found = role.Policies.flatMap((policy) => policy.PolicyDocument.Statement);
+    const actionsOn = (resource: RegExp) =>
+      found
+        .filter((statement) => resource.test(JSON.stringify(statement.Resource)))
+        .flatMap((statement) => statement.Action.map((action) => action.toLowerCase()));
+    // The map run starts its children as executions of this very state machine.
+    expect(actionsOn(new RegExp(`:stateMachine:cf-etl-${stage}-run"`))).toContain('states:startexecution');
+    // They are named <machine>/<map run>:<id>, which `execution:<machine>:*` would not match.
+    expect(actionsOn(new RegExp(`:execution:cf-etl-${stage}-run/\\*`))).toEqual(
+      expect.arrayContaining(['states:describeexecution', 'states:stopexecution']),
+    );
+    const bucket = `s3:::cf-etl-${stage}-us-east-1-data`;
+    // ItemReader: the batch list in the data bucket.
+    expect(actionsOn(new RegExp(`${bucket}/\\*`))).toEqual(['s3:getobject']);
+    // ResultWriter: only under map-runs/, multipart uploads included.
+    expect(actionsOn(new RegExp(`${bucket}/map-runs/\\*`)).sort()).toEqual([
+      's3:abortmultipartupload',
+      's3:listmultipartuploadparts',
+      's3:putobject',
+    ]);
+    const s3Statements = found.filter((statement) => statement.Action.some((action) => /^s3:/i.test(action)));
+    for (const statement of s3Statements) {
+      expect(JSON.stringify(statement.Resource)).toMatch(new RegExp(`${bucket}/(map-runs/)?\\*`));
+    }
+    expect(s3Statements).toHaveLength(3);
+  });
+
   it('catches failures into the failure report', () => {
     const run = Object.fromEntries(allStates(definitionOf(template, 'RunStateMachine')));
     for (const name of [
       'Ingest',
       'TransformBatches',
+      'TransformBatchesDistributed',
       'PlanHours',
       'AggregateHours',
       'WriteWarehouse',

@@ -21,6 +21,7 @@ const settings: IngestSettings = {
   batchMaxFiles: 2,
   batchMaxBytes: 1_000_000,
   hoursPerExecution: 16,
+  batchMapMode: 'inline',
   budget: runCostBudget({
     stage: 'test',
     maxRunCostUsd: 25,
@@ -101,8 +102,55 @@ describe('ingest (real local S3)', () => {
     );
     await expect(attempt).rejects.toBeInstanceOf(IngestError);
     await expect(attempt).rejects.toThrow(
-      /needs 5 batches of 5 files; one run holds at most 4 .* several shorter windows, or raise batchMaxFiles/,
+      /needs 5 batches of 5 files; one run holds at most 4 .*set batchMapMode to distributed or auto .* several shorter windows, or raise batchMaxFiles/,
     );
+  });
+
+  it('in distributed mode writes the batch list for the ItemReader and returns no batch refs', async () => {
+    const output = await ingest(
+      { input: { runId: 'r-distributed', window }, executionName: 'x6' },
+      { ...settings, batchMaxFiles: 1, batchMapMode: 'distributed' },
+      s3.store,
+      silentLog,
+    );
+    expect(output).toMatchObject({
+      batchMap: 'distributed',
+      batches: [],
+      batchCount: 5,
+      batchItemsKey: keys.batchItems('r-distributed'),
+    });
+    const items = (await s3.store.getJson(DATA, keys.batchItems('r-distributed'))) as {
+      batchId: string;
+      files: number;
+    }[];
+    expect(items.map((item) => item.batchId)).toEqual(['0001', '0002', '0003', '0004', '0005']);
+    for (const item of items) {
+      const batch = (await s3.store.getJson(DATA, keys.batch('r-distributed', item.batchId))) as {
+        files: unknown[];
+      };
+      expect(batch.files).toHaveLength(item.files);
+    }
+  });
+
+  it('in auto mode stays inline while the parent holds the batches, and goes distributed above', async () => {
+    const auto = { ...settings, batchMaxFiles: 1, batchMapMode: 'auto' as const };
+    const inline = await ingest(
+      { input: { runId: 'r-auto-inline', window }, executionName: 'x7' },
+      { ...auto, maxBatches: 5 },
+      s3.store,
+      silentLog,
+    );
+    expect(inline).toMatchObject({ batchMap: 'inline', batchCount: 5 });
+    expect(inline.batches).toHaveLength(5);
+    expect(inline.batchItemsKey).toBeUndefined();
+    expect(await s3.store.head(DATA, keys.batchItems('r-auto-inline'))).toBeUndefined();
+    const distributed = await ingest(
+      { input: { runId: 'r-auto-distributed', window }, executionName: 'x8' },
+      { ...auto, maxBatches: 4 },
+      s3.store,
+      silentLog,
+    );
+    expect(distributed).toMatchObject({ batchMap: 'distributed', batches: [], batchCount: 5 });
   });
 
   it('stops a run whose estimated cost is over the budget before copying a file, naming the budget', async () => {
@@ -132,7 +180,7 @@ describe('ingest (real local S3)', () => {
 
   it("holds as many batches as the parent's history budget leaves beside the window's hour groups", () => {
     const day = { from: '2024-07-13T00', to: '2024-07-14T00' };
-    // 24 + 2 lookback hours in 2 groups: 30 + 8 × 2 events, then 8 per batch, within 20,000.
+    // 24 + 2 lookback hours in 2 groups: 32 + 8 × 2 events, then 8 per batch, within 20,000.
     expect(maxBatchesForWindow(day, { lookbackHours: 2, hoursPerExecution: 16 })).toBe(2494);
     // A leap year's 8,784 + 2 hours in 550 groups take their share of the same budget.
     const year = { from: '2024-01-01T00', to: '2025-01-01T00' };

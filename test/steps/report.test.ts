@@ -52,8 +52,8 @@ describe('report helpers', () => {
       ];
     }).flat();
     const events = runHistory(runShapeFromTimings(month, 16));
-    // 16 hours of 3 polls: 8 + 16 × (17 + 9 × 3); the parent holds 45 groups: 30 + 8 × 45.
-    expect(events).toMatchObject({ hours: 8 + 16 * (17 + 27), run: 30 + 8 * 45, batch: 0 });
+    // 16 hours of 3 polls: 8 + 16 × (17 + 9 × 3); the parent holds 45 groups: 32 + 8 × 45.
+    expect(events).toMatchObject({ hours: 8 + 16 * (17 + 27), run: 32 + 8 * 45, batch: 0 });
     // The same month in one execution (the layout before hour groups) would not fit.
     expect(runHistory(runShapeFromTimings(month, 720)).max).toBeGreaterThan(25_000);
   });
@@ -200,9 +200,9 @@ describe('report: MySQL reconciled against the aggregate, hour by hour', () => {
     });
     // Three staged items under 1 KB: 3 write units; the two hours' queries and the run's: 3 read units.
     expect(report.cost.dynamodb).toEqual({ usd: 0.000002, writeUnits: 3, readUnits: 3 });
-    // No manifest: no invocation is known, the parent alone (6 transitions with no batch or group).
+    // No manifest: no invocation is known, the parent alone (7 transitions with no batch or group).
     expect(report.cost.lambda.requests).toBe(0);
-    expect(report.cost.stepFunctions.stateTransitions).toBe(6);
+    expect(report.cost.stepFunctions.stateTransitions).toBe(7);
     expect(report.cost.s3.putCopyListRequests).toBeGreaterThan(0);
     expect(report.cost.sources.s3).toMatch(/^estimated/);
     const services = ['athena', 'lambda', 'stepFunctions', 's3', 'dynamodb'] as const;
@@ -272,5 +272,87 @@ describe('report: MySQL reconciled against the aggregate, hour by hour', () => {
     ]);
     // This run's own rows stay apart from the hour totals.
     expect(written.rows.accepted).toBe(7);
+  });
+});
+
+describe('report: a run whose batches ran in a Distributed Map', () => {
+  let s3: Awaited<ReturnType<typeof localS3>>;
+  const runId = 'distributed-1';
+  const settings = {
+    dataBucket: 'data',
+    hoursPerExecution: 16,
+    athenaPollSeconds: 5,
+    architecture: 'arm64' as const,
+    functionMemoryMb: { ingest: 512, transform: 1024, aggregate: 512, stage: 512, write: 512 },
+    transformEphemeralStorageMb: 512,
+  };
+  const succeeded = (batchMap?: 'inline' | 'distributed') => ({
+    action: 'report' as const,
+    status: 'SUCCEEDED' as const,
+    runId,
+    window: { from: '2024-07-13T10', to: '2024-07-13T12' },
+    ...(batchMap !== undefined && { batchMap }),
+    startedAt: '2024-07-13T12:00:00.000Z',
+  });
+
+  beforeAll(async () => {
+    s3 = await localS3(['data']);
+    // What ingest leaves in distributed mode: the manifest, the batch objects and the ItemReader's
+    // list beside them (not among them); then the transforms' file results.
+    await s3.store.putJson('data', keys.manifest(runId), { runId, files: [] });
+    const batches = { '0001': ['f1', 'f2'], '0002': ['f3'] };
+    for (const [batchId, files] of Object.entries(batches)) {
+      await s3.store.putJson('data', keys.batch(runId, batchId), {
+        runId,
+        batchId,
+        files: files.map((fileId) => ({ fileId })),
+      });
+    }
+    await s3.store.putJson('data', keys.batchItems(runId), [{ batchId: '0001' }, { batchId: '0002' }]);
+    for (const fileId of ['f1', 'f2', 'f3']) {
+      await s3.store.putJson('data', keys.fileResult(runId, fileId), { fileId });
+    }
+  });
+  afterAll(() => s3.stop());
+
+  it('maps the files to their batches as inline, and counts the parent and the transitions of the mode', async () => {
+    const warehouse = async () => [];
+    const inline = await writeReport(succeeded('inline'), settings, s3.store, warehouse, silentLog);
+    const distributed = await writeReport(succeeded('distributed'), settings, s3.store, warehouse, silentLog);
+    expect(inline.batchMap).toBe('inline');
+    expect(distributed.batchMap).toBe('distributed');
+    // Inline, the parent holds both batches (32 + 8 × 2) and is the largest history; distributed,
+    // it records the map run alone (34), still above the batch children (13 + 7 × 2).
+    expect(inline.maxHistoryEvents).toBe(32 + 8 * 2);
+    expect(distributed.maxHistoryEvents).toBe(34);
+    // One more transition per batch: the start of its map-run child.
+    expect(distributed.cost.stepFunctions.stateTransitions - inline.cost.stepFunctions.stateTransitions).toBe(
+      2,
+    );
+    // A report from a definition that did not pass the mode counts the run as inline.
+    expect((await writeReport(succeeded(), settings, s3.store, warehouse, silentLog)).batchMap).toBe(
+      'inline',
+    );
+  });
+
+  it("takes the mode from ingest's output when the run failed", async () => {
+    const report = await writeReport(
+      {
+        action: 'report',
+        status: 'FAILED',
+        input: {
+          run: { runId, batchMap: 'distributed' },
+          error: { Error: 'States.ExceedToleratedFailureThreshold', Cause: '1 of 2 child executions failed' },
+        },
+        executionName: 'x',
+        startedAt: '2024-07-13T12:00:00.000Z',
+      },
+      settings,
+      s3.store,
+      async () => [],
+      silentLog,
+    );
+    expect(report).toMatchObject({ status: 'FAILED', batchMap: 'distributed', maxHistoryEvents: 34 });
+    expect(report.error?.error).toBe('States.ExceedToleratedFailureThreshold');
   });
 });

@@ -101,6 +101,7 @@ export function sampleReport(
     status: options.status ?? 'SUCCEEDED',
     runId: 'local-2024-07-13T00-2024-07-14T00-test',
     window: { from: '2024-07-13T00', to: '2024-07-14T00' },
+    batchMap: 'inline',
     startedAt: at(0),
     finishedAt: at(aggregated + 420),
     files: { total: 8, transformed: 8 - quarantinedFiles.length, quarantined: quarantinedFiles.length },
