@@ -35,7 +35,8 @@ export class DynamoSyncState implements SyncState {
     await this.documents.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { ...keyOf(table), cursor, runId, advancedAt: new Date().toISOString() },
+        // `runId` is the partition key: the run that advanced the watermark goes under its own name.
+        Item: { cursor, advancedBy: runId, advancedAt: new Date().toISOString(), ...keyOf(table) },
       }),
     );
   }
