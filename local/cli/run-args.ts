@@ -14,6 +14,10 @@ export class UsageError extends Error {
 export const RUN_USAGE = `Usage: npm run local -- [--source DIR --from YYYY-MM-DDTHH --to YYYY-MM-DDTHH] [--report FILE]
                        [--seed N] [--day YYYY-MM-DD] [--dir .local/run] [--endpoints FILE]
                        [--verbose] [--log-level LEVEL] [--workers N]
+       npm run local -- --pipeline db-sync [--rows N] [--seed N] [--dir .local/run] [--verbose] [--log-level LEVEL]
+--pipeline cloudfront (default) runs the CloudFront logs pipeline; --pipeline db-sync starts a second
+MariaDB as the source database, seeds it with --rows customers (default 100000) of awkward values,
+runs a full copy, changes the source, runs an incremental copy, and prints each run's reconciliation.
 Without --source, a seeded sample day of CloudFront logs (with planted bad rows and files) is generated.
 Without --endpoints, a local stack is started under --dir and stopped at the end, and the source
 bucket is emptied before the files are uploaded. With --endpoints FILE (.local/endpoints.json from
@@ -46,6 +50,10 @@ export interface RunArgs {
   /** Worker threads for the transforms (0: all in-process); default the machine's cores. */
   workers: number;
   help: boolean;
+  /** Which pipeline: the CloudFront logs (default) or db-sync. */
+  pipeline: 'cloudfront' | 'db-sync';
+  /** db-sync: customers seeded in the source. */
+  rows: number;
 }
 
 /**
@@ -70,6 +78,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
         'log-level': { type: 'string' },
         workers: { type: 'string' },
         help: { type: 'boolean', default: false },
+        pipeline: { type: 'string', default: 'cloudfront' },
+        rows: { type: 'string', default: '100000' },
       },
       strict: true,
     }));
@@ -93,8 +103,17 @@ export function parseRunArgs(argv: string[]): RunArgs {
       logLevel: 'warn',
       workers: 0,
       help: true,
+      pipeline: 'cloudfront',
+      rows: 0,
     };
   }
+  const pipeline = text('pipeline');
+  if (pipeline !== 'cloudfront' && pipeline !== 'db-sync') {
+    throw new UsageError(`--pipeline ${pipeline} is not one of cloudfront, db-sync`);
+  }
+  const rows = Number(text('rows'));
+  if (!Number.isSafeInteger(rows) || rows < 100)
+    throw new UsageError(`--rows ${text('rows')} is not a whole number from 100`);
   const seed = Number(text('seed'));
   if (!Number.isSafeInteger(seed) || seed < 0)
     throw new UsageError(`--seed ${text('seed')} is not a whole number`);
@@ -144,6 +163,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
     logLevel,
     workers,
     help: false,
+    pipeline,
+    rows,
   };
 }
 
