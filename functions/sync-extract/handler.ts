@@ -37,27 +37,38 @@ export const handler = defineHandler(
   'sync-extract',
   EventSchema,
   async (event, context) => {
-    const { config, log } = context;
-    if (event.action === 'plan') return planSync(event, syncTables);
-    const table = syncTableNamed(syncTables, event.table);
-    if (event.action === 'checksum') return checksumSource(table, sourceFor(context), config.sync.pageRows);
-    const documents = containerDocumentClient(config.aws);
-    return extractTable(
-      event,
-      table,
-      { ...config.sync },
-      {
-        source: sourceFor(context),
-        staging: new DynamoTableStaging(documents, config.stagingTable, table.declaration, {
-          ttlDays: config.stagingTtlDays,
-        }),
-        state: new DynamoSyncState(documents, config.stagingTable),
-      },
-      log,
-    );
+    try {
+      return await step(event, context);
+    } finally {
+      // `sls invoke local` waits for the event loop to empty: idle pooled connections would keep the
+      // process alive after the result is printed.
+      if (context.config.invokedLocally) await dispose();
+    }
   },
   { metrics: (output) => ('extracted' in output ? { rowsStaged: output.extracted } : {}) },
 );
+
+/** One invocation: the action the event names. */
+async function step(event: z.infer<typeof EventSchema>, context: HandlerContext) {
+  const { config, log } = context;
+  if (event.action === 'plan') return planSync(event, syncTables);
+  const table = syncTableNamed(syncTables, event.table);
+  if (event.action === 'checksum') return checksumSource(table, sourceFor(context), config.sync.pageRows);
+  const documents = containerDocumentClient(config.aws);
+  return extractTable(
+    event,
+    table,
+    { ...config.sync },
+    {
+      source: sourceFor(context),
+      staging: new DynamoTableStaging(documents, config.stagingTable, table.declaration, {
+        ttlDays: config.stagingTtlDays,
+      }),
+      state: new DynamoSyncState(documents, config.stagingTable),
+    },
+    log,
+  );
+}
 
 /** Ends the pool (the local runner calls it before stopping MariaDB; Lambda never does). */
 export async function dispose(): Promise<void> {

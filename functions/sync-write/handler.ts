@@ -51,39 +51,50 @@ export const handler = defineHandler(
   'sync-write',
   EventSchema,
   async (event, context) => {
-    const { config, log } = context;
-    if (event.action === 'report') {
-      const report = await writeSyncReport(
-        event,
-        config,
-        new S3ObjectStore(containerS3Client(config.aws)),
-        log,
-      );
-      return { status: report.status, runId: report.runId, reportKey: syncReportKey(report.runId) };
+    try {
+      return await step(event, context);
+    } finally {
+      // `sls invoke local` waits for the event loop to empty: idle pooled connections would keep the
+      // process alive after the result is printed.
+      if (context.config.invokedLocally) await dispose();
     }
-    const table = syncTableNamed(syncTables, event.table);
-    const warehouse = warehouseFor(context, table);
-    if (event.action === 'checksum') {
-      await warehouse.ensureSchema();
-      return checksumTarget(table, warehouse, config.sync.pageRows);
-    }
-    const documents = containerDocumentClient(config.aws);
-    return writeTable(
-      event,
-      table,
-      { ...config.sync, chunkRows: 5_000, chunkBytes: 4 * 1024 * 1024 },
-      {
-        staging: new DynamoTableStaging(documents, config.stagingTable, table.declaration, {
-          ttlDays: config.stagingTtlDays,
-        }),
-        warehouse,
-        state: new DynamoSyncState(documents, config.stagingTable),
-      },
-      log,
-    );
   },
   { metrics: (output) => ('written' in output ? { rowsWritten: output.written } : {}) },
 );
+
+/** One invocation: the action the event names. */
+async function step(event: z.infer<typeof EventSchema>, context: HandlerContext) {
+  const { config, log } = context;
+  if (event.action === 'report') {
+    const report = await writeSyncReport(
+      event,
+      config,
+      new S3ObjectStore(containerS3Client(config.aws)),
+      log,
+    );
+    return { status: report.status, runId: report.runId, reportKey: syncReportKey(report.runId) };
+  }
+  const table = syncTableNamed(syncTables, event.table);
+  const warehouse = warehouseFor(context, table);
+  if (event.action === 'checksum') {
+    await warehouse.ensureSchema();
+    return checksumTarget(table, warehouse, config.sync.pageRows);
+  }
+  const documents = containerDocumentClient(config.aws);
+  return writeTable(
+    event,
+    table,
+    { ...config.sync, chunkRows: 5_000, chunkBytes: 4 * 1024 * 1024 },
+    {
+      staging: new DynamoTableStaging(documents, config.stagingTable, table.declaration, {
+        ttlDays: config.stagingTtlDays,
+      }),
+      warehouse,
+      state: new DynamoSyncState(documents, config.stagingTable),
+    },
+    log,
+  );
+}
 
 /** Ends the pools (the local runner calls it before stopping MariaDB; Lambda never does). */
 export async function dispose(): Promise<void> {
