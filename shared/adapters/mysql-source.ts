@@ -23,6 +23,8 @@ export interface SyncSource {
     after: string | number | undefined,
     limit: number,
   ): Promise<Record<string, unknown>[]>;
+  /** Rows whose watermark is NULL: an incremental copy would never see them. */
+  nullWatermarks(table: SyncTable): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -67,6 +69,15 @@ export class MysqlSyncSource implements SyncSource {
        ${after === undefined ? '' : `WHERE ${key} > ?`} ORDER BY ${key} LIMIT ${limitOf(limit)}`,
       after === undefined ? [] : [after],
     );
+  }
+
+  async nullWatermarks(table: SyncTable): Promise<number> {
+    const [row] = await this.select(
+      table,
+      `SELECT COUNT(*) AS count FROM ${quote(table.sourceTable)} WHERE ${quote(table.watermark)} IS NULL`,
+      [],
+    );
+    return Number(row?.count ?? 0);
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,13 @@ import type { TableStaging } from '#shared/adapters/table-staging';
 import type { Logger } from '#shared/core/log';
 import { RunIdSchema } from '#shared/core/run-files';
 import type { SyncTable } from '#shared/core/sync-config';
-import { CURSOR_KEY, cursorOf, rowFromSource, SyncCursorSchema } from '#shared/core/sync-rows';
+import {
+  CURSOR_KEY,
+  cursorOf,
+  rowFromSource,
+  SyncCursorSchema,
+  SyncSourceRowError,
+} from '#shared/core/sync-rows';
 import { addRows, emptyChecksum, type TableChecksum } from '#shared/core/table-checksum';
 import { TableNameSchema } from '#shared/steps/sync-plan';
 
@@ -71,6 +77,14 @@ export async function extractTable(
   const startedAt = now();
   let state = input.state;
   if (state === undefined) {
+    // A NULL watermark sorts before every value and fails every `>`: such a row would be copied
+    // by a full run and then never again. Refused up front, before anything is staged.
+    const nulls = await ports.source.nullWatermarks(table);
+    if (nulls > 0) {
+      throw new SyncSourceRowError(
+        `Table ${table.sourceTable}, column ${table.watermark}: ${nulls} row(s) with a NULL watermark; an incremental copy would never see them`,
+      );
+    }
     const from = input.mode === 'full' ? null : ((await ports.state.watermark(table.name)) ?? null);
     state = { from, cursor: from, extracted: 0, invocations: 0, done: false };
   }
