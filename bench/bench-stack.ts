@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { type Connection, createConnection } from 'mysql2/promise';
+import type { Connection } from 'mysql2/promise';
 import { type LocalDynamoDb, startDynamoDb } from '#local/services/dynamodb';
-import { type LocalMariaDb, startMariaDb } from '#local/services/mariadb';
+import { type LocalMariaDb, rootConnection, startMariaDb } from '#local/services/mariadb';
 import { startSecretsManager } from '#local/services/secrets-manager';
 import type { RunningService } from '#local/services/service';
 import { DatabaseCredentialsProvider } from '#shared/adapters/secrets';
@@ -98,14 +98,7 @@ export async function startBenchStack(options: { dynamodb: boolean }): Promise<B
         }),
       }),
     );
-    const admin = await createConnection({
-      socketPath: mariadb.socket,
-      user: 'root',
-      database,
-      supportBigNumbers: true,
-      bigNumberStrings: true,
-      dateStrings: true,
-    });
+    const admin = await rootConnection(mariadb, database);
     releases.push(() => admin.end());
     return {
       directory,

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { readEndpointsFile } from '#shared/aws/endpoints';
 import { type AwsSettings, endpointVariableSettings, localAwsSettings } from '#shared/aws/settings';
 import { WAREHOUSE_BULK_MODES, type WarehouseBulkMode } from '#shared/core/bulk-mode';

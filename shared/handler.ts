@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { destroyContainerClients } from '#shared/aws/container-clients';
 import { config, type EtlConfig } from '#shared/config';
 import { EtlError } from '#shared/core/errors';

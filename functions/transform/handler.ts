@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { S3ObjectStore } from '#shared/adapters/object-store';
 import { containerS3Client } from '#shared/aws/s3';
 import { BatchIdSchema, keys, RunIdSchema, type TransformResult } from '#shared/core/run-files';

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createConnection } from 'mysql2/promise';
+import { type Connection, createConnection } from 'mysql2/promise';
 import { freePort } from './ports';
 import { LOOPBACK, type RunningService } from './service';
 
@@ -257,4 +257,23 @@ export async function stopOrphanedServer(directory: string): Promise<number | un
   while (isAlive(pid)) await sleep(50);
   rmSync(pidFile, { force: true });
   return pid;
+}
+
+/**
+ * A root connection over the server's socket, to inspect tables apart from the writer's own
+ * credentials (tests, benchmarks). Numbers and dates come back as the text MySQL stores (exact
+ * BIGINT and DECIMAL, no time zone shift).
+ */
+export function rootConnection(
+  mariadb: LocalMariaDb,
+  database = mariadb.credentials.database,
+): Promise<Connection> {
+  return createConnection({
+    socketPath: mariadb.socket,
+    user: 'root',
+    database,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    dateStrings: true,
+  });
 }

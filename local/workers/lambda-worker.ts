@@ -7,7 +7,7 @@
  * process's.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { z } from 'zod';
+import * as z from 'zod';
 import { collectMetricLines } from '#shared/observability/metrics';
 import { toJson } from '../stepfunctions/json';
 import type { LocalLambdaContext } from '../stepfunctions/lambda';

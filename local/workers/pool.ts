@@ -21,7 +21,9 @@ export interface WorkerPoolOptions extends WorkerSetup {
   onMetricLine: (line: string) => void;
   /**
    * The function's `memorySize` (MB): each worker's JavaScript heap is capped at it, so a runaway
-   * invocation dies alone, as a Lambda container over its memory does, instead of the run.
+   * invocation dies alone, as a Lambda container over its memory does, instead of the run. Only
+   * the heap: Buffers and wasm memory live outside it and are shared by the process, so this is
+   * looser than Lambda's limit on the whole container (`npm run bench:transform` measures RSS).
    */
   memoryLimitMb?: number;
 }

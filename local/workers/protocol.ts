@@ -1,4 +1,5 @@
 import type { Json } from '../stepfunctions/json';
+import type { LocalLambdaContext } from '../stepfunctions/lambda';
 
 /** What a worker is started with: the one function it serves, like a Lambda container. */
 export interface WorkerSetup {
@@ -9,17 +10,13 @@ export interface WorkerSetup {
 }
 
 /** The context fields that travel; `getRemainingTimeInMillis` is rebuilt from `deadline`. */
-export interface ContextFields {
-  functionName: string;
-  functionVersion: string;
-  invokedFunctionArn: string;
-  memoryLimitInMB: string;
-  awsRequestId: string;
-  logGroupName: string;
-  logStreamName: string;
+export type ContextFields = Omit<
+  LocalLambdaContext,
+  'callbackWaitsForEmptyEventLoop' | 'getRemainingTimeInMillis'
+> & {
   /** Epoch ms at which the invocation's time runs out. */
   deadline: number;
-}
+};
 
 export interface InvokeRequest {
   id: number;

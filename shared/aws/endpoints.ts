@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The endpoints file that `npm run local:up` writes to `.local/endpoints.json`.

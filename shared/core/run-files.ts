@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { AggregateRowSchema } from './aggregate-row';
 import { HourSchema } from './window';
 

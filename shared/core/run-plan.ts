@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './plan';
 import { athenaBilledBytes, PRICES } from './prices';
 import { priceRun, type RunUsage } from './run-cost';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Column types the curated tables use, spelled as Glue/Hive spells them. */
 export const ColumnTypeSchema = z.enum(['string', 'int', 'bigint', 'double', 'timestamp', 'array<string>']);

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ObjectStore } from '#shared/adapters/object-store';
 import { mapWithLimit } from '#shared/core/concurrency';
 import { EtlError, RunCostBudgetError } from '#shared/core/errors';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ObjectStore } from '#shared/adapters/object-store';
 import { itemSizeUpperBound, toStagedItem } from '#shared/adapters/staging-store';
 import { EtlError } from '#shared/core/errors';

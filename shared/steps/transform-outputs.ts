@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ObjectStore } from '#shared/adapters/object-store';
 import { mapWithLimit } from '#shared/core/concurrency';
 import { keys } from '#shared/core/run-files';

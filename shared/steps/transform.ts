@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ObjectStore } from '#shared/adapters/object-store';
 import { decompressed, lineBlocks, MAX_LINE_BYTES, peekBytes } from '#shared/core/lines';
 import type { Logger } from '#shared/core/log';
@@ -78,7 +78,9 @@ export async function transformFile(
   const outputs = new HourOutputs(dataset.table, store, bucket, file.fileId, limits, settings.spoolDirectory);
   const quarantine = new QuarantineLog(store, bucket, file.fileId);
   const rows = { read: 0, accepted: 0, quarantined: 0 };
+  /** Lines read so far; `rowLine` is the line whose row went in last (lines wait in batches). */
   let lineNumber = 0;
+  let rowLine = 0;
 
   const reject = (reason: string, text: string, line = lineNumber) => {
     rows.quarantined++;
@@ -99,6 +101,7 @@ export async function transformFile(
     const waiting = new LineBatches(settings.lineBatches);
     let current = -1;
     const parseLine = async (data: Uint8Array, start: number, end: number, line: number) => {
+      rowLine = line;
       const result = parser.parseBytes(data, start, end);
       if (result.kind === 'pending') {
         rows.read++;
@@ -198,6 +201,7 @@ export async function transformFile(
         continue;
       }
       rows.accepted++;
+      rowLine = lineNumber;
       const hour = outputs.rowsAt(Math.floor(result.timeMs / HOUR_MS));
       hour.builder.append(result.values);
       const settled = outputs.added(hour);
@@ -226,7 +230,7 @@ export async function transformFile(
       error instanceof WholeFileProblem
         ? error.message
         : error instanceof SpoolFullError
-          ? `at line ${lineNumber}: ${error.message}`
+          ? `at line ${rowLine}: ${error.message}`
           : `unreadable after line ${lineNumber}: ${error instanceof Error ? error.message : String(error)}`;
   }
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { writeSampleDirectory } from '#local/sample/index';
 import { sourceFileId } from '#shared/core/ingest';
 import { AggregateInputSchema } from '#shared/steps/aggregate';

@@ -217,9 +217,19 @@ describe('transform: one curated file per (raw file, hour), whatever the row ord
   });
 
   it('quarantines a file whose spool would overflow its share of the temp disk, naming the setting', async () => {
-    const { result } = await transform('too-big.gz', interleaved(48), { ...TIGHT, spoolBytes: 64 * 1024 });
+    // The deployed line batches: 48 hours' rows wait in them, so the reader is far ahead of the rows.
+    const { result } = await transform(
+      'too-big.gz',
+      interleaved(48),
+      { ...TIGHT, spoolBytes: 64 * 1024 },
+      DEFAULT_LINE_BATCH_LIMITS,
+    );
     expect(result.status).toBe('quarantined');
     expect(result.reason).toMatch(/more than 0 MB of temp disk .*ephemeralStorageSize/);
+    // The line named is the row that overflowed it, not how far the reader had got.
+    const line = Number(/^at line (\d+):/.exec(result.reason ?? '')?.[1]);
+    expect(line).toBeGreaterThan(sample.header.length);
+    expect(line).toBeLessThan(sample.header.length + 2_400);
   });
 
   it('quarantines a raw file larger than maxRawFileBytes without reading it', async () => {
