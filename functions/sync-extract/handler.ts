@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MysqlSyncSource } from '#shared/adapters/mysql-source';
 import { DatabaseCredentialsProvider } from '#shared/adapters/secrets';
 import { DynamoSyncState } from '#shared/adapters/sync-state';

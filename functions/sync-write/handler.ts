@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { S3ObjectStore } from '#shared/adapters/object-store';
 import { DatabaseCredentialsProvider } from '#shared/adapters/secrets';
 import { DynamoSyncState } from '#shared/adapters/sync-state';

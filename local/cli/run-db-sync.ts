@@ -6,11 +6,10 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createConnection } from 'mysql2/promise';
 import { runSync, type SyncOutcome, startSyncSource, syncSummary } from '../db-sync/run';
 import { changeSource, seedSource } from '../db-sync/source';
 import { type LocalPipeline, startLocalPipeline } from '../pipeline';
-import type { LocalMariaDb } from '../services/mariadb';
+import { type LocalMariaDb, rootConnection } from '../services/mariadb';
 import type { LocalStack } from '../stack';
 import type { RunArgs } from './run-args';
 
@@ -32,12 +31,8 @@ export async function runDbSyncDemo(
   let sourceDb: LocalMariaDb | undefined;
   try {
     sourceDb = await startSyncSource(pipeline, directory);
-    const source = await createConnection({ socketPath: sourceDb.socket, user: 'root', database: 'shop' });
-    const target = await createConnection({
-      socketPath: pipeline.stack.mysql.socket,
-      user: 'root',
-      database: pipeline.stack.mysql.credentials.database,
-    });
+    const source = await rootConnection(sourceDb);
+    const target = await rootConnection(pipeline.stack.mysql);
     try {
       let startedAt = Date.now();
       await seedSource(source, { rows: args.rows, seed: args.seed });

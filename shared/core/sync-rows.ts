@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { EtlError } from './errors';
 import type { SyncTable } from './sync-config';
 import type { TableRow } from './table-declaration';

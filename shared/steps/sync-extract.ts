@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SyncSource } from '#shared/adapters/mysql-source';
 import type { SyncState } from '#shared/adapters/sync-state';
 import type { TableStaging } from '#shared/adapters/table-staging';

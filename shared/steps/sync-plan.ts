@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RunIdSchema } from '#shared/core/run-files';
 import type { SyncTable } from '#shared/core/sync-config';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ObjectStore } from '#shared/adapters/object-store';
 import { EtlError } from '#shared/core/errors';
 import type { Logger } from '#shared/core/log';

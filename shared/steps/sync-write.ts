@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SyncState } from '#shared/adapters/sync-state';
 import type { TableStaging } from '#shared/adapters/table-staging';
 import type { WarehouseWriter } from '#shared/adapters/warehouse';
