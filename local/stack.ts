@@ -215,7 +215,8 @@ export function writeAwsEnvFile(path: string, endpoints: LocalEndpoints): void {
   writeFileSync(path, `${lines.join('\n')}\n`, { mode: 0o600 });
 }
 
-async function storeMysqlSecret(
+/** Stores (or replaces) a MySQL secret in the shape RDS writes: host, port, username, password, dbname. */
+export async function storeMysqlSecret(
   clients: AwsClients,
   name: string,
   mysql: LocalEndpoints['mysql'],

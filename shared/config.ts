@@ -89,6 +89,15 @@ const EnvSchema = z.object({
         write: z.number().int().min(128).max(10_240),
       }),
     ),
+  /** db-sync: the source's and the target's database secrets (each read only by its side's function). */
+  SYNC_SOURCE_SECRET_ID: z.string().optional(),
+  SYNC_TARGET_SECRET_ID: z.string().optional(),
+  /** db-sync: rows per source query and per staged Query page. */
+  SYNC_PAGE_ROWS: z.coerce.number().int().min(1).max(10_000).default(1_000),
+  /** db-sync: rows one extract or write invocation handles before handing over to the next. */
+  SYNC_ROWS_PER_INVOCATION: z.coerce.number().int().min(1).default(50_000),
+  /** db-sync: seconds one extract or write invocation works before handing over (its timeout is 900). */
+  SYNC_INVOCATION_SECONDS: z.coerce.number().int().min(1).max(840).default(600),
   /** Set to `true` by `sls invoke local`: one invocation per process. */
   IS_LOCAL: z.string().optional(),
   /** Set by Lambda: where the deployment package is unpacked (the `sql/` files are there). */
@@ -131,6 +140,13 @@ export type EtlConfig = Readonly<{
   functionMemoryMb: Readonly<Record<'ingest' | 'transform' | 'aggregate' | 'stage' | 'write', number>>;
   /** The transform's /tmp in MB (billed above 512). */
   transformEphemeralStorageMb: number;
+  sync: Readonly<{
+    sourceSecretId: string | undefined;
+    targetSecretId: string | undefined;
+    pageRows: number;
+    rowsPerInvocation: number;
+    invocationBudgetMs: number;
+  }>;
   /**
    * Under `sls invoke local` the process runs one invocation and should then exit: handlers that
    * hold pools (the writer's MySQL connections) close them after the invocation.
@@ -192,6 +208,13 @@ export function parseConfig(env: Record<string, string | undefined>): EtlConfig 
     architecture: values.LAMBDA_ARCHITECTURE,
     functionMemoryMb: values.FUNCTION_MEMORY_MB,
     transformEphemeralStorageMb: values.TRANSFORM_TMP_MB,
+    sync: {
+      sourceSecretId: values.SYNC_SOURCE_SECRET_ID,
+      targetSecretId: values.SYNC_TARGET_SECRET_ID,
+      pageRows: values.SYNC_PAGE_ROWS,
+      rowsPerInvocation: values.SYNC_ROWS_PER_INVOCATION,
+      invocationBudgetMs: values.SYNC_INVOCATION_SECONDS * 1000,
+    },
     invokedLocally: values.IS_LOCAL === 'true',
   };
 }
@@ -211,6 +234,12 @@ function findFolderUp(starts: (string | undefined)[], name: string): string {
     }
   }
   return join(process.cwd(), name);
+}
+
+/** A setting only some functions need (db-sync's secrets): ConfigError naming the variable when unset. */
+export function required<T>(value: T | undefined, variable: string): T {
+  if (value === undefined) throw new ConfigError(`Invalid or missing environment: ${variable} is not set`);
+  return value;
 }
 
 let cached: EtlConfig | undefined;

@@ -15,6 +15,10 @@ export class UsageError extends Error {
 export const RUN_USAGE = `Usage: npm run local -- [--source DIR --from YYYY-MM-DDTHH --to YYYY-MM-DDTHH] [--report FILE]...
                        [--seed N] [--day YYYY-MM-DD] [--days N] [--dir .local/run] [--endpoints FILE]
                        [--batch-map inline|distributed|auto] [--verbose] [--log-level LEVEL] [--workers N]
+       npm run local -- --pipeline db-sync [--rows N] [--seed N] [--dir .local/run] [--verbose] [--log-level LEVEL]
+--pipeline cloudfront (default) runs the CloudFront logs pipeline; --pipeline db-sync starts a second
+MariaDB as the source database, seeds it with --rows customers (default 100000) of awkward values,
+runs a full copy, changes the source, runs an incremental copy, and prints each run's reconciliation.
 Without --source, a seeded sample day of CloudFront logs (with planted bad rows and files) is generated,
 or --days N consecutive sample days from --day, run as one window (a backfill).
 --batch-map runs the parent's batches in that mode instead of the stage's batchMapMode (distributed:
@@ -57,6 +61,10 @@ export interface RunArgs {
   /** BATCH_MAP_MODE for this run, instead of the stage's. */
   batchMap: BatchMapMode | undefined;
   help: boolean;
+  /** Which pipeline: the CloudFront logs (default) or db-sync. */
+  pipeline: 'cloudfront' | 'db-sync';
+  /** db-sync: customers seeded in the source. */
+  rows: number;
 }
 
 /**
@@ -83,6 +91,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
         days: { type: 'string', default: '1' },
         'batch-map': { type: 'string' },
         help: { type: 'boolean', default: false },
+        pipeline: { type: 'string', default: 'cloudfront' },
+        rows: { type: 'string', default: '100000' },
       },
       strict: true,
     }));
@@ -109,8 +119,17 @@ export function parseRunArgs(argv: string[]): RunArgs {
       days: 1,
       batchMap: undefined,
       help: true,
+      pipeline: 'cloudfront',
+      rows: 0,
     };
   }
+  const pipeline = text('pipeline');
+  if (pipeline !== 'cloudfront' && pipeline !== 'db-sync') {
+    throw new UsageError(`--pipeline ${pipeline} is not one of cloudfront, db-sync`);
+  }
+  const rows = Number(text('rows'));
+  if (!Number.isSafeInteger(rows) || rows < 100)
+    throw new UsageError(`--rows ${text('rows')} is not a whole number from 100`);
   const seed = Number(text('seed'));
   if (!Number.isSafeInteger(seed) || seed < 0)
     throw new UsageError(`--seed ${text('seed')} is not a whole number`);
@@ -174,6 +193,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
     days,
     batchMap,
     help: false,
+    pipeline,
+    rows,
   };
 }
 

@@ -25,6 +25,7 @@ import type { LocalStack } from '../stack';
 import { usageError } from './args';
 import { createProgress } from './progress';
 import { parseRunArgs, RUN_USAGE, UsageError } from './run-args';
+import { runDbSyncDemo } from './run-db-sync';
 
 let starting: Promise<LocalPipeline<LocalStack | undefined>> | undefined;
 /** Set once a signal started stopping everything; that stop ends the process (exit 130). */
@@ -63,6 +64,16 @@ async function main(): Promise<number> {
   process.on('SIGHUP', onSignal);
 
   mkdirSync(directory, { recursive: true });
+  if (args.pipeline === 'db-sync') {
+    try {
+      return await runDbSyncDemo(args, directory, (pipeline) => {
+        starting = pipeline;
+      });
+    } finally {
+      if (stopping === undefined) lock.release();
+      else await stopping;
+    }
+  }
   let sourceDirectory = args.source;
   let window = args.window;
   if (sourceDirectory === undefined) {

@@ -51,8 +51,9 @@ export function upsertStatement(
   runId: string,
   rows: readonly object[],
   declaration: TableDeclaration = cloudfrontHourly,
+  bookkeeping = true,
 ): string {
-  const tupleEnd = `, UTC_TIMESTAMP(3), ${escapeSql(runId)})`;
+  const tupleEnd = bookkeeping ? `, UTC_TIMESTAMP(3), ${escapeSql(runId)})` : ')';
   const writers = declaration.columns.map((column) => ({
     field: column.field,
     write: columnWriter(column, (value) => escapeSql(value)),
@@ -67,9 +68,9 @@ export function upsertStatement(
     }
     tuples[index] = tuple + tupleEnd;
   }
-  return `INSERT INTO ${quoteName(table)} (${insertColumns(declaration)})
+  return `INSERT INTO ${quoteName(table)} (${insertColumns(declaration, bookkeeping)})
 VALUES ${tuples.join(',\n')}
-${upsertAssignments(declaration)}`;
+${upsertAssignments(declaration, '', bookkeeping)}`;
 }
 
 const TSV_SPECIAL = /[\\\t\n\r\0]/g;

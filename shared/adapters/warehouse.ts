@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import {
-  createPool,
   escape as escapeSql,
-  format as formatSql,
   type Pool,
   type PoolConnection,
   type PoolOptions,
@@ -12,6 +10,7 @@ import {
   type ResultSetHeader,
   type RowDataPacket,
 } from 'mysql2/promise';
+import { createMysqlPool } from '#shared/adapters/mysql-pool';
 import type { DatabaseCredentialsSource } from '#shared/adapters/secrets';
 import {
   groupKey,
@@ -19,7 +18,7 @@ import {
   planHourReplacements,
   replacementDigest,
 } from '#shared/adapters/warehouse-hours';
-import { type AggregateRow, rowKey } from '#shared/core/aggregate-row';
+import type { AggregateRow } from '#shared/core/aggregate-row';
 import { type BackoffPolicy, fullJitterDelay, sleep as realSleep, type Sleep } from '#shared/core/backoff';
 import { WAREHOUSE_BULK_MODES, type WarehouseBulkMode } from '#shared/core/bulk-mode';
 import { mapWithLimit } from '#shared/core/concurrency';
@@ -27,7 +26,7 @@ import { ConfigError, EtlError } from '#shared/core/errors';
 import type { Logger } from '#shared/core/log';
 import { isStringColumn, type TableDeclaration } from '#shared/core/table-declaration';
 import { migrationsOf, RUN_ID_MAX_CHARS, upsertAssignments } from '#shared/core/table-sql';
-import { canonicalRow, TableValueError } from '#shared/core/table-values';
+import { canonicalRow, rowKeyOf, TableValueError } from '#shared/core/table-values';
 import { RetryableWriteError, WarehouseRowError, WarehouseWriteError } from '#shared/core/warehouse-errors';
 import { HourSchema, hourStart } from '#shared/core/window';
 import { cloudfrontHourly } from '#shared/tables/cloudfront-hourly';
@@ -54,7 +53,7 @@ export interface WarehouseWriter {
    */
   upsert(
     runId: string,
-    rows: readonly AggregateRow[],
+    rows: readonly object[],
     options?: { log?: Logger; replaceHours?: readonly string[] },
   ): Promise<UpsertResult>;
   /** Requests and bytes per hour (`YYYY-MM-DDTHH`) as the table holds them; 0 for an hour without rows. */
@@ -82,10 +81,16 @@ export interface MysqlWarehouseOptions {
   /** Target table (default `cloudfront_hourly`). */
   table?: string;
   /**
-   * The target table's declaration (default: `shared/tables/cloudfront-hourly.ts`). Another version
-   * of it (a column added) must keep every column and the key of the aggregate.
+   * The target table's declaration (default: `shared/tables/cloudfront-hourly.ts`). Replacing hours
+   * and `hoursSummary` need a version of the aggregate's (a column added: every column and the key
+   * of the aggregate kept); any declared table takes plain upserts (db-sync).
    */
   declaration?: TableDeclaration;
+  /**
+   * Whether the table carries the writer's bookkeeping columns `updated_at` and `loaded_by_run`
+   * (default true). A db-sync copy holds the source's columns only (often its own `updated_at`).
+   */
+  bookkeeping?: boolean;
   /** Longest wait for another migrator's schema lock (default 60 s) before RetryableWriteError. */
   schemaLockWaitSeconds?: number;
   /** Longest wait for one migration statement (default 10 min: an ALTER of a large table takes time). */
@@ -223,7 +228,7 @@ const LOAD_DATA_REFUSED_ERRNOS = new Set([1148, 3948, 4166]);
 interface BulkLoadStrategy {
   readonly mode: Exclude<WarehouseBulkMode, 'auto'>;
   /** The batch's content as sent; its `digest` (SHA-256) goes into the ledger. */
-  payload(table: string, runId: string, rows: readonly AggregateRow[]): string;
+  payload(table: string, runId: string, rows: readonly object[]): string;
   digest(table: string, payload: string): string;
   /** On the batch's connection before its transaction: nothing here reaches the target table. */
   prepare(connection: PoolConnection, runId: string, payload: string): Promise<void>;
@@ -302,6 +307,7 @@ class QueryTimeoutError extends Error {
 export class MysqlWarehouse implements WarehouseWriter {
   readonly table: string;
   readonly declaration: TableDeclaration;
+  private readonly bookkeeping: boolean;
   private readonly batchRows: number;
   private readonly connectionLimit: number;
   private readonly queryTimeoutMs: number;
@@ -327,7 +333,7 @@ export class MysqlWarehouse implements WarehouseWriter {
       throw new ConfigError(`Warehouse table name ${this.table} must match ${IDENTIFIER.source}`);
     }
     this.declaration = options.declaration ?? cloudfrontHourly;
-    keepsTheAggregate(this.declaration);
+    this.bookkeeping = options.bookkeeping ?? true;
     this.batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
     if (!Number.isInteger(this.batchRows) || this.batchRows < 1 || this.batchRows > MAX_BATCH_ROWS) {
       throw new ConfigError(`batchRows must be an integer from 1 to 5,000, not ${this.batchRows}`);
@@ -365,7 +371,7 @@ export class MysqlWarehouse implements WarehouseWriter {
   async migrate(): Promise<AppliedMigration[]> {
     const migrations = [
       ...migrationsOf(loadLedger, { bookkeeping: false }),
-      ...migrationsOf(this.declaration, { physicalName: this.table }),
+      ...migrationsOf(this.declaration, { physicalName: this.table, bookkeeping: this.bookkeeping }),
     ];
     const timeoutMs = this.options.migrationTimeoutMs ?? DEFAULT_MIGRATION_TIMEOUT_MS;
     const applied = await this.withConnection('ensure schema', this.log, (connection) =>
@@ -389,7 +395,7 @@ export class MysqlWarehouse implements WarehouseWriter {
    */
   async upsert(
     runId: string,
-    rows: readonly AggregateRow[],
+    rows: readonly object[],
     options: { log?: Logger; replaceHours?: readonly string[] } = {},
   ): Promise<UpsertResult> {
     const log = options.log ?? this.log;
@@ -403,7 +409,13 @@ export class MysqlWarehouse implements WarehouseWriter {
     for (const hour of options.replaceHours ?? []) {
       if (!isHour(hour)) throw new WarehouseRowError(`Run ${runId}: ${hour.slice(0, 64)} is not an hour`);
     }
-    const { batchCount, byBatch } = planHourReplacements(ordered, options.replaceHours ?? [], this.batchRows);
+    const { batchCount, byBatch } =
+      options.replaceHours === undefined
+        ? {
+            batchCount: Math.ceil(ordered.length / this.batchRows),
+            byBatch: new Map<number, HourReplacement[]>(),
+          }
+        : planHourReplacements(this.aggregateRows(ordered), options.replaceHours, this.batchRows);
     const result: UpsertResult = {
       rows: ordered.length,
       batches: 0,
@@ -425,6 +437,7 @@ export class MysqlWarehouse implements WarehouseWriter {
   }
 
   async hoursSummary(hours: readonly string[]): Promise<HourSummary[]> {
+    keepsTheAggregate(this.declaration);
     const wanted = [...new Set(hours.map((hour) => HourSchema.parse(hour)))].sort();
     if (wanted.length === 0) return [];
     const found = await this.withConnection('hours summary', this.log, (connection) =>
@@ -446,11 +459,36 @@ export class MysqlWarehouse implements WarehouseWriter {
     });
   }
 
+  /**
+   * The declared columns of the table as it holds them, in key order, `pageRows` at a time after
+   * the key `after` (db-sync's reconciliation reads the whole target this way).
+   */
+  async readByKey(after: string | number | undefined, pageRows: number): Promise<Record<string, unknown>[]> {
+    const key = this.declaration.key[0];
+    if (key === undefined || this.declaration.key.length !== 1) {
+      throw new ConfigError(`Table ${this.table}: reading by key needs a key of one column`);
+    }
+    const columns = this.declaration.columns.map((column) => `\`${column.name}\``).join(', ');
+    return this.withConnection(`read ${this.table}`, this.log, (connection) =>
+      this.query<RowDataPacket[]>(
+        connection,
+        `SELECT ${columns} FROM \`${this.table}\`${after === undefined ? '' : ` WHERE \`${key.name}\` > ?`} ORDER BY \`${key.name}\` LIMIT ${Number(pageRows)}`,
+        after === undefined ? [] : [after],
+      ),
+    );
+  }
+
   async close(): Promise<void> {
     const pool = this.pool;
     this.pool = undefined;
     this.schemaReady = false;
     if (pool !== undefined) await (await pool.catch(() => undefined))?.end();
+  }
+
+  /** Rows of the aggregate, for replacing hours: only a version of the aggregate's declaration has them. */
+  private aggregateRows(rows: readonly object[]): readonly AggregateRow[] {
+    keepsTheAggregate(this.declaration);
+    return rows as readonly AggregateRow[];
   }
 
   /**
@@ -461,7 +499,7 @@ export class MysqlWarehouse implements WarehouseWriter {
   private async writeBatch(
     runId: string,
     batchNo: number,
-    batch: readonly AggregateRow[],
+    batch: readonly object[],
     replacements: readonly HourReplacement[],
     log: Logger,
   ): Promise<{ deleted: number } | 'skipped'> {
@@ -582,7 +620,8 @@ export class MysqlWarehouse implements WarehouseWriter {
   private insertStrategy(): BulkLoadStrategy {
     return {
       mode: 'insert',
-      payload: (table, runId, rows) => upsertStatement(table, runId, rows, this.declaration),
+      payload: (table, runId, rows) =>
+        upsertStatement(table, runId, rows, this.declaration, this.bookkeeping),
       // The statement names the table and the run id: its SHA-256 alone tells batches apart.
       digest: (_table, statement) => createHash('sha256').update(statement).digest('hex'),
       prepare: async () => {},
@@ -640,7 +679,7 @@ export class MysqlWarehouse implements WarehouseWriter {
       write: async (connection) => {
         await this.query(
           connection,
-          `INSERT INTO ${target} SELECT * FROM ${staging}\n${upsertAssignments(this.declaration, `${target}.`)}`,
+          `INSERT INTO ${target} SELECT * FROM ${staging}\n${upsertAssignments(this.declaration, `${target}.`, this.bookkeeping)}`,
         );
       },
     };
@@ -659,7 +698,7 @@ export class MysqlWarehouse implements WarehouseWriter {
     const options: QueryOptions = {
       sql: `LOAD DATA LOCAL INFILE '${BATCH_FILE}' INTO TABLE ${table} CHARACTER SET utf8mb4
 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'
-(${loadDataColumns(this.declaration)}) SET updated_at = UTC_TIMESTAMP(3), loaded_by_run = ${escapeSql(runId)}`,
+(${loadDataColumns(this.declaration)})${this.bookkeeping ? ` SET updated_at = UTC_TIMESTAMP(3), loaded_by_run = ${escapeSql(runId)}` : ''}`,
       infileStreamFactory: (path: string): Readable => {
         if (path === BATCH_FILE) return Readable.from([Buffer.from(tsv)]);
         const refused = new PassThrough();
@@ -791,30 +830,8 @@ FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'
   }
 
   private async createPool(): Promise<Pool> {
-    const credentials = await this.credentials.get();
-    return createPool({
-      host: credentials.host,
-      port: credentials.port,
-      user: credentials.username,
-      password: credentials.password,
-      database: credentials.dbname,
+    return createMysqlPool(await this.credentials.get(), {
       connectionLimit: this.connectionLimit,
-      // Idle connections go before RDS's wait_timeout or a NAT drops them silently.
-      maxIdle: this.connectionLimit,
-      idleTimeout: 60_000,
-      enableKeepAlive: true,
-      connectTimeout: 10_000,
-      // BIGINT and DECIMAL (SUM) as strings: converted only where they are exact.
-      supportBigNumbers: true,
-      bigNumberStrings: true,
-      // DATETIME as text: no conversion through the Lambda's local time zone.
-      dateStrings: true,
-      charset: 'utf8mb4',
-      // mysql2 passes every statement through `format`, which scans all of its text for
-      // placeholders even when there are no values: ~110 ms of CPU per 270,000 rows of upsert
-      // text. A statement without values goes as it is, which is what `format` returns for it.
-      queryFormat: (sql: string, values: Parameters<typeof formatSql>[1]) =>
-        Array.isArray(values) && values.length === 0 ? sql : formatSql(sql, values),
       ...(this.options.ssl !== undefined && { ssl: this.options.ssl }),
     });
   }
@@ -855,11 +872,8 @@ FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'
  * warehouse key exactly when they share a `rowKey` (fixed-width parts around at most one string),
  * so duplicates are neighbours in the sorted list and need no Set of every key.
  */
-function orderedRows(
-  table: TableDeclaration,
-  runId: string,
-  input: readonly AggregateRow[],
-): readonly AggregateRow[] {
+function orderedRows(table: TableDeclaration, runId: string, input: readonly object[]): readonly object[] {
+  const rowKey = (row: object) => rowKeyOf(table, row);
   const stringKeys = table.key.filter(isStringColumn);
   let padded = false;
   let sorted = true;
@@ -900,12 +914,12 @@ function orderedRows(
             : String(values[column.field]),
         )
         .join('\n');
-      if (seen.has(key)) throw duplicateKey(runId, row);
+      if (seen.has(key)) throw duplicateKey(table, runId, row);
       seen.add(key);
     }
   } else {
     for (let index = 1; index < keys.length; index++) {
-      if (keys[index - 1] === keys[index]) throw duplicateKey(runId, ordered[index]!);
+      if (keys[index - 1] === keys[index]) throw duplicateKey(table, runId, ordered[index]!);
     }
   }
   return ordered;
@@ -941,6 +955,8 @@ function isHour(hour: string): boolean {
   }
 }
 
-function duplicateKey(runId: string, row: AggregateRow): WarehouseRowError {
-  return new WarehouseRowError(`Run ${runId}: two rows share the warehouse key of ${rowKey(row)}`);
+function duplicateKey(table: TableDeclaration, runId: string, row: object): WarehouseRowError {
+  return new WarehouseRowError(
+    `Run ${runId}: two rows share the warehouse key of ${rowKeyOf(table, row)} (table ${table.name})`,
+  );
 }

@@ -171,11 +171,11 @@ export function addColumnsStatement(
     .join(', ')}`;
 }
 
-/** The declared columns then the bookkeeping ones: the upsert's column list. */
-export function insertColumns(table: TableDeclaration): string {
-  return [...table.columns.map((column) => quoteName(column.name)), '`updated_at`', '`loaded_by_run`'].join(
-    ', ',
-  );
+/** The declared columns then (unless `bookkeeping` is false) the bookkeeping ones: the upsert's column list. */
+export function insertColumns(table: TableDeclaration, bookkeeping = true): string {
+  const columns = table.columns.map((column) => quoteName(column.name));
+  if (bookkeeping) columns.push('`updated_at`', '`loaded_by_run`');
+  return columns.join(', ');
 }
 
 /**
@@ -186,10 +186,19 @@ export function insertColumns(table: TableDeclaration): string {
  * leaves the row untouched. `target` qualifies the table's own columns where a SELECT's columns
  * share their names.
  */
-export function upsertAssignments(table: TableDeclaration, target = ''): string {
+export function upsertAssignments(table: TableDeclaration, target = '', bookkeeping = true): string {
   const values = table.columns
     .filter((column) => column.keyIndex === undefined)
     .map((column) => quoteName(column.name));
+  if (!bookkeeping) {
+    // A copy (db-sync) has no bookkeeping columns: the values are the row.
+    const key = quoteName(table.key[0]?.name ?? '');
+    const assignments =
+      values.length === 0
+        ? [`${target}${key} = ${target}${key}`]
+        : values.map((column) => `${target}${column} = VALUES(${column})`);
+    return `ON DUPLICATE KEY UPDATE\n  ${assignments.join(',\n  ')}`;
+  }
   const unchanged = values.map((column) => `${target}${column} <=> VALUES(${column})`).join(' AND ');
   const assignments =
     values.length === 0

@@ -227,9 +227,21 @@ export function toItemValue(table: TableDeclaration, column: TableColumn, value:
   const canonical = canonicalValue(table, column, value);
   if (canonical === null) return undefined;
   if (canonical instanceof Uint8Array) return Buffer.from(canonical).toString('base64');
+  if (column.type === 'double' && typeof canonical === 'number' && !fitsDynamoNumber(canonical)) {
+    // DynamoDB's N holds magnitudes from 1e-130 to under 1e126, and the document client refuses a
+    // number beyond 2^53 - 1 rather than risk rounding it: such a double is staged as its
+    // shortest round-trip text (S), read back exactly.
+    return String(canonical);
+  }
   // DynamoDB has no date type: ISO-8601 strings, which sort as time.
   if (column.type === 'hour') return new Date(hourStart(String(canonical))).toISOString();
   return canonical;
+}
+
+/** Whether a double goes into a DynamoDB N through the document client unchanged. */
+function fitsDynamoNumber(value: number): boolean {
+  const magnitude = Math.abs(value);
+  return magnitude === 0 || (magnitude >= 1e-130 && magnitude <= Number.MAX_SAFE_INTEGER);
 }
 
 /**
@@ -261,6 +273,14 @@ export function fromItemValue(table: TableDeclaration, column: TableColumn, attr
     return canonicalValue(table, column, number);
   }
   if (column.type === 'double') {
+    // A double outside what the document client carries as N is staged as its text (toItemValue).
+    if (typeof attribute === 'string') {
+      const number = Number(attribute);
+      if (!Number.isFinite(number) || String(number) !== attribute) {
+        return refuse(table, column, `${preview(attribute)} is not the text of a number`);
+      }
+      return canonicalValue(table, column, number);
+    }
     const text = numberText(attribute);
     if (text === undefined) return refuse(table, column, `expected a number, found ${typeof attribute}`);
     return canonicalValue(table, column, Number(text));

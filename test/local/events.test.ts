@@ -7,6 +7,8 @@ import { sourceFileId } from '#shared/core/ingest';
 import { AggregateInputSchema } from '#shared/steps/aggregate';
 import { IngestInputSchema } from '#shared/steps/ingest';
 import { StageInputSchema } from '#shared/steps/stage';
+import { EventSchema as SyncExtractEventSchema } from '../../functions/sync-extract/handler';
+import { EventSchema as SyncWriteEventSchema } from '../../functions/sync-write/handler';
 import { EventSchema as TransformEventSchema } from '../../functions/transform/handler';
 import { EventSchema as WriteEventSchema } from '../../functions/write/handler';
 
@@ -23,6 +25,9 @@ const SCHEMAS: Record<string, z.ZodType> = {
   'stage.json': StageInputSchema,
   'write.json': WriteEventSchema,
   'write-report.json': WriteEventSchema,
+  'sync-plan.json': SyncExtractEventSchema,
+  'sync-extract.json': SyncExtractEventSchema,
+  'sync-write.json': SyncWriteEventSchema,
 };
 
 describe('sample events for sls invoke local', () => {

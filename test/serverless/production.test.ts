@@ -115,7 +115,7 @@ describe('sls package --stage prod: alerts, logs, tracing and bundles', () => {
     expect(template.Conditions?.HasAlertEmail).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
   });
 
-  it('lets only its own two rules and its own alarms publish to the topic', () => {
+  it('lets only its own three rules and its own alarms publish to the topic', () => {
     const policies = resourcesOfType(template, 'AWS::SNS::TopicPolicy');
     expect(policies).toHaveLength(1);
     const statements = statementsIn(policies[0]![1].Properties?.PolicyDocument);
@@ -136,6 +136,7 @@ describe('sls package --stage prod: alerts, logs, tracing and bundles', () => {
         'aws:SourceArn': [
           { 'Fn::GetAtt': ['RunFailedRule', 'Arn'] },
           { 'Fn::GetAtt': ['ChildFailedRule', 'Arn'] },
+          { 'Fn::GetAtt': ['SyncFailedRule', 'Arn'] },
         ],
       },
     });

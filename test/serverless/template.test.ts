@@ -82,10 +82,12 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
     ({ template, directory } = await packageStage(stage));
   }, 240_000);
 
-  it('deploys the five functions on nodejs22.x / arm64, named per stage, each with its own role', () => {
+  it('deploys the seven functions of both pipelines on nodejs22.x / arm64, named per stage, each with its own role', () => {
     const functions = resourcesOfType(template, 'AWS::Lambda::Function');
     expect(functions.map(([, fn]) => String(fn.Properties?.FunctionName)).sort()).toEqual(
-      ['aggregate', 'ingest', 'stage', 'transform', 'write'].map((name) => `cf-etl-${stage}-${name}`),
+      ['aggregate', 'ingest', 'stage', 'syncExtract', 'syncWrite', 'transform', 'write'].map(
+        (name) => `cf-etl-${stage}-${name}`,
+      ),
     );
     const roles = new Set<string>();
     for (const [, fn] of functions) {
@@ -93,11 +95,11 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
       expect(fn.Properties?.Architectures).toEqual(['arm64']);
       roles.add(JSON.stringify(fn.Properties?.Role));
     }
-    expect(roles.size).toBe(5);
+    expect(roles.size).toBe(7);
   });
 
   it('builds one zip per function, with the SQL templates in the aggregate package', async () => {
-    for (const name of ['ingest', 'transform', 'aggregate', 'stage', 'write']) {
+    for (const name of ['ingest', 'transform', 'aggregate', 'stage', 'write', 'syncExtract', 'syncWrite']) {
       expect(existsSync(join(directory, `${name}.zip`))).toBe(true);
     }
     const aggregateZip = await JSZip.loadAsync(readFileSync(join(directory, 'aggregate.zip')));
@@ -136,11 +138,17 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
     expect(stdout.trim()).toBe('loaded');
   });
 
-  it('has the parent and its two children, started through startExecution.sync:2', () => {
+  it('has the parent and its two children, started through startExecution.sync:2 (and the db-sync pair)', () => {
     const machines = resourcesOfType(template, 'AWS::StepFunctions::StateMachine')
       .map(([id]) => id)
       .sort();
-    expect(machines).toEqual(['BatchStateMachine', 'HoursStateMachine', 'RunStateMachine']);
+    expect(machines).toEqual([
+      'BatchStateMachine',
+      'HoursStateMachine',
+      'RunStateMachine',
+      'SyncStateMachine',
+      'SyncTableStateMachine',
+    ]);
     const run = allStates(definitionOf(template, 'RunStateMachine'));
     const started = run
       .filter(([, state]) => state.Resource === 'arn:aws:states:::states:startExecution.sync:2')
@@ -152,7 +160,13 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
   });
 
   it('retries every Lambda task with the tuned policy (2 s, 7 attempts, 1.85, capped, full jitter)', () => {
-    for (const id of ['RunStateMachine', 'BatchStateMachine', 'HoursStateMachine']) {
+    for (const id of [
+      'RunStateMachine',
+      'BatchStateMachine',
+      'HoursStateMachine',
+      'SyncStateMachine',
+      'SyncTableStateMachine',
+    ]) {
       const tasks = allStates(definitionOf(template, id)).filter(
         ([, state]) => state.Type === 'Task' && String(state.Resource).startsWith('lambda:'),
       );
@@ -164,7 +178,13 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
   });
 
   it('caps every Map, the Athena one at 20 or less', () => {
-    const maps = ['RunStateMachine', 'BatchStateMachine', 'HoursStateMachine'].flatMap((id) =>
+    const maps = [
+      'RunStateMachine',
+      'BatchStateMachine',
+      'HoursStateMachine',
+      'SyncStateMachine',
+      'SyncTableStateMachine',
+    ].flatMap((id) =>
       allStates(definitionOf(template, id))
         .filter(([, state]) => state.Type === 'Map')
         .map(([name, state]) => [`${id}.${name}`, state] as const),
@@ -175,6 +195,7 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
       'RunStateMachine.AggregateHours',
       'RunStateMachine.TransformBatches',
       'RunStateMachine.TransformBatchesDistributed',
+      'SyncStateMachine.SyncTables',
     ]);
     for (const [, state] of maps) expect(state.MaxConcurrency).toBeGreaterThan(0);
     const athena = maps.find(([name]) => name === 'HoursStateMachine.AggregateHours')?.[1];
@@ -270,16 +291,20 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
     }
   });
 
-  it('schedules the parent with a 6-field UTC cron, enabled only in prod', () => {
+  it("schedules each pipeline's parent with its own 6-field UTC cron, enabled only in prod", () => {
     const rules = resourcesOfType(template, 'AWS::Events::Rule').filter(
       ([, rule]) => rule.Properties?.ScheduleExpression !== undefined,
     );
-    expect(rules).toHaveLength(1);
-    const rule = rules[0]![1].Properties ?? {};
-    const expression = String(rule.ScheduleExpression);
-    expect(expression).toMatch(/^cron\((\S+ ){5}\S+\)$/);
-    expect(expression).toContain('?');
-    expect(rule.State).toBe(stage === 'prod' ? 'ENABLED' : 'DISABLED');
+    expect(rules).toHaveLength(2);
+    const targets = rules.map(([, rule]) => JSON.stringify(rule.Properties?.Targets)).join();
+    expect(targets).toMatch(/RunStateMachine/);
+    expect(targets).toMatch(/SyncStateMachine/);
+    for (const [, { Properties: rule = {} }] of rules) {
+      const expression = String(rule.ScheduleExpression);
+      expect(expression).toMatch(/^cron\((\S+ ){5}\S+\)$/);
+      expect(expression).toContain('?');
+      expect(rule.State).toBe(stage === 'prod' ? 'ENABLED' : 'DISABLED');
+    }
   });
 
   it('defines the Glue table from the dataset schema, with partition projection on dt and hour', () => {
