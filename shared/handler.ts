@@ -57,7 +57,15 @@ export function defineHandler<Schema extends z.ZodType, Output>(
   name: string,
   schema: Schema,
   step: (input: z.infer<Schema>, context: HandlerContext) => Promise<Output>,
-  options: { metrics?: (output: Output) => StepMetricValues } = {},
+  options: {
+    metrics?: (output: Output) => StepMetricValues;
+    /**
+     * Closes what the handler keeps open between invocations (pooled connections) after each
+     * invocation under `sls invoke local`, which waits for the event loop to empty: idle
+     * connections would keep the process alive after the result is printed.
+     */
+    closeWhenInvokedLocally?: () => Promise<void>;
+  } = {},
 ) {
   let logger: ReturnType<typeof createFunctionLogger> | undefined;
   return async (event: unknown, lambda?: Context): Promise<Output> => {
@@ -88,6 +96,7 @@ export function defineHandler<Schema extends z.ZodType, Output>(
         { startedAt, finishedAt: new Date() },
         values,
       );
+      if (settings.invokedLocally) await options.closeWhenInvokedLocally?.();
     }
   };
 }

@@ -33,20 +33,10 @@ function sourceFor({ config }: HandlerContext): MysqlSyncSource {
   return source;
 }
 
-export const handler = defineHandler(
-  'sync-extract',
-  EventSchema,
-  async (event, context) => {
-    try {
-      return await step(event, context);
-    } finally {
-      // `sls invoke local` waits for the event loop to empty: idle pooled connections would keep the
-      // process alive after the result is printed.
-      if (context.config.invokedLocally) await dispose();
-    }
-  },
-  { metrics: (output) => ('extracted' in output ? { rowsStaged: output.extracted } : {}) },
-);
+export const handler = defineHandler('sync-extract', EventSchema, step, {
+  metrics: (output) => ('extracted' in output ? { rowsStaged: output.extracted } : {}),
+  closeWhenInvokedLocally: dispose,
+});
 
 /** One invocation: the action the event names. */
 async function step(event: z.infer<typeof EventSchema>, context: HandlerContext) {

@@ -47,20 +47,10 @@ function warehouseFor({ config }: HandlerContext, table: SyncTable): MysqlWareho
   return warehouse;
 }
 
-export const handler = defineHandler(
-  'sync-write',
-  EventSchema,
-  async (event, context) => {
-    try {
-      return await step(event, context);
-    } finally {
-      // `sls invoke local` waits for the event loop to empty: idle pooled connections would keep the
-      // process alive after the result is printed.
-      if (context.config.invokedLocally) await dispose();
-    }
-  },
-  { metrics: (output) => ('written' in output ? { rowsWritten: output.written } : {}) },
-);
+export const handler = defineHandler('sync-write', EventSchema, step, {
+  metrics: (output) => ('written' in output ? { rowsWritten: output.written } : {}),
+  closeWhenInvokedLocally: dispose,
+});
 
 /** One invocation: the action the event names. */
 async function step(event: z.infer<typeof EventSchema>, context: HandlerContext) {

@@ -32,20 +32,10 @@ function warehouseFor({ config }: HandlerContext): MysqlWarehouse {
 }
 
 /** Upserts the run's staged rows into MySQL (`write`), and writes the run report (`report`). */
-export const handler = defineHandler(
-  'write',
-  EventSchema,
-  async (event, context) => {
-    try {
-      return await writeOrReport(event, context);
-    } finally {
-      // `sls invoke local` waits for the event loop to empty: idle pooled connections would keep the
-      // process alive after the result is printed.
-      if (context.config.invokedLocally) await dispose();
-    }
-  },
-  { metrics: (output) => ('rows' in output ? { rowsWritten: output.rows } : {}) },
-);
+export const handler = defineHandler('write', EventSchema, writeOrReport, {
+  metrics: (output) => ('rows' in output ? { rowsWritten: output.rows } : {}),
+  closeWhenInvokedLocally: dispose,
+});
 
 async function writeOrReport(event: z.infer<typeof EventSchema>, context: HandlerContext) {
   const { config, log } = context;
