@@ -48,12 +48,12 @@ async function main(): Promise<void> {
     const name = zipName.replace(/\.zip$/, '');
     const zipFile = join(packageDirectory, zipName);
     const folder = join(work, 'functions', name);
-    await unzip(zipFile, folder);
-    handlers.push({
-      name,
-      file: join(folder, 'functions', name, 'handler.js'),
-      zipBytes: statSync(zipFile).size,
-    });
+    const entries = await unzip(zipFile, folder);
+    // The zip is named after the function's key (syncExtract), its handler after its folder
+    // (functions/sync-extract/handler.js).
+    const handler = entries.find((entry) => /^functions\/[^/]+\/handler\.js$/.test(entry));
+    if (handler === undefined) throw new Error(`${zipFile} holds no functions/<name>/handler.js`);
+    handlers.push({ name, file: join(folder, handler), zipBytes: statSync(zipFile).size });
   }
   if (handlers.length === 0) throw new Error(`no function zips in ${packageDirectory}`);
   const baseline = await buildBaseline(join(work, 'baseline'));
@@ -118,14 +118,18 @@ async function packageProd(work: string): Promise<string> {
   return directory;
 }
 
-async function unzip(zipFile: string, folder: string): Promise<void> {
+/** Unpacks a zip into `folder`; returns the paths of the files it held. */
+async function unzip(zipFile: string, folder: string): Promise<string[]> {
   const zip = await JSZip.loadAsync(readFileSync(zipFile));
+  const names: string[] = [];
   for (const [name, entry] of Object.entries(zip.files)) {
     if (entry.dir) continue;
     const target = join(folder, name);
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, await entry.async('nodebuffer'));
+    names.push(name);
   }
+  return names;
 }
 
 /** A handler importing only the S3 client, bundled as serverless.yml bundles the functions. */
