@@ -141,6 +141,8 @@ const MAX_BATCH_ROWS = 5_000;
 export const DEFAULT_QUERY_TIMEOUT_MS = 60_000;
 export const DEFAULT_WRITE_BACKOFF: BackoffPolicy = { baseDelayMs: 200, maxDelayMs: 5_000, maxAttempts: 4 };
 const DEFAULT_MIGRATION_TIMEOUT_MS = 600_000;
+/** Pools one call may see retired under it by other batches' refused logins before it gives up. */
+const MAX_RETIRED_POOLS = 3;
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,63}$/;
 /** mysql2's code for a query past its timeout; the warehouse's own QueryTimeoutError uses it too. */
 const QUERY_TIMEOUT_CODE = 'PROTOCOL_SEQUENCE_TIMEOUT';
@@ -322,6 +324,8 @@ export class MysqlWarehouse implements WarehouseWriter {
   private pool?: Promise<Pool>;
   /** The pool's replacement after a refused login, while the secret is re-read. */
   private rebuilding?: Promise<void>;
+  /** Pools replaced after a refused login: what fails on one of them goes again on the new pool. */
+  private readonly retired = new WeakSet<Promise<Pool>>();
   private schemaReady = false;
 
   constructor(
@@ -759,7 +763,9 @@ FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'
   /**
    * Runs `work` on a pooled connection. Transient failures: the connection is destroyed (never
    * handed out again in an unknown transaction state), and `work` runs again on a fresh one.
-   * A refused login: the secret is read again and the pool rebuilt, once per call.
+   * A refused login: the secret is read again and the pool rebuilt, once per call. A batch that
+   * took the pool just before another batch's refused login retired it ("Pool is closed", or its
+   * connection ended under it) goes again on the new pool: that is not a failure of its own.
    */
   private async withConnection<T>(
     operation: string,
@@ -767,6 +773,7 @@ FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'
     work: (connection: PoolConnection) => Promise<T>,
   ): Promise<T> {
     let refreshedCredentials = false;
+    let retiredPools = 0;
     for (let attempt = 0; ; ) {
       const pool = this.connectionPool();
       let connection: PoolConnection | undefined;
@@ -787,6 +794,10 @@ FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'
             await this.query(connection, 'ROLLBACK').catch(() => undefined);
           }
           connection.destroy();
+        }
+        if (this.retired.has(pool) && retiredPools++ < MAX_RETIRED_POOLS) {
+          await this.rebuilding;
+          continue;
         }
         if (isAccessDenied(error)) {
           if (refreshedCredentials) {
@@ -847,6 +858,7 @@ FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'
       return;
     }
     this.pool = undefined;
+    this.retired.add(refused);
     const rebuilding = (async () => {
       await this.credentials.refresh();
       await (await refused.catch(() => undefined))?.end().catch(() => undefined);
