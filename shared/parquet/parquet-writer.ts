@@ -39,6 +39,33 @@ export const DEFAULT_WRITER_OPTIONS: ParquetWriterOptions = {
 /** `created_by` in the footer: "<application> version <version>", the form readers parse. */
 const CREATED_BY = 'cf-etl version 1.0.0 (TypeScript Parquet writer)';
 
+type ColumnWriters = Array<NumberChunkWriter | StringChunkWriter>;
+
+/**
+ * Column writers between row groups, shared by the encoders of one table: an encoder that pauses
+ * leaves its writers here (clean, their buffers grown), and the next encoder to start a row group
+ * takes them, instead of each making a set and growing its buffers by doubling again. For
+ * encoders that write their row groups one at a time (the transform's interleaved hours: dozens
+ * of files, each encoding a row group then pausing), so one spare set serves them all.
+ */
+export class SpareColumnWriters {
+  private spare: ColumnWriters | undefined;
+
+  constructor(readonly table: TableDefinition) {}
+
+  /** The spare set, if there is one (it is then no longer spare). */
+  take(): ColumnWriters | undefined {
+    const writers = this.spare;
+    this.spare = undefined;
+    return writers;
+  }
+
+  /** Keeps a paused encoder's writers, which hold no rows, for the next encoder. */
+  give(writers: ColumnWriters): void {
+    this.spare ??= writers;
+  }
+}
+
 /**
  * Encodes rows of a table into a Parquet file (zstd pages, dictionary-encoded strings, statistics),
  * handing the file's bytes to `emit` in order as each row group completes, then the footer at
@@ -47,7 +74,7 @@ const CREATED_BY = 'cf-etl version 1.0.0 (TypeScript Parquet writer)';
 export class ParquetEncoder {
   private readonly options: ParquetWriterOptions;
   /** One per leaf column; made at the first rows, let go when paused or finished. */
-  private writers: Array<NumberChunkWriter | StringChunkWriter> | undefined;
+  private writers: ColumnWriters | undefined;
   private rowGroups: RowGroupMetadata[] = [];
   private position = 0;
   private groupRows = 0;
@@ -58,11 +85,15 @@ export class ParquetEncoder {
     private readonly table: TableDefinition,
     private readonly emit: (bytes: Buffer) => void,
     options: Partial<ParquetWriterOptions> = {},
+    /** Writers shared with other encoders of the table between row groups (same options). */
+    private readonly spares?: SpareColumnWriters,
   ) {
     this.options = { ...DEFAULT_WRITER_OPTIONS, ...options };
+    if (spares !== undefined && spares.table !== table) throw new Error('spare writers of another table');
   }
 
-  private columnWriters(): Array<NumberChunkWriter | StringChunkWriter> {
+  private columnWriters(): ColumnWriters {
+    this.writers ??= this.spares?.take();
     if (this.writers === undefined) {
       const body = new ByteWriter(64 * 1024);
       this.writers = leafColumns(this.table).map((leaf) =>
@@ -164,6 +195,7 @@ export class ParquetEncoder {
    */
   pause(): void {
     this.endRowGroup();
+    if (this.writers !== undefined) this.spares?.give(this.writers);
     this.writers = undefined;
   }
 

@@ -9,7 +9,7 @@ import { keys } from '#shared/core/run-files';
 import type { TableDefinition } from '#shared/datasets/table';
 import { ColumnBatchBuilder } from '#shared/parquet/column-batch';
 import { batchFromSpill, spillBuffers } from '#shared/parquet/column-spill';
-import { ParquetEncoder } from '#shared/parquet/parquet-writer';
+import { ParquetEncoder, SpareColumnWriters } from '#shared/parquet/parquet-writer';
 import { SpoolBudget, SpoolFile, type SpoolRange } from './transform-spool';
 
 const MiB = 1024 * 1024;
@@ -143,6 +143,8 @@ export class HourOutputs {
   private openGroups = 0;
   /** Reused to read spilled rows back (8-byte aligned, grown to the largest piece). */
   private readBuffer = Buffer.allocUnsafeSlow(0);
+  /** Column writers between row groups, shared by the hours' encoders (they encode one at a time). */
+  private readonly spareWriters: SpareColumnWriters;
   private readonly budget: SpoolBudget;
   private readonly folder: string;
   private readonly rowSpool: SpoolFile;
@@ -158,6 +160,7 @@ export class HourOutputs {
     private readonly limits: OutputLimits,
     spoolDirectory = tmpdir(),
   ) {
+    this.spareWriters = new SpareColumnWriters(table);
     this.budget = new SpoolBudget(limits.spoolBytes);
     this.folder = mkdtempSync(join(spoolDirectory, 'cf-etl-spool-'));
     this.rowSpool = new SpoolFile(join(this.folder, 'rows.spill'), this.budget);
@@ -331,11 +334,16 @@ export class HourOutputs {
    * and the column writers' buffers let go until the hour's next rows.
    */
   private encode(rows: HourRows, endGroup: boolean): void {
-    rows.encoder ??= new ParquetEncoder(this.table, (bytes) => this.emitParquet(rows, bytes), {
-      rowGroupRows: this.limits.rowGroupRows,
-      // Row groups of wide rows are cut here, by their raw bytes, not by the encoder's guess.
-      rowGroupBytes: Number.MAX_SAFE_INTEGER,
-    });
+    rows.encoder ??= new ParquetEncoder(
+      this.table,
+      (bytes) => this.emitParquet(rows, bytes),
+      {
+        rowGroupRows: this.limits.rowGroupRows,
+        // Row groups of wide rows are cut here, by their raw bytes, not by the encoder's guess.
+        rowGroupBytes: Number.MAX_SAFE_INTEGER,
+      },
+      this.spareWriters,
+    );
     const encoder = rows.encoder;
     for (const piece of rows.spilled) {
       if (this.readBuffer.length < piece.range.length)

@@ -7,8 +7,10 @@ import type { TableDefinition } from '#shared/datasets/table';
 import { ColumnBatchBuilder, NumberColumn, StringListColumn, Utf8Column } from '#shared/parquet/column-batch';
 import { readParquetBatches } from '#shared/parquet/parquet-reader';
 import {
+  ParquetEncoder,
   ParquetStreamWriter,
   type ParquetWriterOptions,
+  SpareColumnWriters,
   writeParquetBuffer,
 } from '#shared/parquet/parquet-writer';
 import { duckQuery } from '../support/duckdb';
@@ -419,6 +421,38 @@ describe('ParquetStreamWriter', () => {
     );
     expect(groups.map((group) => Number(group.row_group_num_rows))).toEqual([700, 1_800]);
     expect(await viaDuckDb(path)).toEqual(rows);
+  });
+
+  it('encoders sharing spare writers between row groups write the same files as encoders of their own', () => {
+    // Two files written alternately, a row group each at a time, as the transform's interleaved
+    // hours are: the writers one file paused (dictionaries, statistics, grown buffers) serve the other.
+    const files = [rowsOf(2_500, 3), rowsOf(1_900, 4)];
+    const spares = new SpareColumnWriters(TABLE);
+    const outputs = files.map(() => [] as Buffer[]);
+    const encoders = outputs.map(
+      (parts) => new ParquetEncoder(TABLE, (bytes) => parts.push(Buffer.from(bytes)), {}, spares),
+    );
+    const batches = files.map((rows) => batchesOf(rows));
+    for (let step = 0; step < 3; step++) {
+      for (const [index, encoder] of encoders.entries()) {
+        const batch = batches[index]![step];
+        if (batch === undefined) continue;
+        encoder.append(batch);
+        encoder.pause();
+      }
+    }
+    for (const encoder of encoders) encoder.finish();
+    for (const [index, rows] of files.entries()) {
+      const parts: Buffer[] = [];
+      const own = new ParquetEncoder(TABLE, (bytes) => parts.push(Buffer.from(bytes)));
+      for (const batch of batchesOf(rows)) {
+        own.append(batch);
+        own.pause();
+      }
+      own.finish();
+      expect(Buffer.concat(outputs[index]!).equals(Buffer.concat(parts))).toBe(true);
+    }
+    expect(() => new ParquetEncoder(cloudfront.table, () => undefined, {}, spares)).toThrow(/another table/);
   });
 
   it('write waits while the consumer is behind, and goes on once it reads', async () => {
