@@ -20,6 +20,7 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
+import { functionEnvironment, loadServerlessConfig } from '#local/serverless-config';
 import { sourceFileId } from '#shared/core/ingest';
 import { type BenchInput, benchInput } from './transform/input';
 import { outputLayout } from './transform/layout';
@@ -71,11 +72,14 @@ async function main(): Promise<void> {
   const spoolMb = String(positive('spool-mb', values['spool-mb']));
   mkdirSync(WORK, { recursive: true });
   const bundles = await bundleChildren();
+  oursEnvironment = await transformRuntimeOptions();
   pinnedCpu = values['one-core'] ? '0' : undefined;
   console.log(
     `bench:transform  ${cpus().length} CPUs (${cpus()[0]?.model.trim()}), Node ${process.version}, DuckDB ${duckdbVersion()}`,
   );
   if (pinnedCpu !== undefined) console.log(`every child pinned to CPU ${pinnedCpu} (--one-core)`);
+  for (const [name, value] of Object.entries(oursEnvironment))
+    console.log(`ours runs with the transform function's ${name}=${value} (serverless.yml)`);
 
   let ratioLine: string | undefined;
   let orderLine: string | undefined;
@@ -95,7 +99,7 @@ async function main(): Promise<void> {
       for (const which of order) {
         const report =
           which === 'ours'
-            ? await runChild(bundles.ours, [input.path, join(WORK, 'out-ours')])
+            ? await runChild(bundles.ours, [input.path, join(WORK, 'out-ours')], oursEnvironment)
             : await runChild(bundles.duckdb, [input.path, join(WORK, 'out-duckdb.parquet'), idOf(input)]);
         (which === 'ours' ? ours : duck).push(report);
         if (report.rows !== input.rows) {
@@ -133,7 +137,7 @@ async function main(): Promise<void> {
     for (const order of orders) {
       const variant = await orderedInput(big, order, seed);
       const out = join(WORK, 'out-ours-big');
-      const report = await runChild(bundles.ours, [variant.path, out, spoolMb]);
+      const report = await runChild(bundles.ours, [variant.path, out, spoolMb], oursEnvironment);
       const verdict = report.maxRssBytes <= 256 * MB ? 'under' : 'OVER';
       const layout = await outputLayout(join(out, 'data', 'curated'));
       console.log(
@@ -171,7 +175,7 @@ async function benchOrders(
     for (let step = 0; step < orders.length; step++) {
       const order = orders[(round + step) % orders.length]!;
       const out = join(WORK, `out-order-${order}`);
-      const report = await runChild(bundle, [variants.get(order)!.path, out, spoolMb]);
+      const report = await runChild(bundle, [variants.get(order)!.path, out, spoolMb], oursEnvironment);
       if (report.rows !== input.rows) throw new Error(`${order}: wrote ${report.rows} rows of ${input.rows}`);
       runs.get(order)!.push(report);
       layouts.set(order, await outputLayout(join(out, 'data', 'curated')));
@@ -232,14 +236,30 @@ async function bundleChildren(): Promise<{ ours: string; duckdb: string }> {
 /** With `--one-core`, the CPU every child is pinned to. */
 let pinnedCpu: string | undefined;
 
-function runChild(bundle: string, args: string[]): Promise<ChildReport> {
+/** What the transform function's runtime is given in serverless.yml (its Node options), for ours. */
+let oursEnvironment: Record<string, string> = {};
+
+/**
+ * The process-level settings of the transform function (NODE_OPTIONS: its V8 young generation),
+ * so ours runs as the Lambda runs, not with this machine's Node defaults.
+ */
+async function transformRuntimeOptions(): Promise<Record<string, string>> {
+  const environment = functionEnvironment(await loadServerlessConfig('dev', { root: ROOT }), 'transform');
+  return environment.NODE_OPTIONS === undefined ? {} : { NODE_OPTIONS: environment.NODE_OPTIONS };
+}
+
+function runChild(
+  bundle: string,
+  args: string[],
+  environment: Record<string, string> = {},
+): Promise<ChildReport> {
   return new Promise((resolvePromise, reject) => {
     const command = [process.execPath, bundle, ...args];
     if (pinnedCpu !== undefined) command.unshift('taskset', '-c', pinnedCpu);
     // NODE_PATH lets the DuckDB bundle find its native package from the project's node_modules.
     const child = spawn(command[0]!, command.slice(1), {
       cwd: ROOT,
-      env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules') },
+      env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules'), ...environment },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let stdout = '';

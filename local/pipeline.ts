@@ -38,6 +38,8 @@ import { defaultWorkerCount, LambdaWorkerPool } from './workers/pool';
  * Map fans out (gunzip, parse, Parquet). The others wait on the stand-ins and stay in-process.
  */
 const WORKER_FUNCTIONS: ReadonlySet<string> = new Set(['transform']);
+/** Per-function variables that set up a Lambda's Node process, not the handler's configuration. */
+const PROCESS_OPTIONS: ReadonlySet<string> = new Set(['NODE_OPTIONS']);
 
 /** The local stage's name in serverless.yml. */
 export const LOCAL_STAGE = 'local';
@@ -168,10 +170,19 @@ async function assemblePipeline<Stack extends LocalStack | undefined>(
 ): Promise<LocalPipeline<Stack>> {
   await provisionFromServerless(config, clients);
 
-  // Every function gets the provider-level environment (serverless.yml sets no per-function
-  // variables), so one process.env serves all handlers of this in-process run.
+  // Every function gets the provider-level environment, so one process.env serves all handlers of
+  // this in-process run. A function's own variables may only be Node's process options (the
+  // transform's NODE_OPTIONS sizes a Lambda process's V8 heap), which mean nothing to a handler
+  // run here or in a worker thread.
   const firstFunction = Object.keys(config.functions)[0];
   if (firstFunction === undefined) throw new Error('serverless.yml defines no functions');
+  for (const [key, fn] of Object.entries(config.functions)) {
+    const own = Object.keys(fn.environment ?? {}).filter((name) => !PROCESS_OPTIONS.has(name));
+    if (own.length > 0)
+      throw new Error(
+        `serverless.yml: function ${key} sets ${own.join(', ')}; the local runner gives every function the provider's environment`,
+      );
+  }
   const stageEnvironment = functionEnvironment(config, firstFunction);
   const environment: Record<string, string> = {
     ...stageEnvironment,
