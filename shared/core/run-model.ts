@@ -130,6 +130,28 @@ export function runExecution(shape: {
 }
 
 /**
+ * The backfill (statemachines/backfill.asl.yml): SplitWindows and Summarize (Lambda tasks), the
+ * AnyWindowFailed Choice, and the RunWindows inline Map with a Map iteration and a run child
+ * execution per window, counted as the parent's inline batch Map counts its batches.
+ */
+export function backfillExecution(shape: { windows: number }): ExecutionStates {
+  return {
+    lambdaTasks: 2,
+    childExecutionTasks: shape.windows,
+    maps: 1,
+    mapIterations: shape.windows,
+    flowStates: 1,
+  };
+}
+
+/** Windows one backfill execution may run within the history cap (`backfillExecution`). */
+export function maxBackfillWindows(): number {
+  const fixed = historyEvents(backfillExecution({ windows: 0 }));
+  const perWindow = HISTORY_EVENTS_PER.childExecutionTask + HISTORY_EVENTS_PER.mapIteration;
+  return Math.floor((HISTORY_EVENT_CAP - fixed) / perWindow);
+}
+
+/**
  * A child workflow execution of the Distributed Map (one per batch): its RunBatchInMapRun task
  * starts the batch child and waits for it (`startExecution.sync:2`).
  */

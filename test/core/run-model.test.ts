@@ -1,12 +1,15 @@
 import {
+  backfillExecution,
   batchExecution,
   chooseBatchMap,
   HISTORY_EVENT_BUDGET,
+  HISTORY_EVENT_CAP,
   historyEvents,
   hourGroups,
   hourGroupsForWindow,
   hoursExecution,
   mapRunChildExecution,
+  maxBackfillWindows,
   maxBatchesPerRun,
   runExecution,
   runHistory,
@@ -107,6 +110,23 @@ describe('run model: limits', () => {
     );
     expect(historyEvents(runExecution({ batches: batches + 1, hourGroups: 550 }))).toBeGreaterThan(
       HISTORY_EVENT_BUDGET,
+    );
+  });
+});
+
+describe('backfill history', () => {
+  it('records 8 events per window (a Map iteration and a startExecution.sync:2 task) plus 18 fixed', () => {
+    expect(historyEvents(backfillExecution({ windows: 0 }))).toBe(18);
+    expect(historyEvents(backfillExecution({ windows: 365 }))).toBe(18 + 365 * 8);
+  });
+
+  it('fits a leap year of daily runs and stops where the next window would pass 25,000 events', () => {
+    expect(maxBackfillWindows()).toBe(3122);
+    expect(historyEvents(backfillExecution({ windows: maxBackfillWindows() }))).toBeLessThanOrEqual(
+      HISTORY_EVENT_CAP,
+    );
+    expect(historyEvents(backfillExecution({ windows: maxBackfillWindows() + 1 }))).toBeGreaterThan(
+      HISTORY_EVENT_CAP,
     );
   });
 });
