@@ -1,0 +1,44 @@
+import { backfillExecution, HISTORY_EVENT_CAP, historyEvents } from './run-model';
+import { type Plan, planRun, type StageSettings, type Workload } from './run-plan';
+
+/** How a stage runs a backfill (stage params `backfillHoursPerRun`, `backfillConcurrency`). */
+export interface BackfillSettings {
+  hoursPerRun: number;
+  concurrency: number;
+}
+
+/** A long window planned as a backfill: one run's plan, and the backfill over all its windows. */
+export interface BackfillPlan {
+  /** The plan of one window's run (its refusals are the backfill's). */
+  perRun: Plan;
+  windows: number;
+  history: { events: number; cap: number };
+  /** Windows run `concurrency` at a time, each as long as the planned run. */
+  wallClockSeconds: number;
+  costUsd: number;
+  fits: boolean;
+}
+
+/**
+ * Plans `workload` as a backfill of runs of `hoursPerRun` hours: each window sized as one run
+ * (`planRun`), the backfill execution's history against 25,000 events.
+ */
+export function planBackfill(
+  workload: Workload,
+  settings: StageSettings,
+  backfill: BackfillSettings,
+): BackfillPlan {
+  const hours = Math.max(1, Math.round(workload.days * 24));
+  const windows = Math.ceil(hours / backfill.hoursPerRun);
+  const perRun = planRun({ ...workload, days: Math.min(hours, backfill.hoursPerRun) / 24 }, settings);
+  const events = historyEvents(backfillExecution({ windows }));
+  const runFits = !perRun.findings.some((finding) => finding.level === 'refused');
+  return {
+    perRun,
+    windows,
+    history: { events, cap: HISTORY_EVENT_CAP },
+    wallClockSeconds: Math.ceil(windows / backfill.concurrency) * perRun.wallClock.total,
+    costUsd: windows * perRun.cost.totalUsd,
+    fits: runFits && events <= HISTORY_EVENT_CAP,
+  };
+}
