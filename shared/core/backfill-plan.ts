@@ -7,6 +7,11 @@ export interface BackfillSettings {
   concurrency: number;
 }
 
+/** The stage's backfill settings. */
+export function backfillSettingsOf(settings: StageSettings): BackfillSettings {
+  return { hoursPerRun: settings.backfillHoursPerRun, concurrency: settings.backfillConcurrency };
+}
+
 /** A long window planned as a backfill: one run's plan, and the backfill over all its windows. */
 export interface BackfillPlan {
   /** The plan of one window's run (its refusals are the backfill's). */

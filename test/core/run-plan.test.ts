@@ -32,6 +32,8 @@ const prodConfig = {
       ephemeralStorageTransform: 4096,
       maxRawFileBytes: 268435456,
       rawExpansion: 8,
+      backfillHoursPerRun: 24,
+      backfillConcurrency: 1,
     },
   },
   functions: {
