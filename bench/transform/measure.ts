@@ -29,5 +29,7 @@ export interface ChildReport {
   hours?: number;
   /** Ours: times the memory budget spilled an hour's rows to the temp disk, and the spool's peak. */
   spills?: number;
+  /** Ours: column builders made (one per hour unless an hour's room was let go and needed again). */
+  builders?: number;
   spoolPeakBytes?: number;
 }

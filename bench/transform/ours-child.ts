@@ -14,13 +14,14 @@ import { FileObjectStore } from './file-store';
 import { cpuMsSince, folderBytes } from './measure';
 
 /** The transform's own account of its spool (its 'file done' log line), kept for the report. */
-let spool = { spills: 0, spoolPeakBytes: 0 };
+let spool = { spills: 0, builders: 0, spoolPeakBytes: 0 };
 const quiet: Logger = {
   debug() {},
   info(message, fields) {
     if (message === 'transform: file done' && fields !== undefined) {
       spool = {
         spills: Number(fields.spills ?? 0),
+        builders: Number(fields.builders ?? 0),
         spoolPeakBytes: Number(fields.spoolPeakBytes ?? 0),
       };
     }

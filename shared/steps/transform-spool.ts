@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, writev, writevSync } from 'node:fs';
+import { closeSync, openSync, readSync, writevSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 
@@ -71,44 +71,6 @@ export class SpoolFile {
     }
     this.size = position;
     return { offset, length };
-  }
-
-  /**
-   * Appends the buffers as one range, written on the thread pool (beside the parser, on a second
-   * core where there is one): the range is reserved at once; `done` settles when its bytes are on
-   * the file. The buffers must not change until then.
-   */
-  appendAsync(buffers: readonly Buffer[]): { range: SpoolRange; done: Promise<void> } {
-    let length = 0;
-    for (const buffer of buffers) length += buffer.length;
-    this.budget.take(length);
-    this.fd ??= openSync(this.path, 'w+');
-    const fd = this.fd;
-    const range = { offset: this.size, length };
-    this.size += length;
-    const done = (async () => {
-      let pending = buffers.filter((buffer) => buffer.length > 0);
-      let position = range.offset;
-      while (pending.length > 0) {
-        let written = await new Promise<number>((resolve, reject) =>
-          writev(fd, pending.slice(0, 1024), position, (error, bytes) =>
-            error ? reject(error) : resolve(bytes),
-          ),
-        );
-        position += written;
-        const rest: Buffer[] = [];
-        for (const buffer of pending) {
-          if (written >= buffer.length) written -= buffer.length;
-          else {
-            rest.push(written > 0 ? buffer.subarray(written) : buffer);
-            written = 0;
-          }
-        }
-        pending = rest;
-      }
-    })();
-    done.catch(() => undefined); // awaited before the range is read; never an unhandled rejection
-    return { range, done };
   }
 
   /**

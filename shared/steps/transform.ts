@@ -100,7 +100,13 @@ export async function transformFile(
   const readBytes = async (parser: ByteLineParser, bytes: AsyncIterable<Buffer>) => {
     const waiting = new LineBatches(settings.lineBatches);
     let current = -1;
-    const parseLine = async (data: Uint8Array, start: number, end: number, line: number) => {
+    /** Parses a line into its hour's builder; a promise only for a rejected row (being quarantined). */
+    const parseLine = (
+      data: Uint8Array,
+      start: number,
+      end: number,
+      line: number,
+    ): Promise<void> | undefined => {
       rowLine = line;
       const result = parser.parseBytes(data, start, end);
       if (result.kind === 'pending') {
@@ -109,11 +115,10 @@ export async function transformFile(
         current = Math.floor(result.timeMs / HOUR_MS);
         const hour = outputs.rowsAt(current);
         parser.appendPending(hour.builder);
-        const settled = outputs.added(hour);
-        if (settled !== undefined) await settled;
+        outputs.added(hour);
       } else if (result.kind === 'reject') {
         rows.read++;
-        await reject(
+        return reject(
           result.reason,
           Buffer.from(data.buffer, data.byteOffset + start, end - start).toString('utf8'),
           line,
@@ -121,12 +126,14 @@ export async function transformFile(
       } else if (result.kind === 'fatal') {
         throw new WholeFileProblem(`line ${line}: ${result.reason}`);
       }
+      return undefined;
     };
     const parseBatch = async (batch: LineBatch) => {
       let start = 0;
       for (let index = 0; index < batch.count; index++) {
         const end = batch.ends[index]!;
-        await parseLine(batch.bytes, start, end, batch.lineNumbers[index]!);
+        const quarantined = parseLine(batch.bytes, start, end, batch.lineNumbers[index]!);
+        if (quarantined !== undefined) await quarantined;
         start = end;
       }
       waiting.release(batch);
@@ -175,7 +182,8 @@ export async function transformFile(
           } else if (data[position] === 35 /* # */) {
             await parseAllWaiting();
           }
-          await parseLine(data, position, lineEnd, lineNumber);
+          const quarantined = parseLine(data, position, lineEnd, lineNumber);
+          if (quarantined !== undefined) await quarantined;
         }
         position = lineEnd + 1;
       }
@@ -204,8 +212,7 @@ export async function transformFile(
       rowLine = lineNumber;
       const hour = outputs.rowsAt(Math.floor(result.timeMs / HOUR_MS));
       hour.builder.append(result.values);
-      const settled = outputs.added(hour);
-      if (settled !== undefined) await settled;
+      outputs.added(hour);
     }
   };
 
@@ -224,7 +231,7 @@ export async function transformFile(
     // with their parser; a record number is a line number.
     if (readsBytes(parser) && parser.readsHead(head)) await readBytes(parser, all);
     else await readLines(await openSource(dataset, all, file.fileId));
-    await outputs.seal();
+    outputs.seal();
   } catch (error) {
     problem =
       error instanceof WholeFileProblem
@@ -281,6 +288,7 @@ export async function transformFile(
     hours: result.hours.length,
     ...(hoursRemoved.length > 0 && { hoursRemoved }),
     spills: outputs.stats.spills,
+    builders: outputs.stats.builders,
     spoolPeakBytes: outputs.spoolPeakBytes,
   });
   return result;

@@ -72,7 +72,7 @@ describe('transform: one curated file per (raw file, hour), whatever the row ord
       harness.s3.store,
       log,
     );
-    return { result, fileId, spills: Number(done.spills ?? 0) };
+    return { result, fileId, spills: Number(done.spills ?? 0), builders: Number(done.builders ?? 0) };
   }
 
   /** Every curated object of the file, downloaded: key → local path. */
@@ -169,6 +169,28 @@ describe('transform: one curated file per (raw file, hour), whatever the row ord
           .join(', ')}]) ORDER BY edge_request_id`,
       );
     expect(await read(tight.fileId)).toEqual(await read(roomy.fileId));
+  });
+
+  it('keeps one builder per interleaved hour across spills, and lets go those of hours that ended', async () => {
+    // Interleaved hours spill again and again, each into the builder it already has (one made
+    // again would grow by doubling, copying its rows each time).
+    const spilling = { rowGroupRows: 1_000, bufferBytes: 128 * 1024, aloneRows: 50 };
+    const interleavedRun = await transform('builders-interleaved.gz', interleaved(5), spilling);
+    expect(interleavedRun.spills).toBeGreaterThan(5);
+    expect(interleavedRun.builders).toBe(5);
+    // Sorted hours past the open row groups go through builders; once an hour has had no row for a
+    // row group's worth of rows, its empty builder is let go, and an hour that comes back gets a
+    // new one.
+    const sortedRun = await transform('builders-sorted.gz', blocks(4, 300), {
+      rowGroupRows: 100,
+      bufferBytes: 4 * 1024 * 1024,
+      aloneRows: 50,
+      openRowGroups: 0,
+    });
+    expect(sortedRun.result.hours).toHaveLength(4);
+    // 4 hours each coming back once: without letting go, 4 builders; letting go, up to 8 (whether a
+    // builder is empty when its hour ends depends on where its last row group ended).
+    expect(sortedRun.builders).toBeGreaterThan(5);
   });
 
   it('deletes the curated file of an hour a changed raw file no longer has, and reports the hour', async () => {
