@@ -1,4 +1,10 @@
-import { backfillExecution, HISTORY_EVENT_CAP, historyEvents } from './run-model';
+import {
+  backfillExecution,
+  HISTORY_EVENT_BUDGET,
+  HISTORY_EVENT_CAP,
+  historyEvents,
+  maxBackfillWindows,
+} from './run-model';
 import { type Plan, planRun, type StageSettings, type Workload } from './run-plan';
 
 /** How a stage runs a backfill (stage params `backfillHoursPerRun`, `backfillConcurrency`). */
@@ -17,7 +23,8 @@ export interface BackfillPlan {
   /** The plan of one window's run (its refusals are the backfill's). */
   perRun: Plan;
   windows: number;
-  history: { events: number; cap: number };
+  /** The backfill execution's history on its success path; `maxWindows` keep it within `budget`. */
+  history: { events: number; budget: number; cap: number; maxWindows: number };
   /** Windows run `concurrency` at a time, each as long as the planned run. */
   wallClockSeconds: number;
   costUsd: number;
@@ -26,7 +33,7 @@ export interface BackfillPlan {
 
 /**
  * Plans `workload` as a backfill of runs of `hoursPerRun` hours: each window sized as one run
- * (`planRun`), the backfill execution's history against 25,000 events.
+ * (`planRun`), the backfill execution's history against its 20,000-event budget.
  */
 export function planBackfill(
   workload: Workload,
@@ -41,9 +48,14 @@ export function planBackfill(
   return {
     perRun,
     windows,
-    history: { events, cap: HISTORY_EVENT_CAP },
+    history: {
+      events,
+      budget: HISTORY_EVENT_BUDGET,
+      cap: HISTORY_EVENT_CAP,
+      maxWindows: maxBackfillWindows(),
+    },
     wallClockSeconds: Math.ceil(windows / backfill.concurrency) * perRun.wallClock.total,
     costUsd: windows * perRun.cost.totalUsd,
-    fits: runFits && events <= HISTORY_EVENT_CAP,
+    fits: runFits && windows <= maxBackfillWindows(),
   };
 }

@@ -59,6 +59,8 @@ export const HISTORY_EVENTS_PER = {
   flowState: 2,
   /** A Distributed Map's run in its parent: MapRunStarted and MapRunSucceeded, whatever its items. */
   mapRun: 2,
+  /** A Fail state: FailStateEntered only (ExecutionFailed follows, counted with the execution). */
+  failState: 1,
 } as const;
 
 /** A Distributed Map runs at most 10,000 child workflow executions at once (`MaxConcurrency`). */
@@ -70,8 +72,10 @@ export interface ExecutionStates {
   childExecutionTasks: number;
   maps: number;
   mapIterations: number;
-  /** Wait, Choice and Pass states. */
+  /** Wait, Choice, Pass and Succeed states. */
   flowStates: number;
+  /** Fail states (on a failure path only). */
+  failStates?: number;
   /** Distributed Maps run (each a map run: 2 events here, its items in child executions). */
   mapRuns?: number;
   /** Child workflow executions those map runs start: Step Functions bills a transition for each. */
@@ -88,6 +92,7 @@ export function historyEvents(states: ExecutionStates): number {
     per.map * states.maps +
     per.mapIteration * states.mapIterations +
     per.flowState * states.flowStates +
+    per.failState * (states.failStates ?? 0) +
     per.mapRun * (states.mapRuns ?? 0)
   );
 }
@@ -99,6 +104,7 @@ export function stateTransitions(states: ExecutionStates): number {
     states.childExecutionTasks +
     states.maps +
     states.flowStates +
+    (states.failStates ?? 0) +
     (states.mapRunChildren ?? 0)
   );
 }
@@ -131,24 +137,32 @@ export function runExecution(shape: {
 
 /**
  * The backfill (statemachines/backfill.asl.yml): SplitWindows and Summarize (Lambda tasks), the
- * AnyWindowFailed Choice, and the RunWindows inline Map with a Map iteration and a run child
- * execution per window, counted as the parent's inline batch Map counts its batches.
+ * RunWindows inline Map with a Map iteration and a run child execution per window (counted as the
+ * parent's inline batch Map counts its batches), the AnyWindowFailed Choice, then Done (Succeed).
+ * Each failed window adds its WindowFailed Pass state, and a backfill with a failed window ends in
+ * the BackfillFailed Fail state instead of Done.
  */
-export function backfillExecution(shape: { windows: number }): ExecutionStates {
+export function backfillExecution(shape: { windows: number; failedWindows?: number }): ExecutionStates {
+  const failed = shape.failedWindows ?? 0;
   return {
     lambdaTasks: 2,
     childExecutionTasks: shape.windows,
     maps: 1,
     mapIterations: shape.windows,
-    flowStates: 1,
+    flowStates: (failed > 0 ? 1 : 2) + failed,
+    failStates: failed > 0 ? 1 : 0,
   };
 }
 
-/** Windows one backfill execution may run within the history cap (`backfillExecution`). */
+/**
+ * Windows one backfill execution may run: within the 20,000-event budget on its success path, so
+ * that even every window failing (2 events more each, for its WindowFailed state) stays under the
+ * 25,000 cap.
+ */
 export function maxBackfillWindows(): number {
   const fixed = historyEvents(backfillExecution({ windows: 0 }));
-  const perWindow = HISTORY_EVENTS_PER.childExecutionTask + HISTORY_EVENTS_PER.mapIteration;
-  return Math.floor((HISTORY_EVENT_CAP - fixed) / perWindow);
+  const perWindow = historyEvents(backfillExecution({ windows: 1 })) - fixed;
+  return Math.floor((HISTORY_EVENT_BUDGET - fixed) / perWindow);
 }
 
 /**

@@ -257,11 +257,20 @@ describe('npm run plan: a year of a busy distribution as a backfill', () => {
   it('fits as 365 daily runs: each run a day that fits, the backfill inside 25,000 events', () => {
     const backfill = planBackfill(year, prod, { hoursPerRun: 24, concurrency: 1 });
     expect(backfill.windows).toBe(365);
-    expect(backfill.history).toEqual({ events: 18 + 8 * 365, cap: 25_000 });
+    expect(backfill.history).toEqual({ events: 20 + 8 * 365, budget: 20_000, cap: 25_000, maxWindows: 2497 });
     expect(backfill.perRun.findings.filter((finding) => finding.level === 'refused')).toEqual([]);
     expect(backfill.wallClockSeconds).toBe(365 * backfill.perRun.wallClock.total);
     expect(backfill.costUsd).toBeCloseTo(365 * backfill.perRun.cost.totalUsd, 6);
     expect(backfill.fits).toBe(true);
+  });
+
+  it('does not fit 8 years of daily runs in one backfill (2,920 windows, 2,497 at most)', () => {
+    const backfill = planBackfill({ ...busyDay, days: 8 * 365 }, prod, { hoursPerRun: 24, concurrency: 1 });
+    expect(backfill.windows).toBe(2920);
+    expect(backfill.fits).toBe(false);
+    expect(planBackfill({ ...busyDay, days: 8 * 365 }, prod, { hoursPerRun: 48, concurrency: 1 }).fits).toBe(
+      true,
+    );
   });
 
   it('divides the wall clock by the backfill concurrency, rounding up', () => {

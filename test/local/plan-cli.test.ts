@@ -57,7 +57,7 @@ describe('npm run plan (stage settings from serverless.yml)', () => {
     ]);
     expect(stdout).toContain('plan             stage prod: 100,000 files a day of 40.0 KB × 1 day');
     expect(stdout).toContain('backfill         365 runs of ≤ 24 h (backfillHoursPerRun)');
-    expect(stdout).toContain('history 2,938 / 25,000 events');
+    expect(stdout).toContain('history 2,940 / 25,000 events (one backfill holds ≤ 2,497 runs)');
     expect(stdout).toContain('verdict          fits as a backfill');
     expect(code).toBe(0);
   }, 120_000);
