@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { DEFAULT_MAX_PAYLOAD_BYTES } from './plan';
+import { maxBackfillWindows } from './run-model';
 import { addHours, formatHour, hourStart, type Window } from './window';
 
 const HOUR_MS = 3_600_000;
@@ -48,4 +50,27 @@ export function splitBackfillWindow(
     windows.push({ runId: `${prefix}-${compactHour(from)}`, window: runWindow });
   }
   return windows;
+}
+
+/**
+ * Why one backfill execution cannot run these windows, naming what to change; undefined when it
+ * can. Its history holds `maxBackfillWindows()` runs, and its state holds the whole run list,
+ * which must leave room under Step Functions' 256 KB payload (long backfill names make that bind
+ * first: a run id is the name plus 11 characters).
+ */
+export function backfillRefusal(windows: readonly BackfillWindow[], hoursPerRun: number): string | undefined {
+  const first = windows[0];
+  const last = windows.at(-1);
+  if (first === undefined || last === undefined) return undefined;
+  const hours = (hourStart(last.window.to) - hourStart(first.window.from)) / HOUR_MS;
+  const span = `[${first.window.from}, ${last.window.to})`;
+  const most = maxBackfillWindows();
+  if (windows.length > most) {
+    return `the window ${span} is ${windows.length} runs of ≤ ${hoursPerRun} h (backfillHoursPerRun), and one backfill holds at most ${most} (its history's 20,000-event budget): raise backfillHoursPerRun to ${Math.ceil(hours / most)} or more, or start backfills over shorter windows`;
+  }
+  const payload = Buffer.byteLength(JSON.stringify(windows));
+  if (payload > DEFAULT_MAX_PAYLOAD_BYTES) {
+    return `the ${windows.length} runs of the window ${span} make a run list of ${payload} bytes, over the ${DEFAULT_MAX_PAYLOAD_BYTES} the backfill's state may hold (Step Functions' 256 KB payload): use a shorter backfill id, raise backfillHoursPerRun, or start backfills over shorter windows`;
+  }
+  return undefined;
 }
