@@ -65,6 +65,8 @@ export const HISTORY_EVENTS_PER = {
 
 /** A Distributed Map runs at most 10,000 child workflow executions at once (`MaxConcurrency`). */
 export const MAP_RUN_MAX_CONCURRENCY = 10_000;
+/** An inline Map runs at most 40 iterations at once (the backfill's RunWindows Map). */
+export const INLINE_MAP_MAX_CONCURRENCY = 40;
 
 /** What one execution runs on its success path, counted by kind of state. */
 export interface ExecutionStates {
@@ -342,6 +344,11 @@ export interface LimitSettings {
   batchMapMode?: string;
   toleratedBatchFailurePercentage?: number;
   batchConcurrency?: number;
+  /** With `lookbackHours` and `hoursPerExecution`: one backfill run's hour groups. */
+  backfillHoursPerRun?: number;
+  lookbackHours?: number;
+  /** Runs a backfill starts at once: they share Athena's quota and the writer's reservation. */
+  backfillConcurrency?: number;
 }
 
 /**
@@ -428,6 +435,7 @@ export function checkLimits(settings: LimitSettings): string[] {
       `batchConcurrency is ${batchConcurrency}: a Distributed Map runs 1 to ${MAP_RUN_MAX_CONCURRENCY} child executions at once`,
     );
   }
+  problems.push(...backfillProblems(settings));
   const { athenaConcurrency } = settings;
   if (
     !Number.isInteger(athenaConcurrency) ||
@@ -446,6 +454,62 @@ export function checkLimits(settings: LimitSettings): string[] {
   if (unreserved < MIN_UNRESERVED_CONCURRENCY) {
     problems.push(
       `reserved concurrency totals ${reserved} of the account's ${settings.accountConcurrencyLimit}, leaving ${unreserved} unreserved; Lambda requires at least ${MIN_UNRESERVED_CONCURRENCY}`,
+    );
+  }
+  return problems;
+}
+
+/**
+ * The backfill's settings against what its runs share: a run of `backfillHoursPerRun` hours must
+ * leave its parent room for a batch beside its hour groups, and `backfillConcurrency` runs at once
+ * (an inline Map: at most 40) must not start more Athena queries than the quota or more writes
+ * than the write function's reserved concurrency (the extra writes would be throttled past the
+ * Lambda Retry's 7 attempts, about a minute and a half, while a write may take minutes).
+ */
+function backfillProblems(settings: LimitSettings): string[] {
+  const problems: string[] = [];
+  const {
+    backfillHoursPerRun: hours,
+    backfillConcurrency: runs,
+    lookbackHours,
+    hoursPerExecution,
+  } = settings;
+  if (hours !== undefined) {
+    if (!(Number.isInteger(hours) && hours >= 1)) {
+      problems.push(
+        `backfillHoursPerRun is ${hours}: a backfill's run is a whole number of hours, 1 or more`,
+      );
+    } else if (lookbackHours !== undefined && hoursPerExecution !== undefined) {
+      const groups = hourGroupsForWindow({ windowHours: hours, lookbackHours, hoursPerExecution });
+      const batchMap = settings.batchMapMode === 'distributed' ? 'distributed' : 'inline';
+      const events = historyEvents(
+        runExecution({ batches: batchMap === 'inline' ? 1 : 0, hourGroups: groups, batchMap }),
+      );
+      if (!(events <= HISTORY_EVENT_BUDGET)) {
+        problems.push(
+          `backfillHoursPerRun is ${hours}: one run of it aggregates ${groups} hour groups (hoursPerExecution ${hoursPerExecution}), ${events} history events of its parent before any batch (budget ${HISTORY_EVENT_BUDGET}): lower backfillHoursPerRun`,
+        );
+      }
+    }
+  }
+  if (runs === undefined) return problems;
+  if (!(Number.isInteger(runs) && runs >= 1 && runs <= INLINE_MAP_MAX_CONCURRENCY)) {
+    problems.push(
+      `backfillConcurrency is ${runs}: the backfill's inline Map runs 1 to ${INLINE_MAP_MAX_CONCURRENCY} windows at once`,
+    );
+    return problems;
+  }
+  const { athenaConcurrency } = settings;
+  // One run at a time is the athenaConcurrency check's own.
+  if (runs > 1 && runs * athenaConcurrency > ATHENA_CONCURRENT_QUERY_QUOTA) {
+    problems.push(
+      `backfillConcurrency is ${runs}: its runs at once, each with athenaConcurrency ${athenaConcurrency}, could start ${runs * athenaConcurrency} Athena queries at once, over the ${ATHENA_CONCURRENT_QUERY_QUOTA}-query quota: lower backfillConcurrency or athenaConcurrency`,
+    );
+  }
+  const writers = Number(settings.reservedConcurrency.write) || 0;
+  if (writers > 0 && runs > writers) {
+    problems.push(
+      `backfillConcurrency is ${runs}, but the write function's reserved concurrency (reservedWrite) is ${writers}: writes of runs at once past it are throttled beyond their retries: lower backfillConcurrency or raise reservedWrite`,
     );
   }
   return problems;
