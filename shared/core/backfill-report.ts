@@ -60,7 +60,10 @@ export interface BackfillReport {
   windows: number;
   succeeded: SucceededWindow[];
   failed: FailedWindow[];
-  /** Over the succeeded windows' reports: this backfill's files and rows. */
+  /**
+   * The succeeded windows' reports summed: each run counts its manifest's files, so a file that two
+   * runs took (the lookback reaches into the previous window) counts in both.
+   */
   totals: { files: number; rowsRead: number; rowsAccepted: number; rowsQuarantined: number };
 }
 
