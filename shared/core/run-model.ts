@@ -487,7 +487,7 @@ function backfillProblems(settings: LimitSettings): string[] {
       );
       if (!(events <= HISTORY_EVENT_BUDGET)) {
         problems.push(
-          `backfillHoursPerRun is ${hours}: one run of it aggregates ${groups} hour groups (hoursPerExecution ${hoursPerExecution}), ${events} history events of its parent before any batch (budget ${HISTORY_EVENT_BUDGET}): lower backfillHoursPerRun`,
+          `backfillHoursPerRun is ${hours}: one run of it aggregates ${groups} hour groups (hoursPerExecution ${hoursPerExecution}), which put its parent's history at ${events} events with no room for its batches (budget ${HISTORY_EVENT_BUDGET}): lower backfillHoursPerRun`,
         );
       }
     }

@@ -103,7 +103,7 @@ describe('AWS limit checks at package time', () => {
     // 2,496 hour groups: 32 + 8 × (2,496 + 1 batch) = 20,008 events of the parent, over 20,000.
     expect(checkLimits({ ...base, backfillHoursPerRun: 2496 * 16 - 2 })).toEqual([
       expect.stringMatching(
-        /backfillHoursPerRun is 39934: one run of it aggregates 2496 hour groups .* 20008 history events/,
+        /backfillHoursPerRun is 39934: one run of it aggregates 2496 hour groups .* at 20008 events with no room for its batches/,
       ),
     ]);
     expect(checkLimits({ ...base, backfillHoursPerRun: 2495 * 16 - 2 })).toEqual([]);
