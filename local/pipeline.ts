@@ -54,6 +54,8 @@ export interface LocalPipeline<Stack extends LocalStack | undefined = LocalStack
   stepFunctions: LocalStepFunctions;
   /** The parent (per-run) state machine's name. */
   runMachine: string;
+  /** The backfill state machine's name (its runs are executions of `runMachine`). */
+  backfillMachine: string;
   /** One timing per handler invocation of a run, from the EMF lines the handlers wrote. */
   timings(runId: string): Timing[];
   /** Lambda throttling the runner answers with (fault tests, `npm run faults`). */
@@ -235,6 +237,7 @@ async function assemblePipeline<Stack extends LocalStack | undefined>(
   const region = config.provider.region;
   const stateMachines: Record<string, object> = {};
   let runMachine: string | undefined;
+  let backfillMachine: string | undefined;
   for (const [key, machine] of Object.entries(machines)) {
     const name = machine.name ?? key;
     stateMachines[name] = resolveIntrinsics(machine.definition, {
@@ -252,8 +255,10 @@ async function assemblePipeline<Stack extends LocalStack | undefined>(
       },
     });
     if (key === 'run') runMachine = name;
+    if (key === 'backfill') backfillMachine = name;
   }
   if (runMachine === undefined) throw new Error('serverless.yml defines no `run` state machine');
+  if (backfillMachine === undefined) throw new Error('serverless.yml defines no `backfill` state machine');
 
   // A Distributed Map reads its items from and writes its results to the stack's S3, as in AWS.
   const objects = new S3ObjectStore(clients.s3);
@@ -283,6 +288,7 @@ async function assemblePipeline<Stack extends LocalStack | undefined>(
     environment,
     stepFunctions,
     runMachine,
+    backfillMachine,
     timings: handlers.timings,
     lambdaFaults,
     workers,
@@ -377,6 +383,18 @@ export async function runWindow(
     { runId, window },
     { name: executionName },
   );
+  return runOutcome(pipeline, result, runId);
+}
+
+/**
+ * The outcome of a run execution (`runWindow`'s, or one a backfill started): its report completed
+ * with the handlers' invocations and the history the runner recorded, written back to S3.
+ */
+export async function runOutcome(
+  pipeline: LocalPipeline<LocalStack | undefined>,
+  result: ExecutionResult,
+  runId: string,
+): Promise<RunOutcome> {
   const measured = maxHistoryEvents(result);
   const store = new S3ObjectStore(pipeline.clients.s3);
   const bucket = pipeline.environment.DATA_BUCKET ?? '';
@@ -430,11 +448,11 @@ export async function runWindow(
   };
 }
 
-function countExecutions(result: ExecutionResult): number {
+export function countExecutions(result: ExecutionResult): number {
   return 1 + result.children.reduce((sum, child) => sum + countExecutions(child), 0);
 }
 
-function executionsByMachine(result: ExecutionResult, counts: Record<string, number> = {}) {
+export function executionsByMachine(result: ExecutionResult, counts: Record<string, number> = {}) {
   counts[result.stateMachineName] = (counts[result.stateMachineName] ?? 0) + 1;
   for (const child of result.children) executionsByMachine(child, counts);
   return counts;

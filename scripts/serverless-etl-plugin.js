@@ -105,6 +105,9 @@ class EtlPlugin {
       batchMapMode: custom.batchMapMode,
       toleratedBatchFailurePercentage: Number(custom.toleratedBatchFailurePercentage),
       batchConcurrency: Number(custom.batchConcurrency),
+      backfillHoursPerRun: Number(custom.backfillHoursPerRun),
+      lookbackHours: Number(custom.lookbackHours),
+      backfillConcurrency: Number(custom.backfillConcurrency),
     });
     if (problems.length > 0) {
       throw new this.serverless.classes.Error(`Settings break AWS limits:\n - ${problems.join('\n - ')}`);

@@ -8,12 +8,14 @@ import { containerS3Client } from '#shared/aws/s3';
 import { containerSecretsManagerClient } from '#shared/aws/secrets-manager';
 import { keys } from '#shared/core/run-files';
 import { defineHandler, type HandlerContext } from '#shared/handler';
+import { BackfillReportInputSchema, writeBackfillReport } from '#shared/steps/backfill-report';
 import { ReportInputSchema, writeReport } from '#shared/steps/report';
 import { aggregatedHoursOf, WriteInputSchema, writeRun } from '#shared/steps/write';
 
 export const EventSchema = z.union([
   WriteInputSchema.extend({ action: z.literal('write') }),
   ReportInputSchema,
+  BackfillReportInputSchema,
 ]);
 
 /** The pool lives as long as the container: created on first use, never per invocation. */
@@ -31,7 +33,10 @@ function warehouseFor({ config }: HandlerContext): MysqlWarehouse {
   return warehouse;
 }
 
-/** Upserts the run's staged rows into MySQL (`write`), and writes the run report (`report`). */
+/**
+ * Upserts the run's staged rows into MySQL (`write`), writes the run report (`report`), and a
+ * backfill's summary over its runs' reports (`backfillReport`).
+ */
 export const handler = defineHandler('write', EventSchema, writeOrReport, {
   metrics: (output) => ('rows' in output ? { rowsWritten: output.rows } : {}),
   closeWhenInvokedLocally: dispose,
@@ -47,6 +52,9 @@ async function writeOrReport(event: z.infer<typeof EventSchema>, context: Handle
     return writeRun(event, staging, warehouseFor(context), log, () =>
       aggregatedHoursOf(store, config.dataBucket, event.runId),
     );
+  }
+  if (event.action === 'backfillReport') {
+    return writeBackfillReport(event, config, new S3ObjectStore(containerS3Client(config.aws)), log);
   }
   const report = await writeReport(
     event,

@@ -1,3 +1,4 @@
+import type { BackfillPlan } from '#shared/core/backfill-plan';
 import { maxPollsPerQuery } from '#shared/core/run-model';
 import type { Plan, StageSettings, Workload } from '#shared/core/run-plan';
 
@@ -75,4 +76,13 @@ export function formatPlan(plan: Plan, workload: Workload, settings: StageSettin
       : `verdict          does not fit: ${refused} refusal${refused === 1 ? '' : 's'} above`,
   );
   return lines;
+}
+
+/** The backfill lines `npm run plan` prints after one window's run plan, and its verdict. */
+export function formatBackfill(backfill: BackfillPlan, settings: StageSettings): string[] {
+  return [
+    `backfill         ${count(backfill.windows)} runs of ≤ ${settings.backfillHoursPerRun} h (backfillHoursPerRun), ${settings.backfillConcurrency} at a time (backfillConcurrency); history ${count(backfill.history.events)} / ${count(backfill.history.cap)} events (one backfill holds ≤ ${count(backfill.history.maxWindows)} runs)`,
+    `backfill time    ${duration(backfill.wallClockSeconds)}; cost ${usd(backfill.costUsd)} (${count(backfill.windows)} × the run above)`,
+    `verdict          ${backfill.fits ? 'fits as a backfill' : 'does not fit as a backfill'}`,
+  ];
 }

@@ -18,6 +18,8 @@ export function createProgress(
     StageRows: 'hours staged',
     WriteWarehouse: 'write',
     Report: 'report',
+    // A backfill's runs, as each ends (succeeded or caught).
+    RunWindow: 'runs',
   };
   let last = '';
   let printed = '';

@@ -1,7 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { BATCH_MAP_MODES, type BatchMapMode } from '#shared/core/batch-map';
-import { HOUR_PATTERN, hourStart, type Window } from '#shared/core/window';
+import { RunIdSchema } from '#shared/core/run-files';
+import { addHours, HOUR_PATTERN, hourStart, type Window } from '#shared/core/window';
 import { defaultWorkerCount } from '../workers/pool';
 
 /** A command line `npm run local` refuses before starting anything: exit 2, one line. */
@@ -15,6 +16,7 @@ export class UsageError extends Error {
 export const RUN_USAGE = `Usage: npm run local -- [--source DIR --from YYYY-MM-DDTHH --to YYYY-MM-DDTHH] [--report FILE]...
                        [--seed N] [--day YYYY-MM-DD] [--days N] [--dir .local/run] [--endpoints FILE]
                        [--batch-map inline|distributed|auto] [--verbose] [--log-level LEVEL] [--workers N]
+                       [--backfill [--backfill-id ID]]
        npm run local -- --pipeline db-sync [--rows N] [--seed N] [--dir .local/run] [--verbose] [--log-level LEVEL]
 --pipeline cloudfront (default) runs the CloudFront logs pipeline; --pipeline db-sync starts a second
 MariaDB as the source database, seeds it with --rows customers (default 100000) of awkward values,
@@ -23,6 +25,10 @@ Without --source, a seeded sample day of CloudFront logs (with planted bad rows 
 or --days N consecutive sample days from --day, run as one window (a backfill).
 --batch-map runs the parent's batches in that mode instead of the stage's batchMapMode (distributed:
 a Distributed Map reading the batch list from S3, a child execution per batch; docs/run-model.md).
+--backfill runs the window through the backfill state machine instead: runs of the stage's
+backfillHoursPerRun hours (24), backfillConcurrency at a time, then the backfill's summary
+(DIR/reports/backfill-<id>.json); exit 0 only if every run SUCCEEDED. --backfill-id names the
+backfill (default local-backfill-<from>-<to>): the same id starts the same run ids again.
 Without --endpoints, a local stack is started under --dir and stopped at the end, and the source
 bucket is emptied before the files are uploaded. With --endpoints FILE (.local/endpoints.json from
 npm run local:up, or one written for another stack) the run uses that stack, creates what is missing,
@@ -32,6 +38,7 @@ else, and leaves the stack running.
 logs from that level up (debug, info, warn, error; default warn).
 --report FILE copies the run report to FILE: the page (self-contained HTML) when FILE ends in .html,
 else the JSON; give it twice for both. Both are also written to DIR/reports/<runId>.json and .html.
+With --backfill, FILE gets the backfill's summary (JSON).
 --workers N runs the transforms in up to N worker threads, one invocation each at a time (default:
 the machine's cores); --workers 0 runs every handler in this process (debugging, profiling).`;
 
@@ -61,6 +68,8 @@ export interface RunArgs {
   /** BATCH_MAP_MODE for this run, instead of the stage's. */
   batchMap: BatchMapMode | undefined;
   help: boolean;
+  /** Run the window through the backfill state machine, under this backfill id (undefined: one run). */
+  backfillId: string | undefined;
   /** Which pipeline: the CloudFront logs (default) or db-sync. */
   pipeline: 'cloudfront' | 'db-sync';
   /** db-sync: customers seeded in the source. */
@@ -90,6 +99,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
         workers: { type: 'string' },
         days: { type: 'string', default: '1' },
         'batch-map': { type: 'string' },
+        backfill: { type: 'boolean', default: false },
+        'backfill-id': { type: 'string' },
         help: { type: 'boolean', default: false },
         pipeline: { type: 'string', default: 'cloudfront' },
         rows: { type: 'string', default: '100000' },
@@ -118,6 +129,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
       workers: 0,
       days: 1,
       batchMap: undefined,
+      backfillId: undefined,
       help: true,
       pipeline: 'cloudfront',
       rows: 0,
@@ -173,6 +185,11 @@ export function parseRunArgs(argv: string[]): RunArgs {
   const batchMap = BATCH_MAP_MODES.find((mode) => mode === batchMapText);
   if (batchMapText !== undefined && batchMap === undefined)
     throw new UsageError(`--batch-map ${batchMapText} is not one of ${BATCH_MAP_MODES.join(', ')}`);
+  const backfillId = backfillIdOf(values.backfill === true, text('backfill-id'), window, day, days);
+  if (backfillId !== undefined && pipeline === 'db-sync')
+    throw new UsageError('--backfill runs the CloudFront pipeline; db-sync has no backfill');
+  if (backfillId !== undefined && reports().some((file) => /\.html?$/i.test(file)))
+    throw new UsageError("--report with --backfill copies the backfill's summary, which is JSON, not a page");
   const endpoints = text('endpoints');
   if (endpoints !== undefined && !existsSync(endpoints)) {
     throw new UsageError(
@@ -192,10 +209,36 @@ export function parseRunArgs(argv: string[]): RunArgs {
     workers,
     days,
     batchMap,
+    backfillId,
     help: false,
     pipeline,
     rows,
   };
+}
+
+/**
+ * The backfill id of `--backfill`: `--backfill-id`, or one derived from the window, so running the
+ * same window again starts the same run ids (the runs are idempotent).
+ */
+function backfillIdOf(
+  backfill: boolean,
+  id: string | undefined,
+  window: Window | undefined,
+  day: string,
+  days: number,
+): string | undefined {
+  if (!backfill) {
+    if (id !== undefined) throw new UsageError('--backfill-id needs --backfill');
+    return undefined;
+  }
+  if (id !== undefined) {
+    const parsed = RunIdSchema.safeParse(id);
+    if (!parsed.success) throw new UsageError(`--backfill-id ${id}: ${parsed.error.issues[0]?.message}`);
+    return id;
+  }
+  const from = window?.from ?? `${day}T00`;
+  const to = window?.to ?? addHours(`${day}T00`, 24 * days);
+  return `local-backfill-${from.replace(/[-T]/g, '')}-${to.replace(/[-T]/g, '')}`;
 }
 
 function checkHour(flag: string, hour: string, shown = hour): number {

@@ -3,7 +3,8 @@
  * `--endpoints`), seeds the source bucket
  * (a generated sample day of CloudFront logs, or `--source DIR`), runs the parent state machine
  * through the local runner with the same handlers and definitions that deploy, shows progress,
- * prints a summary, writes the report, stops the stack, and exits 0 only on SUCCEEDED.
+ * prints a summary, writes the report, stops the stack, and exits 0 only on SUCCEEDED. With
+ * `--backfill`, the window runs through the backfill state machine as runs of its own.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,7 @@ import type { LocalStack } from '../stack';
 import { usageError } from './args';
 import { createProgress } from './progress';
 import { parseRunArgs, RUN_USAGE, UsageError } from './run-args';
+import { runBackfillCommand } from './run-backfill';
 import { runDbSyncDemo } from './run-db-sync';
 
 let starting: Promise<LocalPipeline<LocalStack | undefined>> | undefined;
@@ -137,6 +139,15 @@ async function main(): Promise<number> {
     console.log(
       `source: ${seeded} file(s) from ${sourceDirectory} in s3://${pipeline.environment.SOURCE_BUCKET}`,
     );
+    if (args.backfillId !== undefined) {
+      return await runBackfillCommand(pipeline, {
+        window,
+        backfillId: args.backfillId,
+        directory,
+        reportFiles: args.report,
+        finishProgress: () => progress.finish(),
+      });
+    }
     const runId = `local-${window.from}-${window.to}-${Date.now().toString(36)}`;
     console.log(
       `run ${runId}: window [${window.from}, ${window.to}), transforms ${pipeline.workers === 0 ? 'in-process' : `in up to ${pipeline.workers} worker threads`}`,

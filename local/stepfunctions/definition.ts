@@ -286,6 +286,8 @@ function collectStaticReferences(
  *   to 99,999,999 s, which would time out any child execution running over a minute.
  * - A Distributed Map becomes a local task whose map run starts child executions of its item
  *   processor (`runMapRun`): the library has no Distributed Map and would run it inline.
+ * - `ResultPath: "$"` (the result replaces the input) is dropped, for states and catchers: it is
+ *   the default, and the library would write the result under a key named `$` instead.
  * - `waitTimeScale`: retrier `IntervalSeconds`/`MaxDelaySeconds` are scaled (the library then
  *   applies `BackoffRate` and `JitterStrategy` to the scaled values, so every wait scales), and
  *   Wait states become local tasks that sleep the scaled time (the library's own Wait override
@@ -297,6 +299,8 @@ function prepareForLibrary(original: JsonObject, waitTimeScale: number): JsonObj
   if (typeof copy.TimeoutSeconds === 'number')
     copy.TimeoutSeconds = Math.min(copy.TimeoutSeconds, MAX_TIMER_SECONDS);
   forEachState(copy, (stateName, state, siblings) => {
+    if (state.ResultPath === '$') delete state.ResultPath;
+    for (const catcher of arrayOf(state.Catch)) if (catcher.ResultPath === '$') delete catcher.ResultPath;
     if (state.Type === 'Task' && state.TimeoutSecondsPath === undefined) {
       const timeout = typeof state.TimeoutSeconds === 'number' ? state.TimeoutSeconds : MAX_TIMER_SECONDS;
       state.TimeoutSeconds = Math.min(timeout, MAX_TIMER_SECONDS);

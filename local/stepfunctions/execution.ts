@@ -28,6 +28,8 @@ export interface ExecutionResult {
   name: string;
   stateMachineName: string;
   status: ExecutionStatus;
+  /** The input the execution was started with. */
+  input: unknown;
   output?: unknown;
   error?: string;
   cause?: string;
@@ -181,6 +183,7 @@ export class Execution {
       executionArn: this.executionArn,
       name: this.name,
       stateMachineName: this.machine.name,
+      input: this.input,
       ...outcome,
       historyEventCount: this.historyEventCount,
       startDate: this.startDate,

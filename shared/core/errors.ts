@@ -17,3 +17,9 @@ export class ConfigError extends EtlError {}
  * transforms a file or starts an Athena query.
  */
 export class RunCostBudgetError extends EtlError {}
+
+/**
+ * A backfill's window needs more runs than one backfill execution holds (its history budget, or
+ * its run list against the 256 KB state payload): refused before any run starts.
+ */
+export class BackfillTooLongError extends EtlError {}

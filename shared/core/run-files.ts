@@ -27,6 +27,8 @@ export const keys = {
   report: (runId: string) => `reports/${runId}.json`,
   /** The same report as a page a person reads (`shared/core/report-html.ts`). */
   reportHtml: (runId: string) => `reports/${runId}.html`,
+  /** A backfill's summary: its windows' run ids, which succeeded, which failed and why. */
+  backfillReport: (backfillId: string) => `reports/backfill-${backfillId}.json`,
 } as const;
 
 /**

@@ -59,10 +59,14 @@ export const HISTORY_EVENTS_PER = {
   flowState: 2,
   /** A Distributed Map's run in its parent: MapRunStarted and MapRunSucceeded, whatever its items. */
   mapRun: 2,
+  /** A Fail state: FailStateEntered only (ExecutionFailed follows, counted with the execution). */
+  failState: 1,
 } as const;
 
 /** A Distributed Map runs at most 10,000 child workflow executions at once (`MaxConcurrency`). */
 export const MAP_RUN_MAX_CONCURRENCY = 10_000;
+/** An inline Map runs at most 40 iterations at once (the backfill's RunWindows Map). */
+export const INLINE_MAP_MAX_CONCURRENCY = 40;
 
 /** What one execution runs on its success path, counted by kind of state. */
 export interface ExecutionStates {
@@ -70,8 +74,10 @@ export interface ExecutionStates {
   childExecutionTasks: number;
   maps: number;
   mapIterations: number;
-  /** Wait, Choice and Pass states. */
+  /** Wait, Choice, Pass and Succeed states. */
   flowStates: number;
+  /** Fail states (on a failure path only). */
+  failStates?: number;
   /** Distributed Maps run (each a map run: 2 events here, its items in child executions). */
   mapRuns?: number;
   /** Child workflow executions those map runs start: Step Functions bills a transition for each. */
@@ -88,6 +94,7 @@ export function historyEvents(states: ExecutionStates): number {
     per.map * states.maps +
     per.mapIteration * states.mapIterations +
     per.flowState * states.flowStates +
+    per.failState * (states.failStates ?? 0) +
     per.mapRun * (states.mapRuns ?? 0)
   );
 }
@@ -99,6 +106,7 @@ export function stateTransitions(states: ExecutionStates): number {
     states.childExecutionTasks +
     states.maps +
     states.flowStates +
+    (states.failStates ?? 0) +
     (states.mapRunChildren ?? 0)
   );
 }
@@ -127,6 +135,36 @@ export function runExecution(shape: {
   }
   const children = shape.batches + shape.hourGroups;
   return { lambdaTasks: 4, childExecutionTasks: children, maps: 2, mapIterations: children, flowStates: 1 };
+}
+
+/**
+ * The backfill (statemachines/backfill.asl.yml): SplitWindows and Summarize (Lambda tasks), the
+ * RunWindows inline Map with a Map iteration and a run child execution per window (counted as the
+ * parent's inline batch Map counts its batches), the AnyWindowFailed Choice, then Done (Succeed).
+ * Each failed window adds its WindowFailed Pass state, and a backfill with a failed window ends in
+ * the BackfillFailed Fail state instead of Done.
+ */
+export function backfillExecution(shape: { windows: number; failedWindows?: number }): ExecutionStates {
+  const failed = shape.failedWindows ?? 0;
+  return {
+    lambdaTasks: 2,
+    childExecutionTasks: shape.windows,
+    maps: 1,
+    mapIterations: shape.windows,
+    flowStates: (failed > 0 ? 1 : 2) + failed,
+    failStates: failed > 0 ? 1 : 0,
+  };
+}
+
+/**
+ * Windows one backfill execution may run: within the 20,000-event budget on its success path, so
+ * that even every window failing (2 events more each, for its WindowFailed state) stays under the
+ * 25,000 cap.
+ */
+export function maxBackfillWindows(): number {
+  const fixed = historyEvents(backfillExecution({ windows: 0 }));
+  const perWindow = historyEvents(backfillExecution({ windows: 1 })) - fixed;
+  return Math.floor((HISTORY_EVENT_BUDGET - fixed) / perWindow);
 }
 
 /**
@@ -306,6 +344,11 @@ export interface LimitSettings {
   batchMapMode?: string;
   toleratedBatchFailurePercentage?: number;
   batchConcurrency?: number;
+  /** With `lookbackHours` and `hoursPerExecution`: one backfill run's hour groups. */
+  backfillHoursPerRun?: number;
+  lookbackHours?: number;
+  /** Runs a backfill starts at once: they share Athena's quota and the writer's reservation. */
+  backfillConcurrency?: number;
 }
 
 /**
@@ -392,6 +435,7 @@ export function checkLimits(settings: LimitSettings): string[] {
       `batchConcurrency is ${batchConcurrency}: a Distributed Map runs 1 to ${MAP_RUN_MAX_CONCURRENCY} child executions at once`,
     );
   }
+  problems.push(...backfillProblems(settings));
   const { athenaConcurrency } = settings;
   if (
     !Number.isInteger(athenaConcurrency) ||
@@ -410,6 +454,62 @@ export function checkLimits(settings: LimitSettings): string[] {
   if (unreserved < MIN_UNRESERVED_CONCURRENCY) {
     problems.push(
       `reserved concurrency totals ${reserved} of the account's ${settings.accountConcurrencyLimit}, leaving ${unreserved} unreserved; Lambda requires at least ${MIN_UNRESERVED_CONCURRENCY}`,
+    );
+  }
+  return problems;
+}
+
+/**
+ * The backfill's settings against what its runs share: a run of `backfillHoursPerRun` hours must
+ * leave its parent room for a batch beside its hour groups, and `backfillConcurrency` runs at once
+ * (an inline Map: at most 40) must not start more Athena queries than the quota or more writes
+ * than the write function's reserved concurrency (the extra writes would be throttled past the
+ * Lambda Retry's 7 attempts, about a minute and a half, while a write may take minutes).
+ */
+function backfillProblems(settings: LimitSettings): string[] {
+  const problems: string[] = [];
+  const {
+    backfillHoursPerRun: hours,
+    backfillConcurrency: runs,
+    lookbackHours,
+    hoursPerExecution,
+  } = settings;
+  if (hours !== undefined) {
+    if (!(Number.isInteger(hours) && hours >= 1)) {
+      problems.push(
+        `backfillHoursPerRun is ${hours}: a backfill's run is a whole number of hours, 1 or more`,
+      );
+    } else if (lookbackHours !== undefined && hoursPerExecution !== undefined) {
+      const groups = hourGroupsForWindow({ windowHours: hours, lookbackHours, hoursPerExecution });
+      const batchMap = settings.batchMapMode === 'distributed' ? 'distributed' : 'inline';
+      const events = historyEvents(
+        runExecution({ batches: batchMap === 'inline' ? 1 : 0, hourGroups: groups, batchMap }),
+      );
+      if (!(events <= HISTORY_EVENT_BUDGET)) {
+        problems.push(
+          `backfillHoursPerRun is ${hours}: one run of it aggregates ${groups} hour groups (hoursPerExecution ${hoursPerExecution}), which put its parent's history at ${events} events with no room for its batches (budget ${HISTORY_EVENT_BUDGET}): lower backfillHoursPerRun`,
+        );
+      }
+    }
+  }
+  if (runs === undefined) return problems;
+  if (!(Number.isInteger(runs) && runs >= 1 && runs <= INLINE_MAP_MAX_CONCURRENCY)) {
+    problems.push(
+      `backfillConcurrency is ${runs}: the backfill's inline Map runs 1 to ${INLINE_MAP_MAX_CONCURRENCY} windows at once`,
+    );
+    return problems;
+  }
+  const { athenaConcurrency } = settings;
+  // One run at a time is the athenaConcurrency check's own.
+  if (runs > 1 && runs * athenaConcurrency > ATHENA_CONCURRENT_QUERY_QUOTA) {
+    problems.push(
+      `backfillConcurrency is ${runs}: its runs at once, each with athenaConcurrency ${athenaConcurrency}, could start ${runs * athenaConcurrency} Athena queries at once, over the ${ATHENA_CONCURRENT_QUERY_QUOTA}-query quota: lower backfillConcurrency or athenaConcurrency`,
+    );
+  }
+  const writers = Number(settings.reservedConcurrency.write) || 0;
+  if (writers > 0 && runs > writers) {
+    problems.push(
+      `backfillConcurrency is ${runs}, but the write function's reserved concurrency (reservedWrite) is ${writers}: writes of runs at once past it are throttled beyond their retries: lower backfillConcurrency or raise reservedWrite`,
     );
   }
   return problems;

@@ -101,6 +101,9 @@ export const StageSettingsSchema = z.object({
   maxRawFileBytes: z.number().positive(),
   rawExpansion: z.number().positive(),
   projectionStartDate: z.string(),
+  /** A backfill's run length and how many runs it starts at once (`planBackfill`). */
+  backfillHoursPerRun: z.number().int().positive(),
+  backfillConcurrency: z.number().int().positive(),
   functions: z.object({
     ingest: FunctionSettingsSchema,
     transform: FunctionSettingsSchema,
@@ -174,6 +177,8 @@ export function stageSettingsFromConfig(resolved: unknown): StageSettings {
     maxRawFileBytes: number('maxRawFileBytes'),
     rawExpansion: number('rawExpansion'),
     projectionStartDate: String(limits.projectionStartDate),
+    backfillHoursPerRun: number('backfillHoursPerRun'),
+    backfillConcurrency: number('backfillConcurrency'),
     functions: {
       ingest: fn('ingest'),
       transform: fn('transform'),

@@ -1,12 +1,15 @@
 import {
+  backfillExecution,
   batchExecution,
   chooseBatchMap,
   HISTORY_EVENT_BUDGET,
+  HISTORY_EVENT_CAP,
   historyEvents,
   hourGroups,
   hourGroupsForWindow,
   hoursExecution,
   mapRunChildExecution,
+  maxBackfillWindows,
   maxBatchesPerRun,
   runExecution,
   runHistory,
@@ -108,5 +111,32 @@ describe('run model: limits', () => {
     expect(historyEvents(runExecution({ batches: batches + 1, hourGroups: 550 }))).toBeGreaterThan(
       HISTORY_EVENT_BUDGET,
     );
+  });
+});
+
+describe('backfill history', () => {
+  it('records 20 events plus 8 per window (a Map iteration and a startExecution.sync:2 task) on its success path', () => {
+    expect(historyEvents(backfillExecution({ windows: 0 }))).toBe(20);
+    expect(historyEvents(backfillExecution({ windows: 365 }))).toBe(20 + 365 * 8);
+  });
+
+  it('adds 2 events per failed window (its WindowFailed Pass) and ends in one Fail state instead of Done', () => {
+    expect(historyEvents(backfillExecution({ windows: 3, failedWindows: 1 }))).toBe(20 + 3 * 8 + 2 - 1);
+    expect(historyEvents(backfillExecution({ windows: 3, failedWindows: 3 }))).toBe(20 + 3 * 8 + 6 - 1);
+  });
+
+  it('holds 2,497 windows within the 20,000-event budget, and every one of them failing still stays under 25,000', () => {
+    const most = maxBackfillWindows();
+    expect(most).toBe(2497);
+    expect(historyEvents(backfillExecution({ windows: most }))).toBeLessThanOrEqual(HISTORY_EVENT_BUDGET);
+    expect(historyEvents(backfillExecution({ windows: most + 1 }))).toBeGreaterThan(HISTORY_EVENT_BUDGET);
+    expect(historyEvents(backfillExecution({ windows: most, failedWindows: most }))).toBeLessThanOrEqual(
+      HISTORY_EVENT_CAP,
+    );
+  });
+
+  it('bills one transition per state entered: each window its task, a failed one its Pass too', () => {
+    expect(stateTransitions(backfillExecution({ windows: 3 }))).toBe(2 + 3 + 1 + 2);
+    expect(stateTransitions(backfillExecution({ windows: 3, failedWindows: 1 }))).toBe(2 + 3 + 1 + 1 + 1 + 1);
   });
 });

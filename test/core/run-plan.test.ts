@@ -1,4 +1,5 @@
 import { parseByteSize } from '#local/cli/plan-table';
+import { planBackfill } from '#shared/core/backfill-plan';
 import { PRICES } from '#shared/core/prices';
 import { priceRun } from '#shared/core/run-cost';
 import {
@@ -31,6 +32,8 @@ const prodConfig = {
       ephemeralStorageTransform: 4096,
       maxRawFileBytes: 268435456,
       rawExpansion: 8,
+      backfillHoursPerRun: 24,
+      backfillConcurrency: 1,
     },
   },
   functions: {
@@ -236,5 +239,42 @@ describe('npm run plan: prices and settings', () => {
     expect(parseByteSize('1.5 MiB')).toBe(1.5 * 1024 ** 2);
     expect(parseByteSize('forty')).toBeUndefined();
     expect(parseByteSize('0')).toBeUndefined();
+  });
+});
+
+describe('npm run plan: a year of a busy distribution as a backfill', () => {
+  const year = { ...busyDay, days: 365 };
+
+  it('refuses the year as one distributed run, naming ingest and PlanHours', () => {
+    const plan = planRun(year, { ...prod, batchMapMode: 'distributed' });
+    const refused = plan.findings
+      .filter((finding) => finding.level === 'refused')
+      .map((finding) => finding.reason);
+    expect(refused.some((reason) => /ingest/i.test(reason))).toBe(true);
+    expect(refused.some((reason) => /PlanHours|aggregate/i.test(reason))).toBe(true);
+  });
+
+  it('fits as 365 daily runs: each run a day that fits, the backfill inside 25,000 events', () => {
+    const backfill = planBackfill(year, prod, { hoursPerRun: 24, concurrency: 1 });
+    expect(backfill.windows).toBe(365);
+    expect(backfill.history).toEqual({ events: 20 + 8 * 365, budget: 20_000, cap: 25_000, maxWindows: 2497 });
+    expect(backfill.perRun.findings.filter((finding) => finding.level === 'refused')).toEqual([]);
+    expect(backfill.wallClockSeconds).toBe(365 * backfill.perRun.wallClock.total);
+    expect(backfill.costUsd).toBeCloseTo(365 * backfill.perRun.cost.totalUsd, 6);
+    expect(backfill.fits).toBe(true);
+  });
+
+  it('does not fit 8 years of daily runs in one backfill (2,920 windows, 2,497 at most)', () => {
+    const backfill = planBackfill({ ...busyDay, days: 8 * 365 }, prod, { hoursPerRun: 24, concurrency: 1 });
+    expect(backfill.windows).toBe(2920);
+    expect(backfill.fits).toBe(false);
+    expect(planBackfill({ ...busyDay, days: 8 * 365 }, prod, { hoursPerRun: 48, concurrency: 1 }).fits).toBe(
+      true,
+    );
+  });
+
+  it('divides the wall clock by the backfill concurrency, rounding up', () => {
+    const two = planBackfill(year, prod, { hoursPerRun: 24, concurrency: 2 });
+    expect(two.wallClockSeconds).toBe(183 * two.perRun.wallClock.total);
   });
 });

@@ -44,7 +44,7 @@ describe('npm run plan (stage settings from serverless.yml)', () => {
     expect(code).toBe(0);
   }, 120_000);
 
-  it('refuses the year backfill of that day, naming the batch limit and the fixes', async () => {
+  it('plans the year as a backfill of 365 daily runs that fits', async () => {
     const { code, stdout } = await plan([
       '--files',
       '100000',
@@ -55,6 +55,25 @@ describe('npm run plan (stage settings from serverless.yml)', () => {
       '--stage',
       'prod',
     ]);
+    expect(stdout).toContain('plan             stage prod: 100,000 files a day of 40.0 KB × 1 day');
+    expect(stdout).toContain('backfill         365 runs of ≤ 24 h (backfillHoursPerRun)');
+    expect(stdout).toContain('history 2,940 / 25,000 events (one backfill holds ≤ 2,497 runs)');
+    expect(stdout).toContain('verdict          fits as a backfill');
+    expect(code).toBe(0);
+  }, 120_000);
+
+  it('refuses the year as one inline run, naming the batch limit and the fixes', async () => {
+    const { code, stdout } = await plan([
+      '--files',
+      '100000',
+      '--mean-size',
+      '40KB',
+      '--days',
+      '365',
+      '--stage',
+      'prod',
+      '--single-run',
+    ]);
     expect(stdout).toMatch(/run \(parent\) {3}1,464,416 {2}OVER THE CAP/);
     expect(stdout).toMatch(/REFUSED +182,500 batches of ≤ 200 files; one inline run holds at most 1,948/);
     expect(stdout).toMatch(
@@ -63,7 +82,7 @@ describe('npm run plan (stage settings from serverless.yml)', () => {
     expect(code).toBe(1);
   }, 120_000);
 
-  it('sizes the year with the Distributed Map: the parent fits, ingest and PlanHours still refuse it', async () => {
+  it('sizes the year as one run with the Distributed Map: the parent fits, ingest and PlanHours still refuse it', async () => {
     const { code, stdout } = await plan([
       '--files',
       '100000',
@@ -75,6 +94,7 @@ describe('npm run plan (stage settings from serverless.yml)', () => {
       'prod',
       '--batch-map',
       'distributed',
+      '--single-run',
     ]);
     expect(stdout).toMatch(/^batch map +Distributed Map \(ItemReader from S3.*batchMapMode distributed$/m);
     expect(stdout).toContain('182,500 map-run children');

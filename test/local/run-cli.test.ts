@@ -152,6 +152,42 @@ describe('npm run local: inputs checked before work, one run per folder, Ctrl-C 
     180_000,
   );
 
+  it('runs the window through the backfill state machine with --backfill: each run and the summary, copied to --report', async () => {
+    const folder = join(data, 'backfill');
+    const report = join(folder, 'summary.json');
+    mkdirSync(folder, { recursive: true });
+    // 25 hours: a day's run, then a run of the last hour (stage local's backfillHoursPerRun, 24).
+    const args = ['--dir', folder, '--source', source, '--from', '2024-07-13T10', '--to', '2024-07-14T11'];
+    const { code, output } = await runCli([
+      ...args,
+      '--backfill',
+      '--backfill-id',
+      'cli-bf',
+      '--workers',
+      '0',
+      '--report',
+      report,
+    ]).finished;
+    expect({ code, output }).toEqual({
+      code: 0,
+      output: expect.stringContaining('status           SUCCEEDED'),
+    });
+    expect(output).toContain('2 runs of ≤ 24 h (backfillHoursPerRun), 1 at a time (backfillConcurrency)');
+    expect(output).toMatch(
+      /^ {2}cli-bf-2024071310 \[2024-07-13T10, 2024-07-14T10\) {2}SUCCEEDED {2}1 files, 20 rows accepted/m,
+    );
+    expect(output).toMatch(
+      /^ {2}cli-bf-2024071410 \[2024-07-14T10, 2024-07-14T11\) {2}SUCCEEDED {2}0 files/m,
+    );
+    expect(output).toContain('history events   backfill 36 recorded, 36 by the run model');
+    const summary = JSON.parse(readFileSync(report, 'utf8')) as { status: string; windows: number };
+    expect(summary).toMatchObject({ status: 'SUCCEEDED', windows: 2 });
+    expect(readFileSync(join(folder, 'reports', 'backfill-cli-bf.json'), 'utf8')).toBe(
+      readFileSync(report, 'utf8'),
+    );
+    expect(existsSync(join(folder, 'reports', 'cli-bf-2024071310.html'))).toBe(true);
+  }, 180_000);
+
   it.each([0, 300, 1_000, 2_000, 3_500])(
     'stops everything on Ctrl-C %i ms after MariaDB started (5 times in a row)',
     async (delayMs) => {

@@ -231,6 +231,41 @@ describe('LocalStepFunctions', () => {
     });
   });
 
+  it('replaces the state with its result for ResultPath "$", as the ASL default does, in a state and in a Catch', async () => {
+    const sfn = new LocalStepFunctions({
+      region: REGION,
+      waitTimeScale: 0,
+      stateMachines: {
+        'result-path-root': {
+          StartAt: 'Replace',
+          States: {
+            Replace: { Type: 'Pass', Result: { replaced: true }, ResultPath: '$', Next: 'Fail' },
+            Fail: {
+              Type: 'Task',
+              Resource: lambdaFunctionArn(REGION, functionName('query')),
+              Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$', Next: 'Caught' }],
+              End: true,
+            },
+            Caught: { Type: 'Pass', End: true },
+          },
+        },
+      },
+      lambdas: {
+        [functionName('query')]: async (event) => {
+          expect(event).toEqual({ replaced: true });
+          throw namedError('QueryTimeoutError', 'query ran over 30 s');
+        },
+      },
+    });
+
+    const result = await sfn.startExecution('result-path-root', { original: true });
+
+    expect(result).toMatchObject({
+      status: 'SUCCEEDED',
+      output: { Error: 'QueryTimeoutError', Cause: 'query ran over 30 s' },
+    });
+  });
+
   describe('Catch', () => {
     const failingQuery = (error: Error) =>
       stepFunctions(['query-with-fallback'], {

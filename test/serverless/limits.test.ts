@@ -53,6 +53,62 @@ describe('AWS limit checks at package time', () => {
     ).toEqual([]);
   });
 
+  it("rejects backfill settings its runs cannot share: Athena's quota, the writer's reservation, the inline Map's 40", () => {
+    const prod = {
+      athenaConcurrency: 20,
+      reservedConcurrency: { transform: 200, write: 2 },
+      accountConcurrencyLimit: 1000,
+      backfillHoursPerRun: 24,
+      lookbackHours: 2,
+      hoursPerExecution: 16,
+    };
+    expect(checkLimits({ ...prod, backfillConcurrency: 1 })).toEqual([]);
+    expect(checkLimits({ ...prod, backfillConcurrency: 2 })).toEqual([
+      'backfillConcurrency is 2: its runs at once, each with athenaConcurrency 20, could start 40 Athena queries at once, over the 20-query quota: lower backfillConcurrency or athenaConcurrency',
+    ]);
+    // dev's Athena cap lets 2 runs share the quota; a third would also pass the writer's reservation.
+    const dev = { ...prod, athenaConcurrency: 10 };
+    expect(checkLimits({ ...dev, backfillConcurrency: 2 })).toEqual([]);
+    expect(checkLimits({ ...dev, athenaConcurrency: 5, backfillConcurrency: 3 })).toEqual([
+      expect.stringMatching(
+        /backfillConcurrency is 3, but the write function's reserved concurrency \(reservedWrite\) is 2/,
+      ),
+    ]);
+    // Without a reservation (stage local), the writer sets no bound.
+    expect(
+      checkLimits({
+        ...dev,
+        athenaConcurrency: 5,
+        backfillConcurrency: 3,
+        reservedConcurrency: { write: 0 },
+      }),
+    ).toEqual([]);
+    expect(
+      checkLimits({ ...dev, athenaConcurrency: 1, backfillConcurrency: 41, reservedConcurrency: {} }),
+    ).toEqual(["backfillConcurrency is 41: the backfill's inline Map runs 1 to 40 windows at once"]);
+  });
+
+  it('rejects a backfillHoursPerRun that is not whole hours, or whose hour groups fill a run before any batch', () => {
+    const base = {
+      athenaConcurrency: 10,
+      reservedConcurrency: {},
+      accountConcurrencyLimit: 1000,
+      lookbackHours: 2,
+      hoursPerExecution: 16,
+    };
+    expect(checkLimits({ ...base, backfillHoursPerRun: 8784 })).toEqual([]);
+    expect(checkLimits({ ...base, backfillHoursPerRun: 0.5 })).toEqual([
+      "backfillHoursPerRun is 0.5: a backfill's run is a whole number of hours, 1 or more",
+    ]);
+    // 2,496 hour groups: 32 + 8 × (2,496 + 1 batch) = 20,008 events of the parent, over 20,000.
+    expect(checkLimits({ ...base, backfillHoursPerRun: 2496 * 16 - 2 })).toEqual([
+      expect.stringMatching(
+        /backfillHoursPerRun is 39934: one run of it aggregates 2496 hour groups .* at 20008 events with no room for its batches/,
+      ),
+    ]);
+    expect(checkLimits({ ...base, backfillHoursPerRun: 2495 * 16 - 2 })).toEqual([]);
+  });
+
   it('rejects reserved concurrency that leaves fewer than 100 unreserved', () => {
     const problems = checkLimits({
       athenaConcurrency: 10,
@@ -211,5 +267,36 @@ describe('AWS limit checks at package time', () => {
       stderr: string;
     };
     expect(`${error.stdout}${error.stderr}`).toMatch(/athenaConcurrency is 25/);
+  }, 120_000);
+
+  it('fails `sls package` for a backfillConcurrency whose runs would pass the Athena quota, naming it', async () => {
+    const attempt = run(
+      process.execPath,
+      [
+        join(ROOT, 'node_modules/serverless/bin/serverless.js'),
+        'package',
+        '--stage',
+        'prod',
+        '--param=backfillConcurrency=2',
+        '--package',
+        mkdtempSync(join(tmpdir(), 'sls-limits-')),
+      ],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          AWS_ACCESS_KEY_ID: 'offline',
+          AWS_SECRET_ACCESS_KEY: 'offline',
+          SLS_TELEMETRY_DISABLED: '1',
+        },
+      },
+    );
+    const error = (await attempt.then(
+      () => ({ stdout: 'packaged', stderr: '' }),
+      (failure: { stdout: string; stderr: string }) => failure,
+    )) as { stdout: string; stderr: string };
+    expect(`${error.stdout}${error.stderr}`).toMatch(
+      /backfillConcurrency is 2: its runs at once, each with athenaConcurrency 20, could start 40 Athena queries/,
+    );
   }, 120_000);
 });

@@ -138,11 +138,12 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
     expect(stdout.trim()).toBe('loaded');
   });
 
-  it('has the parent and its two children, started through startExecution.sync:2 (and the db-sync pair)', () => {
+  it('has the parent and its two children, started through startExecution.sync:2 (and the backfill and the db-sync pair)', () => {
     const machines = resourcesOfType(template, 'AWS::StepFunctions::StateMachine')
       .map(([id]) => id)
       .sort();
     expect(machines).toEqual([
+      'BackfillStateMachine',
       'BatchStateMachine',
       'HoursStateMachine',
       'RunStateMachine',
@@ -161,6 +162,7 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
 
   it('retries every Lambda task with the tuned policy (2 s, 7 attempts, 1.85, capped, full jitter)', () => {
     for (const id of [
+      'BackfillStateMachine',
       'RunStateMachine',
       'BatchStateMachine',
       'HoursStateMachine',
@@ -179,6 +181,7 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
 
   it('caps every Map, the Athena one at 20 or less', () => {
     const maps = [
+      'BackfillStateMachine',
       'RunStateMachine',
       'BatchStateMachine',
       'HoursStateMachine',
@@ -190,6 +193,7 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
         .map(([name, state]) => [`${id}.${name}`, state] as const),
     );
     expect(maps.map(([name]) => name).sort()).toEqual([
+      'BackfillStateMachine.RunWindows',
       'BatchStateMachine.TransformFiles',
       'HoursStateMachine.AggregateHours',
       'RunStateMachine.AggregateHours',
@@ -202,6 +206,106 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
     expect(athena?.MaxConcurrency).toBeLessThanOrEqual(20);
     // Hour groups run one at a time, so the quota holds across the children too.
     expect(maps.find(([name]) => name === 'RunStateMachine.AggregateHours')?.[1].MaxConcurrency).toBe(1);
+    // Runs of a backfill one at a time (backfillConcurrency), so they share the quota too.
+    expect(maps.find(([name]) => name === 'BackfillStateMachine.RunWindows')?.[1].MaxConcurrency).toBe(1);
+  });
+
+  it("runs a backfill's windows as executions of the run machine, each failure caught, then a summary and BackfillWindowsFailed", () => {
+    const backfill = definitionOf(template, 'BackfillStateMachine');
+    expect(backfill.StartAt).toBe('SplitWindows');
+    const states = Object.fromEntries(allStates(backfill));
+    expect(states.SplitWindows).toMatchObject({
+      Type: 'Task',
+      Resource: 'lambda:IngestLambdaFunction',
+      Parameters: {
+        action: 'backfillWindows',
+        'input.$': '$',
+        'executionName.$': '$$.Execution.Name',
+        hoursPerRun: 24,
+      },
+      Next: 'RunWindows',
+    });
+    expect(states.RunWindows).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.windows',
+      ItemSelector: { 'runId.$': '$$.Map.Item.Value.runId', 'window.$': '$$.Map.Item.Value.window' },
+      ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, StartAt: 'RunWindow' },
+      ResultPath: '$.windows',
+      Next: 'Summarize',
+    });
+    // The run's input is what a run started by hand gets: its runId and window.
+    expect(states.RunWindow).toMatchObject({
+      Resource: 'arn:aws:states:::states:startExecution.sync:2',
+      Parameters: {
+        StateMachineArn: 'ref:RunStateMachine',
+        Input: {
+          'runId.$': '$.runId',
+          'window.$': '$.window',
+          'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id',
+        },
+      },
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'WindowFailed' }],
+      End: true,
+    });
+    // Starting a run retries as a throttled Lambda does; a failed run is caught, never retried.
+    expect(states.RunWindow?.Retry).toEqual([
+      {
+        ...LAMBDA_RETRY,
+        ErrorEquals: ['StepFunctions.ExecutionLimitExceededException', 'StepFunctions.SdkClientException'],
+      },
+    ]);
+    expect(states.WindowFailed).toMatchObject({ Type: 'Pass', End: true });
+    expect(states.Summarize).toMatchObject({
+      Resource: 'lambda:WriteLambdaFunction',
+      Parameters: { action: 'backfillReport', 'results.$': '$.windows' },
+      Next: 'AnyWindowFailed',
+    });
+    expect(states.AnyWindowFailed).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.status', StringEquals: 'FAILED', Next: 'BackfillFailed' }],
+      Default: 'Done',
+    });
+    expect(states.BackfillFailed).toMatchObject({ Type: 'Fail', Error: 'BackfillWindowsFailed' });
+    expect(states.Done).toMatchObject({ Type: 'Succeed' });
+  });
+
+  it("gives the backfill's role what startExecution.sync:2 of the run machine needs", () => {
+    const role = template.Resources.BackfillStateMachineRole?.Properties as {
+      Policies: { PolicyDocument: { Statement: { Action: string[]; Resource: Json }[] } }[];
+    };
+    const found = role.Policies.flatMap((policy) => policy.PolicyDocument.Statement);
+    const actionsOn = (resource: RegExp) =>
+      found
+        .filter((statement) => resource.test(JSON.stringify(statement.Resource)))
+        .flatMap((statement) => statement.Action.map((action) => action.toLowerCase()));
+    expect(actionsOn(/\{"Ref":"RunStateMachine"\}/)).toEqual(['states:startexecution']);
+    expect(actionsOn(new RegExp(`:execution:cf-etl-${stage}-run:\\*`)).sort()).toEqual([
+      'states:describeexecution',
+      'states:stopexecution',
+    ]);
+    expect(actionsOn(/rule\/StepFunctionsGetEventsForStepFunctionsExecutionRule/).sort()).toEqual([
+      'events:describerule',
+      'events:putrule',
+      'events:puttargets',
+    ]);
+    // Its two Lambda tasks, and no other function.
+    const invoked = found
+      .filter((statement) => statement.Action.includes('lambda:InvokeFunction'))
+      .flatMap((statement) => JSON.stringify(statement.Resource).match(/\w+LambdaFunction/g) ?? []);
+    expect([...new Set(invoked)].sort()).toEqual(['IngestLambdaFunction', 'WriteLambdaFunction']);
+    // The summary reads the runs' reports.
+    const write = statements({
+      Resources: {
+        WriteRole: { Type: 'AWS::IAM::Role', Properties: template.Resources.WriteRole?.Properties },
+      },
+    } as never)
+      .filter((statement) => [statement.Action].flat().includes('s3:GetObject'))
+      .flatMap((statement) => [statement.Resource].flat().map(String));
+    expect(write).toContain(`arn:aws:s3:::cf-etl-${stage}-us-east-1-data/reports/*`);
+    // The stack output a backfill is started with (the plugin adds one per state machine).
+    expect(template.Outputs?.BackfillStateMachineArn).toMatchObject({
+      Value: { Ref: 'BackfillStateMachine' },
+    });
   });
 
   it('runs the batches inline by default, or in a Distributed Map reading the batch list from S3', () => {
