@@ -30,7 +30,7 @@ import { ORDERS, orderedInput, type RowOrder } from './transform/orders';
 /** serverless.yml's default `ephemeralStorageTransform` (MB) less the 64 MB the transform leaves free. */
 const DEFAULT_SPOOL_MB = 4096 - 64;
 
-const USAGE = `Usage: npm run bench:transform -- [--rows 1000000] [--seed N] [--repeats 3]
+const USAGE = `Usage: npm run bench:transform -- [--rows 1000000] [--seed N] [--repeats 5]
                                  [--big-bytes 1073741824] [--skip-big] [--only-big] [--one-core]
                                  [--skip-orders] [--spool-mb ${DEFAULT_SPOOL_MB}]
 
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     options: {
       rows: { type: 'string', default: '1000000' },
       seed: { type: 'string', default: '20240713' },
-      repeats: { type: 'string', default: '3' },
+      repeats: { type: 'string', default: '5' },
       'big-bytes': { type: 'string', default: String(1024 * MB) },
       'skip-big': { type: 'boolean', default: false },
       'only-big': { type: 'boolean', default: false },

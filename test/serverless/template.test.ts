@@ -500,7 +500,8 @@ describe.each(['dev', 'prod'])('sls package --stage %s (offline)', (stage) => {
 
   it("pins the transform's V8 young generation (Lambda's runtime would size it from memorySize), and only its", () => {
     for (const [, fn] of resourcesOfType(template, 'AWS::Lambda::Function')) {
-      const variables = (fn.Properties?.Environment as { Variables: Record<string, Json> }).Variables;
+      const environment = fn.Properties?.Environment as { Variables: Record<string, Json> } | undefined;
+      const variables = environment?.Variables ?? {};
       if (fn.Properties?.FunctionName === `cf-etl-${stage}-transform`) {
         expect(variables.NODE_OPTIONS).toBe('--max-semi-space-size=4');
       } else {
