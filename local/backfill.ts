@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as z from 'zod';
-import { S3ObjectStore } from '#shared/adapters/object-store';
+import { getJsonIfPresent, S3ObjectStore } from '#shared/adapters/object-store';
 import type { BackfillReport } from '#shared/core/backfill-report';
 import { keys } from '#shared/core/run-files';
 import type { Window } from '#shared/core/window';
@@ -60,11 +60,9 @@ export async function runBackfill(
   runs.sort((a, b) => a.runId.localeCompare(b.runId));
   const store = new S3ObjectStore(pipeline.clients.s3);
   const bucket = pipeline.environment.DATA_BUCKET ?? '';
-  const key = keys.backfillReport(backfillId);
-  const summary =
-    (await store.head(bucket, key)) === undefined
-      ? undefined
-      : ((await store.getJson(bucket, key)) as BackfillReport);
+  const summary = (await getJsonIfPresent(store, bucket, keys.backfillReport(backfillId))) as
+    | BackfillReport
+    | undefined;
   return {
     status: result.status,
     backfillId,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { S3ObjectStore } from '#shared/adapters/object-store';
+import { getJsonIfPresent, S3ObjectStore } from '#shared/adapters/object-store';
 import { type SyncReport, syncReportKey } from '#shared/steps/sync-report';
 import type { LocalPipeline } from '../pipeline';
 import { type LocalMariaDb, startMariaDb } from '../services/mariadb';
@@ -54,10 +54,7 @@ export async function runSync(
   );
   const store = new S3ObjectStore(pipeline.clients.s3);
   const bucket = pipeline.environment.DATA_BUCKET ?? '';
-  const report =
-    (await store.head(bucket, syncReportKey(runId))) === undefined
-      ? undefined
-      : ((await store.getJson(bucket, syncReportKey(runId))) as SyncReport);
+  const report = (await getJsonIfPresent(store, bucket, syncReportKey(runId))) as SyncReport | undefined;
   return {
     status: result.status,
     runId,

@@ -42,6 +42,11 @@ export interface ObjectStore {
   delete(bucket: string, keys: string[]): Promise<void>;
 }
 
+/** The JSON object at `key`, or undefined when there is none (a record not written yet). */
+export async function getJsonIfPresent(store: ObjectStore, bucket: string, key: string): Promise<unknown> {
+  return (await store.head(bucket, key)) === undefined ? undefined : store.getJson(bucket, key);
+}
+
 export class S3ObjectStore implements ObjectStore {
   constructor(private readonly s3: S3Client) {}
 

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import type { ObjectStore } from '#shared/adapters/object-store';
+import { getJsonIfPresent, type ObjectStore } from '#shared/adapters/object-store';
 import {
   type BackfillReport,
   BackfillWindowResultSchema,
@@ -53,9 +53,8 @@ export async function writeBackfillReport(
   const bucket = settings.dataBucket;
   const reports = new Map<string, RunReportDigest>();
   await mapWithLimit(input.results, REPORT_READ_CONCURRENCY, async ({ runId }) => {
-    const key = keys.report(runId);
-    if ((await store.head(bucket, key)) === undefined) return;
-    reports.set(runId, RunReportDigestSchema.parse(await store.getJson(bucket, key)));
+    const stored = await getJsonIfPresent(store, bucket, keys.report(runId));
+    if (stored !== undefined) reports.set(runId, RunReportDigestSchema.parse(stored));
   });
   const report = summarizeBackfill(input, reports, now().toISOString());
   const reportKey = keys.backfillReport(report.backfillId);

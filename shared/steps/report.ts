@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import type { ObjectStore } from '#shared/adapters/object-store';
+import { getJsonIfPresent, type ObjectStore } from '#shared/adapters/object-store';
 import { itemSizeUpperBound, toStagedItem } from '#shared/adapters/staging-store';
 import { EtlError } from '#shared/core/errors';
 import type { Logger } from '#shared/core/log';
@@ -143,7 +143,7 @@ export async function writeReport(
     (input.status === 'SUCCEEDED' ? input.batchMap : input.input.run?.batchMap) ?? 'inline';
   const bucket = settings.dataBucket;
 
-  const stored = await readOptional(store, bucket, keys.transformSummary(runId));
+  const stored = await getJsonIfPresent(store, bucket, keys.transformSummary(runId));
   const summary = stored === undefined ? undefined : TransformSummarySchema.parse(stored);
   const files = summary?.files ?? { total: 0, transformed: 0, quarantined: 0 };
   const rows = summary?.rows ?? { read: 0, accepted: 0, quarantined: 0, inQuarantinedFiles: 0 };
@@ -313,10 +313,6 @@ export function rootFailure(error: string, cause: string): NonNullable<RunReport
     }
   }
   return { error, cause };
-}
-
-async function readOptional(store: ObjectStore, bucket: string, key: string): Promise<unknown> {
-  return (await store.head(bucket, key)) === undefined ? undefined : store.getJson(bucket, key);
 }
 
 /** Each staged item's size (the items the stage step writes for these rows), bytes. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import * as z from 'zod';
-import type { ObjectStore } from '#shared/adapters/object-store';
+import { getJsonIfPresent, type ObjectStore } from '#shared/adapters/object-store';
 import { mapWithLimit } from '#shared/core/concurrency';
 import { keys } from '#shared/core/run-files';
 import type { TableDefinition } from '#shared/datasets/table';
@@ -438,10 +438,8 @@ export async function replaceCuratedHours(
   hours: readonly string[],
 ): Promise<string[]> {
   const key = keys.curatedHours(fileId);
-  const before =
-    (await store.head(bucket, key)) === undefined
-      ? []
-      : CuratedHoursSchema.parse(await store.getJson(bucket, key)).hours;
+  const stored = await getJsonIfPresent(store, bucket, key);
+  const before = stored === undefined ? [] : CuratedHoursSchema.parse(stored).hours;
   const now = new Set(hours);
   const gone = before.filter((hour) => !now.has(hour));
   if (gone.length > 0)

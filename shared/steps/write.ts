@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import type { ObjectStore } from '#shared/adapters/object-store';
+import { getJsonIfPresent, type ObjectStore } from '#shared/adapters/object-store';
 import type { StagingStore } from '#shared/adapters/staging-store';
 import type { UpsertResult, WarehouseWriter } from '#shared/adapters/warehouse';
 import type { Logger } from '#shared/core/log';
@@ -53,6 +53,6 @@ export async function aggregatedHoursOf(
   runId: string,
 ): Promise<string[] | undefined> {
   const key = keys.transformSummary(runId);
-  if ((await store.head(bucket, key)) === undefined) return undefined;
-  return TransformSummarySchema.parse(await store.getJson(bucket, key)).hours;
+  const stored = await getJsonIfPresent(store, bucket, key);
+  return stored === undefined ? undefined : TransformSummarySchema.parse(stored).hours;
 }
