@@ -10,7 +10,7 @@ import type { TableDefinition } from '#shared/datasets/table';
 import { ColumnBatchBuilder } from '#shared/parquet/column-batch';
 import { batchFromSpill, spillBuffers } from '#shared/parquet/column-spill';
 import { ParquetEncoder, SpareColumnWriters } from '#shared/parquet/parquet-writer';
-import { SpoolBudget, SpoolFile, type SpoolRange } from './transform-spool';
+import { SpillFile, type SpillRange, SpoolBudget, SpoolFile, type SpoolRange } from './transform-spool';
 
 const MiB = 1024 * 1024;
 const HOUR_MS = 3_600_000;
@@ -73,7 +73,7 @@ const BYTE_CHECK_ROWS = 64;
 
 /** Rows of one hour spilled to the row spool: one builder's rows, in the spill layout. */
 interface SpilledRows {
-  range: SpoolRange;
+  range: SpillRange;
   rows: number;
 }
 
@@ -147,7 +147,7 @@ export class HourOutputs {
   private readonly spareWriters: SpareColumnWriters;
   private readonly budget: SpoolBudget;
   private readonly folder: string;
-  private readonly rowSpool: SpoolFile;
+  private readonly rowSpool: SpillFile;
   private readonly parquetSpool: SpoolFile;
   /** What the bounds made the outputs do (logged, and read by tests and the benchmark). */
   readonly stats = { spills: 0, spilledBytes: 0, rowGroups: 0, builders: 0 };
@@ -163,7 +163,7 @@ export class HourOutputs {
     this.spareWriters = new SpareColumnWriters(table);
     this.budget = new SpoolBudget(limits.spoolBytes);
     this.folder = mkdtempSync(join(spoolDirectory, 'cf-etl-spool-'));
-    this.rowSpool = new SpoolFile(join(this.folder, 'rows.spill'), this.budget);
+    this.rowSpool = new SpillFile(join(this.folder, 'rows.spill'), this.budget);
     this.parquetSpool = new SpoolFile(join(this.folder, 'hours.parquet'), this.budget);
   }
 
@@ -318,7 +318,7 @@ export class HourOutputs {
    * about eight times, and builders in flight held memory.)
    */
   private spill(rows: HourRows, builder: ColumnBatchBuilder): void {
-    const range = this.rowSpool.append(spillBuffers(builder));
+    const range = this.rowSpool.write(spillBuffers(builder));
     rows.spilled.push({ range, rows: builder.length });
     rows.spilledRows += builder.length;
     rows.spilledBytes += range.length;
@@ -351,6 +351,7 @@ export class HourOutputs {
       encoder.append(
         batchFromSpill(this.table, piece.rows, this.rowSpool.read(piece.range, this.readBuffer)),
       );
+      this.rowSpool.release(piece.range);
     }
     rows.spilled = [];
     rows.spilledRows = 0;

@@ -33,7 +33,7 @@ export class SpoolBudget {
 }
 
 /**
- * An append-only file on the temp disk that ranges of bytes are written to and read back from.
+ * An append-only file on the temp disk that ranges of bytes are written to, then streamed out.
  * Writes are synchronous: the transform's reader waits for nothing else meanwhile, and a local
  * disk write of a few MiB is cheaper than the promise machinery around it.
  */
@@ -48,44 +48,13 @@ export class SpoolFile {
 
   /** Appends the buffers, in order, as one range. */
   append(buffers: readonly Buffer[]): SpoolRange {
-    let length = 0;
-    for (const buffer of buffers) length += buffer.length;
+    const length = totalLength(buffers);
     this.budget.take(length);
     this.fd ??= openSync(this.path, 'w+');
     const offset = this.size;
-    let pending = buffers.filter((buffer) => buffer.length > 0);
-    let position = offset;
-    while (pending.length > 0) {
-      // writev may write less than asked (a signal, a full pipe); carry on from where it stopped.
-      let written = writevSync(this.fd, pending.slice(0, 1024), position);
-      position += written;
-      const rest: Buffer[] = [];
-      for (const buffer of pending) {
-        if (written >= buffer.length) written -= buffer.length;
-        else {
-          rest.push(written > 0 ? buffer.subarray(written) : buffer);
-          written = 0;
-        }
-      }
-      pending = rest;
-    }
-    this.size = position;
+    writeAllSync(this.fd, buffers, offset);
+    this.size += length;
     return { offset, length };
-  }
-
-  /**
-   * A range read back into `into` (or a buffer of its own), from its start: the returned view is
-   * 8-byte aligned when `into` is, as typed-array views need.
-   */
-  read(range: SpoolRange, into: Buffer = Buffer.allocUnsafeSlow(range.length)): Buffer {
-    const buffer = into.subarray(0, range.length);
-    let done = 0;
-    while (done < range.length) {
-      const read = readSync(this.fd!, buffer, done, range.length - done, range.offset + done);
-      if (read === 0) throw new Error(`spool file ${this.path} ends before ${range.offset + range.length}`);
-      done += read;
-    }
-    return buffer;
   }
 
   /** The ranges, in order, as one stream (an upload's body), read 1 MiB at a time. */
@@ -115,5 +84,166 @@ export class SpoolFile {
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
+  }
+}
+
+/** Where one spilled piece is in a `SpillFile`: its segments, in order, `length` bytes in all. */
+export interface SpillRange {
+  segments: SpoolRange[];
+  length: number;
+}
+
+/**
+ * The file that rows spilled from memory go to, each piece written once and read back once. The
+ * room of a piece read back is reused by the next ones (a piece may take several free runs, so
+ * none is left too short), and the file grows, and takes from the budget, only when no room is
+ * free. With five hours interleaved nearly every row is spilled, but an hour's pieces are read
+ * back, and their room freed, at each of its row groups: the file stays near the rows of the hours
+ * in progress instead of growing by every row, and writes land on pages the OS still has (measured:
+ * 564 MiB appended to a new file took 80–510 ms of system time, the same rewritten within 190 MiB
+ * 60 ms).
+ */
+export class SpillFile {
+  private fd: number | undefined;
+  private size = 0;
+  /** Free runs of the file, by offset, no two adjacent, and their bytes. */
+  private readonly free: SpoolRange[] = [];
+  private freeBytes = 0;
+
+  constructor(
+    private readonly path: string,
+    private readonly budget: SpoolBudget,
+  ) {}
+
+  /** Bytes the file takes on the disk. */
+  get bytes(): number {
+    return this.size;
+  }
+
+  /** Writes the buffers, in order, as one piece: into free runs first, lowest first, then at the end. */
+  write(buffers: readonly Buffer[]): SpillRange {
+    const length = totalLength(buffers);
+    const growth = Math.max(0, length - this.freeBytes);
+    this.budget.take(growth);
+    this.freeBytes -= length - growth;
+    const segments: SpoolRange[] = [];
+    let left = length;
+    while (left > 0 && this.free.length > 0) {
+      const run = this.free[0]!;
+      const take = Math.min(left, run.length);
+      segments.push({ offset: run.offset, length: take });
+      if (take === run.length) this.free.shift();
+      else {
+        run.offset += take;
+        run.length -= take;
+      }
+      left -= take;
+    }
+    if (left > 0) {
+      const last = segments[segments.length - 1];
+      if (last !== undefined && last.offset + last.length === this.size) last.length += left;
+      else segments.push({ offset: this.size, length: left });
+      this.size += left;
+    }
+    this.fd ??= openSync(this.path, 'w+');
+    let index = 0;
+    let within = 0;
+    for (const segment of segments) {
+      const part: Buffer[] = [];
+      for (let need = segment.length; need > 0; ) {
+        const buffer = buffers[index]!;
+        const take = Math.min(need, buffer.length - within);
+        if (take > 0) part.push(buffer.subarray(within, within + take));
+        need -= take;
+        within += take;
+        if (within === buffer.length) {
+          index++;
+          within = 0;
+        }
+      }
+      writeAllSync(this.fd, part, segment.offset);
+    }
+    return { segments, length };
+  }
+
+  /**
+   * A piece read back into `into` (or a buffer of its own), from its start: the returned view is
+   * 8-byte aligned when `into` is, as typed-array views need.
+   */
+  read(range: SpillRange, into: Buffer = Buffer.allocUnsafeSlow(range.length)): Buffer {
+    const buffer = into.subarray(0, range.length);
+    let at = 0;
+    for (const segment of range.segments) {
+      readAllSync(this.fd!, this.path, buffer.subarray(at, at + segment.length), segment.offset);
+      at += segment.length;
+    }
+    return buffer;
+  }
+
+  /** Gives a piece's room back, once read, for later pieces. */
+  release(range: SpillRange): void {
+    for (const segment of range.segments) {
+      this.freeRun(segment.offset, segment.length);
+      this.freeBytes += segment.length;
+    }
+    range.segments = [];
+  }
+
+  private freeRun(offset: number, length: number): void {
+    const free = this.free;
+    let at = 0;
+    while (at < free.length && free[at]!.offset < offset) at++;
+    const before = free[at - 1];
+    const after = free[at];
+    if (before !== undefined && before.offset + before.length === offset) {
+      before.length += length;
+      if (after !== undefined && before.offset + before.length === after.offset) {
+        before.length += after.length;
+        free.splice(at, 1);
+      }
+    } else if (after !== undefined && offset + length === after.offset) {
+      after.offset = offset;
+      after.length += length;
+    } else {
+      free.splice(at, 0, { offset, length });
+    }
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+function totalLength(buffers: readonly Buffer[]): number {
+  let length = 0;
+  for (const buffer of buffers) length += buffer.length;
+  return length;
+}
+
+/** Writes the buffers, in order, from `position`; writev may write less than asked (a signal). */
+function writeAllSync(fd: number, buffers: readonly Buffer[], position: number): void {
+  let pending = buffers.filter((buffer) => buffer.length > 0);
+  while (pending.length > 0) {
+    let written = writevSync(fd, pending.slice(0, 1024), position);
+    position += written;
+    const rest: Buffer[] = [];
+    for (const buffer of pending) {
+      if (written >= buffer.length) written -= buffer.length;
+      else {
+        rest.push(written > 0 ? buffer.subarray(written) : buffer);
+        written = 0;
+      }
+    }
+    pending = rest;
+  }
+}
+
+/** Fills `buffer` from the file at `position`. */
+function readAllSync(fd: number, path: string, buffer: Buffer, position: number): void {
+  for (let done = 0; done < buffer.length; ) {
+    const read = readSync(fd, buffer, done, buffer.length - done, position + done);
+    if (read === 0) throw new Error(`spool file ${path} ends before ${position + buffer.length}`);
+    done += read;
   }
 }
