@@ -187,8 +187,10 @@ async function benchOrders(
     const reports = runs.get(order)!;
     const ms = medianMs(order);
     const rss = Math.max(...reports.map((report) => report.maxRssBytes)) / MB;
+    const phase = (key: 'readMs' | 'sealMs') =>
+      (median(reports.map((report) => report[key] ?? 0)) / 1000).toFixed(2);
     console.log(
-      `order ${order.padEnd(15)} ${fmt(input.rows / (ms / 1000))} rows/s (median of ${repeats}, ${(ms / 1000).toFixed(2)} s, ${(medianCpuMs(order) / 1000).toFixed(2)} s CPU), peak RSS ${rss.toFixed(0)} MB, ${describeLayout(layouts.get(order)!, reports.at(-1)!)}: ${ORDERS[order]}`,
+      `order ${order.padEnd(15)} ${fmt(input.rows / (ms / 1000))} rows/s (median of ${repeats}, ${(ms / 1000).toFixed(2)} s: read ${phase('readMs')} s, row groups left at the end ${phase('sealMs')} s; ${(medianCpuMs(order) / 1000).toFixed(2)} s CPU), peak RSS ${rss.toFixed(0)} MB, ${describeLayout(layouts.get(order)!, reports.at(-1)!)}: ${ORDERS[order]}`,
     );
   }
   const interleaved = orders.filter((order) => order !== 'sorted');

@@ -32,4 +32,8 @@ export interface ChildReport {
   /** Ours: column builders made (one per hour unless an hour's room was let go and needed again). */
   builders?: number;
   spoolPeakBytes?: number;
+  /** Ours: the transform's phases (its 'file done' log): reading and parsing, the row groups left, uploads. */
+  readMs?: number;
+  sealMs?: number;
+  publishMs?: number;
 }

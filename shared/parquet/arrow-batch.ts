@@ -15,6 +15,7 @@ import {
 } from 'apache-arrow';
 import type { ColumnType, TableDefinition } from '#shared/datasets/table';
 import {
+  type ColumnBatch,
   ColumnBatchBuilder,
   type ColumnBuilder,
   NumberColumn,
@@ -86,7 +87,8 @@ function numberData(column: NumberColumn): Data {
       });
     case 'bigint':
     case 'timestamp': {
-      const data = new BigInt64Array(column.values.buffer.slice(0, length * 8));
+      const values = column.values;
+      const data = new BigInt64Array(values.buffer.slice(values.byteOffset, values.byteOffset + length * 8));
       const type = column.type === 'bigint' ? new Int64() : new TimestampMillisecond();
       return makeData({ type, length, nullCount, nullBitmap: bitmap, data } as Parameters<
         typeof makeData
@@ -112,6 +114,17 @@ function columnData(column: ColumnBuilder): Data {
   return listData(column);
 }
 
+/** Any column batch's rows as an Arrow record batch of `schema` (`arrowSchema` of its table), copied. */
+export function recordBatchOf(schema: Schema, batch: ColumnBatch): RecordBatch {
+  const struct = makeData({
+    type: new Struct(schema.fields),
+    length: batch.length,
+    nullCount: 0,
+    children: batch.columns.map(columnData),
+  });
+  return new RecordBatch(schema, struct);
+}
+
 /**
  * The column batch builder, readable as Arrow record batches: `flush` copies the rows appended so
  * far into a `RecordBatch` (built from the buffers and offsets: apache-arrow's `vectorFromArray`
@@ -128,14 +141,7 @@ export class RecordBatchBuilder extends ColumnBatchBuilder {
 
   /** A batch of the rows appended so far, copied out of the builder. */
   toRecordBatch(): RecordBatch {
-    const children = this.columns.map(columnData);
-    const struct = makeData({
-      type: new Struct(this.schema.fields),
-      length: this.count,
-      nullCount: 0,
-      children,
-    });
-    return new RecordBatch(this.schema, struct);
+    return recordBatchOf(this.schema, this);
   }
 
   /** Builds a batch of the rows appended so far and starts afresh. */

@@ -57,68 +57,81 @@ export function spillBuffers(batch: ColumnBatch): Buffer[] {
 }
 
 /**
- * A batch of `rows` rows read back from `bytes` (what `spillBuffers` wrote). Its columns are views
- * of `bytes`, which must be 8-byte aligned (a buffer of its own, as `Buffer.allocUnsafeSlow` gives):
- * good for the Parquet writer to read, not for appending to.
+ * Reads batches back from what `spillBuffers` wrote. The columns it returns are views of the bytes
+ * read (no copy), and the same column objects serve every batch it reads (a spilled hour is read
+ * back a piece at a time, and making 33 columns with their initial buffers per piece cost more
+ * than the views): each batch must be consumed, as the Parquet writer's `append` does, before the
+ * next is read.
  */
-export function batchFromSpill(table: TableDefinition, rows: number, bytes: Buffer): ColumnBatch {
-  const memory = bytes.buffer;
-  if (!(memory instanceof ArrayBuffer) || bytes.byteOffset % 8 !== 0) {
-    throw new Error('a spilled batch must be read into an aligned buffer of its own');
-  }
-  const count = table.columns.length;
-  const header = new Int32Array(memory, bytes.byteOffset, count * HEADER_INTS);
-  let at = align(count * HEADER_INTS * 4);
-  const take = (length: number) => {
-    const start = at;
-    at += align(length);
-    if (at > bytes.length) throw new Error('spilled batch is shorter than its header says');
-    return start;
-  };
-  const ints = (length: number) => new Int32Array(memory, bytes.byteOffset + take(length * 4), length);
-  const bits = (validity: Validity, length: number, nulls: number) => {
-    const start = take(bitBytes(length));
-    validity.bits = new Uint8Array(memory, bytes.byteOffset + start, bitBytes(length));
-    validity.nulls = nulls;
-  };
-  const strings = (column: Utf8Column, length: number, nulls: number, byteLength: number) => {
-    column.offsets = ints(length + 1);
-    bits(column.validity, length, nulls);
-    const start = take(byteLength);
-    column.bytes = bytes.subarray(start, start + byteLength);
-    column.byteLength = byteLength;
-    column.length = length;
-  };
+export class SpilledBatchReader {
+  private readonly columns: ColumnBuilder[];
 
-  const columns: ColumnBuilder[] = table.columns.map((definition, index) => {
-    const meta = index * HEADER_INTS;
-    const nulls = header[meta]!;
-    if (definition.type === 'string') {
-      const column = new Utf8Column();
-      strings(column, rows, nulls, header[meta + 1]!);
-      return column;
+  constructor(private readonly table: TableDefinition) {
+    this.columns = table.columns.map((definition) =>
+      definition.type === 'string'
+        ? new Utf8Column()
+        : definition.type === 'array<string>'
+          ? new StringListColumn()
+          : new NumberColumn(definition.type),
+    );
+  }
+
+  /**
+   * The batch of `rows` rows in `bytes`, which must be 8-byte aligned (a buffer of its own, as
+   * `Buffer.allocUnsafeSlow` gives): good for the Parquet writer to read, not for appending to.
+   */
+  read(rows: number, bytes: Buffer): ColumnBatch {
+    const memory = bytes.buffer;
+    if (!(memory instanceof ArrayBuffer) || bytes.byteOffset % 8 !== 0) {
+      throw new Error('a spilled batch must be read into an aligned buffer of its own');
     }
-    if (definition.type === 'array<string>') {
-      const column = new StringListColumn();
-      column.offsets = ints(rows + 1);
-      bits(column.validity, rows, nulls);
-      column.length = rows;
-      strings(column.items, header[meta + 1]!, header[meta + 2]!, header[meta + 3]!);
-      return column;
-    }
-    const column = new NumberColumn(definition.type);
-    bits(column.validity, rows, nulls);
-    const width = column.width;
-    const start = bytes.byteOffset + take(rows * width);
-    column.values =
-      definition.type === 'double'
-        ? new Float64Array(memory, start, rows)
-        : new Int32Array(memory, start, (rows * width) / 4);
-    column.length = rows;
-    return column;
-  });
-  if (at !== bytes.length) throw new Error(`spilled batch is ${bytes.length} bytes, its layout ${at}`);
-  return { length: rows, columns };
+    const count = this.table.columns.length;
+    if (bytes.length < count * HEADER_INTS * 4) throw new Error('spilled batch is shorter than its header');
+    const header = new Int32Array(memory, bytes.byteOffset, count * HEADER_INTS);
+    let at = align(count * HEADER_INTS * 4);
+    const take = (length: number) => {
+      const start = at;
+      at += align(length);
+      if (at > bytes.length) throw new Error('spilled batch is shorter than its header says');
+      return start;
+    };
+    const ints = (length: number) => new Int32Array(memory, bytes.byteOffset + take(length * 4), length);
+    const bits = (validity: Validity, length: number, nulls: number) => {
+      const start = take(bitBytes(length));
+      validity.bits = new Uint8Array(memory, bytes.byteOffset + start, bitBytes(length));
+      validity.nulls = nulls;
+    };
+    const strings = (column: Utf8Column, length: number, nulls: number, byteLength: number) => {
+      column.offsets = ints(length + 1);
+      bits(column.validity, length, nulls);
+      const start = take(byteLength);
+      column.bytes = bytes.subarray(start, start + byteLength);
+      column.byteLength = byteLength;
+      column.length = length;
+    };
+
+    this.columns.forEach((column, index) => {
+      const meta = index * HEADER_INTS;
+      const nulls = header[meta]!;
+      if (column instanceof Utf8Column) strings(column, rows, nulls, header[meta + 1]!);
+      else if (column instanceof StringListColumn) {
+        column.offsets = ints(rows + 1);
+        bits(column.validity, rows, nulls);
+        column.length = rows;
+        strings(column.items, header[meta + 1]!, header[meta + 2]!, header[meta + 3]!);
+      } else {
+        bits(column.validity, rows, nulls);
+        const start = bytes.byteOffset + take(rows * column.width);
+        column.values =
+          column.type === 'double'
+            ? new Float64Array(memory, start, rows)
+            : new Int32Array(memory, start, (rows * column.width) / 4);
+        column.length = rows;
+      }
+    });
+    if (at !== bytes.length) throw new Error(`spilled batch is ${bytes.length} bytes, its layout ${at}`);
+    return { length: rows, columns: this.columns };
+  }
 }
 
 /** Total bytes of `buffers`. */

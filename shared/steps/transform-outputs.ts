@@ -8,7 +8,7 @@ import { mapWithLimit } from '#shared/core/concurrency';
 import { keys } from '#shared/core/run-files';
 import type { TableDefinition } from '#shared/datasets/table';
 import { ColumnBatchBuilder } from '#shared/parquet/column-batch';
-import { batchFromSpill, spillBuffers } from '#shared/parquet/column-spill';
+import { SpilledBatchReader, spillBuffers } from '#shared/parquet/column-spill';
 import { ParquetEncoder, SpareColumnWriters } from '#shared/parquet/parquet-writer';
 import { SpillFile, type SpillRange, SpoolBudget, SpoolFile, type SpoolRange } from './transform-spool';
 
@@ -143,6 +143,7 @@ export class HourOutputs {
   private openGroups = 0;
   /** Reused to read spilled rows back (8-byte aligned, grown to the largest piece). */
   private readBuffer = Buffer.allocUnsafeSlow(0);
+  private readonly spillReader: SpilledBatchReader;
   /** Column writers between row groups, shared by the hours' encoders (they encode one at a time). */
   private readonly spareWriters: SpareColumnWriters;
   private readonly budget: SpoolBudget;
@@ -161,6 +162,7 @@ export class HourOutputs {
     spoolDirectory = tmpdir(),
   ) {
     this.spareWriters = new SpareColumnWriters(table);
+    this.spillReader = new SpilledBatchReader(table);
     this.budget = new SpoolBudget(limits.spoolBytes);
     this.folder = mkdtempSync(join(spoolDirectory, 'cf-etl-spool-'));
     this.rowSpool = new SpillFile(join(this.folder, 'rows.spill'), this.budget);
@@ -348,9 +350,7 @@ export class HourOutputs {
     for (const piece of rows.spilled) {
       if (this.readBuffer.length < piece.range.length)
         this.readBuffer = Buffer.allocUnsafeSlow(piece.range.length);
-      encoder.append(
-        batchFromSpill(this.table, piece.rows, this.rowSpool.read(piece.range, this.readBuffer)),
-      );
+      encoder.append(this.spillReader.read(piece.rows, this.rowSpool.read(piece.range, this.readBuffer)));
       this.rowSpool.release(piece.range);
     }
     rows.spilled = [];

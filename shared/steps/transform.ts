@@ -75,6 +75,14 @@ export async function transformFile(
     ...settings.limits,
   };
   const bounds = timeBoundsAt(Date.now());
+  /** Where the time went (logged): reading and parsing, finishing the row groups, uploading. */
+  const phases = { readMs: 0, sealMs: 0, publishMs: 0 };
+  let phaseStart = performance.now();
+  const endPhase = (phase: keyof typeof phases) => {
+    const now = performance.now();
+    phases[phase] = Math.round(now - phaseStart);
+    phaseStart = now;
+  };
   const outputs = new HourOutputs(dataset.table, store, bucket, file.fileId, limits, settings.spoolDirectory);
   const quarantine = new QuarantineLog(store, bucket, file.fileId);
   const rows = { read: 0, accepted: 0, quarantined: 0 };
@@ -231,7 +239,9 @@ export async function transformFile(
     // with their parser; a record number is a line number.
     if (readsBytes(parser) && parser.readsHead(head)) await readBytes(parser, all);
     else await readLines(await openSource(dataset, all, file.fileId));
+    endPhase('readMs');
     outputs.seal();
+    endPhase('sealMs');
   } catch (error) {
     problem =
       error instanceof WholeFileProblem
@@ -270,6 +280,7 @@ export async function transformFile(
   }
 
   await outputs.publish();
+  endPhase('publishMs');
   const hoursRemoved = await replaceCuratedHours(store, bucket, file.fileId, outputs.hours);
   await quarantine.finish();
   const result: TransformResult = {
@@ -290,6 +301,7 @@ export async function transformFile(
     spills: outputs.stats.spills,
     builders: outputs.stats.builders,
     spoolPeakBytes: outputs.spoolPeakBytes,
+    ...phases,
   });
   return result;
 }

@@ -72,6 +72,9 @@ describe('transform: one curated file per (raw file, hour), whatever the row ord
       harness.s3.store,
       log,
     );
+    // Where the time went, for operators: reading, the row groups left at the end, the uploads.
+    if (result.status === 'transformed')
+      for (const phase of ['readMs', 'sealMs', 'publishMs']) expect(done[phase]).toBeGreaterThanOrEqual(0);
     return { result, fileId, spills: Number(done.spills ?? 0), builders: Number(done.builders ?? 0) };
   }
 
