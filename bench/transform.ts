@@ -194,6 +194,13 @@ async function benchOrders(
     );
   }
   const interleaved = orders.filter((order) => order !== 'sorted');
+  // Each round runs every order minutes apart: the ratio within a round is spared the machine's
+  // slow and fast spells that the medians of each order, taken apart, are not.
+  const paired = interleaved.map((order) => {
+    const ratios = runs.get(order)!.map((report, round) => report.ms / runs.get('sorted')![round]!.ms);
+    return `${order} ${median(ratios).toFixed(2)}`;
+  });
+  console.log(`order paired ratio  median over rounds of (order / sorted, same round): ${paired.join(', ')}`);
   const worstCpu = Math.max(...interleaved.map(medianCpuMs)) / medianCpuMs('sorted');
   console.log(`order CPU ratio  worst interleaved / sorted CPU time: ${worstCpu.toFixed(2)}`);
   const worstMs = Math.max(...interleaved.map(medianMs));
