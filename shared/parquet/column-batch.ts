@@ -225,7 +225,8 @@ export interface ColumnBatch {
   readonly columns: readonly ColumnBuilder[];
 }
 
-function columnFor(type: ColumnType): ColumnBuilder {
+/** An empty column of the table type `type`. */
+export function columnFor(type: ColumnType): ColumnBuilder {
   switch (type) {
     case 'string':
       return new Utf8Column();

@@ -2,6 +2,7 @@ import type { TableDefinition } from '#shared/datasets/table';
 import {
   type ColumnBatch,
   type ColumnBuilder,
+  columnFor,
   NumberColumn,
   StringListColumn,
   Utf8Column,
@@ -66,14 +67,8 @@ export function spillBuffers(batch: ColumnBatch): Buffer[] {
 export class SpilledBatchReader {
   private readonly columns: ColumnBuilder[];
 
-  constructor(private readonly table: TableDefinition) {
-    this.columns = table.columns.map((definition) =>
-      definition.type === 'string'
-        ? new Utf8Column()
-        : definition.type === 'array<string>'
-          ? new StringListColumn()
-          : new NumberColumn(definition.type),
-    );
+  constructor(table: TableDefinition) {
+    this.columns = table.columns.map((definition) => columnFor(definition.type));
   }
 
   /**
@@ -85,7 +80,7 @@ export class SpilledBatchReader {
     if (!(memory instanceof ArrayBuffer) || bytes.byteOffset % 8 !== 0) {
       throw new Error('a spilled batch must be read into an aligned buffer of its own');
     }
-    const count = this.table.columns.length;
+    const count = this.columns.length;
     if (bytes.length < count * HEADER_INTS * 4) throw new Error('spilled batch is shorter than its header');
     const header = new Int32Array(memory, bytes.byteOffset, count * HEADER_INTS);
     let at = align(count * HEADER_INTS * 4);
