@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
@@ -10,7 +10,14 @@ import type { TableDefinition } from '#shared/datasets/table';
 import { ColumnBatchBuilder } from '#shared/parquet/column-batch';
 import { SpilledBatchReader, spillBuffers } from '#shared/parquet/column-spill';
 import { ParquetEncoder, SpareColumnWriters } from '#shared/parquet/parquet-writer';
-import { SpillFile, type SpillRange, SpoolBudget, SpoolFile, type SpoolRange } from './transform-spool';
+import {
+  makeSpoolFolder,
+  SpillFile,
+  type SpillRange,
+  SpoolBudget,
+  SpoolFile,
+  type SpoolRange,
+} from './transform-spool';
 
 const MiB = 1024 * 1024;
 const HOUR_MS = 3_600_000;
@@ -164,7 +171,7 @@ export class HourOutputs {
     this.spareWriters = new SpareColumnWriters(table);
     this.spillReader = new SpilledBatchReader(table);
     this.budget = new SpoolBudget(limits.spoolBytes);
-    this.folder = mkdtempSync(join(spoolDirectory, 'cf-etl-spool-'));
+    this.folder = makeSpoolFolder(spoolDirectory);
     this.rowSpool = new SpillFile(join(this.folder, 'rows.spill'), this.budget);
     this.parquetSpool = new SpoolFile(join(this.folder, 'hours.parquet'), this.budget);
   }

@@ -1,6 +1,86 @@
-import { closeSync, openSync, readSync, writevSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readSync,
+  rmSync,
+  statSync,
+  writevSync,
+} from 'node:fs';
 import { open } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
+
+/**
+ * This process's mark on the spool folders it makes, `cf-etl-spool-<pid>-<mark>-…`: a folder of
+ * the same pid with another mark was left by an earlier process that had that pid (on Lambda, a
+ * timed-out invocation's runtime, restarted in the same environment, whose /tmp is kept).
+ */
+const PROCESS_MARK = randomBytes(4).toString('hex');
+const SPOOL_PREFIX = 'cf-etl-spool-';
+const OWNED_SPOOL = /^cf-etl-spool-(\d+)-([0-9a-f]{8})-/;
+
+/** A new spool folder for one raw file's transform in `directory`, marked as this process's. */
+export function makeSpoolFolder(directory: string): string {
+  return mkdtempSync(join(directory, `${SPOOL_PREFIX}${process.pid}-${PROCESS_MARK}-`));
+}
+
+/** Spool folders left in `directory` by processes that are gone, and their bytes. */
+export interface StaleSpools {
+  folders: string[];
+  bytes: number;
+}
+
+/**
+ * Removes the spool folders in `directory` that processes now gone left behind: a transform
+ * killed halfway (a Lambda timeout, an out-of-memory kill) removes nothing, and on Lambda its
+ * /tmp outlives it, so its spool (up to `spoolBytes`) would take the temp disk the next transform
+ * in that environment counts on. A folder is left alone while the process that made it may be
+ * running (other processes on a shared machine); unmarked folders, of older versions, too.
+ */
+export function removeStaleSpools(directory: string): StaleSpools {
+  const stale: StaleSpools = { folders: [], bytes: 0 };
+  let names: string[];
+  try {
+    names = readdirSync(directory);
+  } catch {
+    return stale;
+  }
+  for (const name of names) {
+    const owner = OWNED_SPOOL.exec(name);
+    if (owner === null) continue;
+    const pid = Number(owner[1]);
+    const gone = pid === process.pid ? owner[2] !== PROCESS_MARK : !processRuns(pid);
+    if (!gone) continue;
+    const folder = join(directory, name);
+    stale.bytes += folderBytes(folder);
+    rmSync(folder, { recursive: true, force: true });
+    stale.folders.push(folder);
+  }
+  return stale;
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function folderBytes(folder: string): number {
+  let bytes = 0;
+  try {
+    for (const name of readdirSync(folder)) bytes += statSync(join(folder, name)).size;
+  } catch {
+    // Gone meanwhile, or not a folder: nothing to count.
+  }
+  return bytes;
+}
 
 /** A run of bytes in a spool file. */
 export interface SpoolRange {

@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import * as z from 'zod';
 import type { ObjectStore } from '#shared/adapters/object-store';
 import { decompressed, lineBlocks, MAX_LINE_BYTES, peekBytes } from '#shared/core/lines';
@@ -16,7 +17,7 @@ import {
   QuarantineLog,
   replaceCuratedHours,
 } from './transform-outputs';
-import { SpoolFullError } from './transform-spool';
+import { removeStaleSpools, SpoolFullError } from './transform-spool';
 
 export const TransformInputSchema = z.object({
   runId: RunIdSchema,
@@ -83,7 +84,15 @@ export async function transformFile(
     phases[phase] = Math.round(now - phaseStart);
     phaseStart = now;
   };
-  const outputs = new HourOutputs(dataset.table, store, bucket, file.fileId, limits, settings.spoolDirectory);
+  const spoolDirectory = settings.spoolDirectory ?? tmpdir();
+  const stale = removeStaleSpools(spoolDirectory);
+  if (stale.folders.length > 0) {
+    log.warn('transform: removed the spool folders of transforms killed halfway', {
+      folders: stale.folders,
+      bytes: stale.bytes,
+    });
+  }
+  const outputs = new HourOutputs(dataset.table, store, bucket, file.fileId, limits, spoolDirectory);
   const quarantine = new QuarantineLog(store, bucket, file.fileId);
   const rows = { read: 0, accepted: 0, quarantined: 0 };
   /** Lines read so far; `rowLine` is the line whose row went in last (lines wait in batches). */

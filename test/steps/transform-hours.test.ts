@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -255,6 +256,39 @@ describe('transform: one curated file per (raw file, hour), whatever the row ord
     const line = Number(/^at line (\d+):/.exec(result.reason ?? '')?.[1]);
     expect(line).toBeGreaterThan(sample.header.length);
     expect(line).toBeLessThan(sample.header.length + 2_400);
+  });
+
+  it('removes the spool a transform killed halfway left on the temp disk, and says so', async () => {
+    // What a timed-out Lambda leaves in /tmp for the next invocation in its environment: a spool
+    // folder of a process that is gone (here, a child that has exited), half written.
+    const spoolDirectory = mkdtempSync(join(work, 'spool-'));
+    const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+    const left = join(spoolDirectory, `cf-etl-spool-${gone}-0badc0de-Xy12Zq`);
+    mkdirSync(left);
+    writeFileSync(join(left, 'rows.spill'), Buffer.alloc(256 * 1024));
+    const key = 'raw/after-a-kill.gz';
+    const body = gzipSync(`${[...sample.header, ...interleaved(3)].join('\n')}\n`);
+    await harness.s3.store.put(BUCKET, key, body);
+    const warnings: Array<[string, Record<string, unknown> | undefined]> = [];
+    const result = await transformFile(
+      {
+        runId: 'hours',
+        file: { fileId: sourceFileId(key), key, sourceKey: 'after-a-kill.gz', size: body.length },
+      },
+      { dataBucket: BUCKET, limits: TIGHT, spoolDirectory },
+      cloudfront,
+      harness.s3.store,
+      { ...silentLog, warn: (message, fields) => warnings.push([message, fields]) },
+    );
+    expect(result.status).toBe('transformed');
+    expect(warnings).toEqual([
+      [
+        'transform: removed the spool folders of transforms killed halfway',
+        { folders: [left], bytes: 256 * 1024 },
+      ],
+    ]);
+    // Its own spool is gone too once it published.
+    expect(readdirSync(spoolDirectory)).toEqual([]);
   });
 
   it('quarantines a raw file larger than maxRawFileBytes without reading it', async () => {

@@ -1,7 +1,15 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { SpillFile, type SpillRange, SpoolBudget, SpoolFullError } from '#shared/steps/transform-spool';
+import { basename, join } from 'node:path';
+import {
+  makeSpoolFolder,
+  removeStaleSpools,
+  SpillFile,
+  type SpillRange,
+  SpoolBudget,
+  SpoolFullError,
+} from '#shared/steps/transform-spool';
 
 /** A piece's bytes: `length` bytes that name the piece at every position. */
 function pieceBytes(id: number, length: number): Buffer {
@@ -125,5 +133,48 @@ describe('SpillFile: spilled pieces, their room reused once read', () => {
     const held = file.write([pieceBytes(1, 4_000)]);
     expect(() => file.write([pieceBytes(2, 2_000)])).toThrow(SpoolFullError);
     expect(file.read(held)).toEqual(pieceBytes(1, 4_000));
+  });
+});
+
+describe('spool folders of transforms killed halfway', () => {
+  /** A pid no process has any more: a child that has already exited. */
+  const deadPid = () => spawnSync(process.execPath, ['-e', '']).pid!;
+
+  it('removes those of processes gone and of an earlier process with this pid; keeps those that may be in use', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'etl-stale-'));
+    const running = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)']);
+    try {
+      const folder = (name: string, bytes = 0) => {
+        const path = join(directory, name);
+        mkdirSync(path);
+        if (bytes > 0) writeFileSync(join(path, 'rows.spill'), Buffer.alloc(bytes));
+        return path;
+      };
+      const own = makeSpoolFolder(directory);
+      writeFileSync(join(own, 'rows.spill'), Buffer.alloc(100));
+      const mark = /^cf-etl-spool-\d+-([0-9a-f]{8})-/.exec(basename(own))![1]!;
+      const otherMark = mark === '00000000' ? '11111111' : '00000000';
+      const killed = folder(`cf-etl-spool-${deadPid()}-${otherMark}-a1b2c3`, 3_000);
+      // This pid, another mark: a runtime restarted after a timeout (Lambda keeps /tmp).
+      const restarted = folder(`cf-etl-spool-${process.pid}-${otherMark}-d4e5f6`, 2_000);
+      const alive = folder(`cf-etl-spool-${running.pid}-${otherMark}-g7h8i9`, 1_000);
+      const legacy = folder('cf-etl-spool-AbC123');
+      const unrelated = folder('something-else');
+
+      const stale = removeStaleSpools(directory);
+      expect(stale.folders.sort()).toEqual([killed, restarted].sort());
+      expect(stale.bytes).toBe(5_000);
+      for (const path of [killed, restarted]) expect(existsSync(path)).toBe(false);
+      for (const path of [own, alive, legacy, unrelated]) expect(existsSync(path)).toBe(true);
+      expect(readdirSync(own)).toEqual(['rows.spill']);
+      expect(removeStaleSpools(directory)).toEqual({ folders: [], bytes: 0 });
+    } finally {
+      running.kill();
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('finds nothing in a folder that does not exist', () => {
+    expect(removeStaleSpools(join(tmpdir(), 'etl-no-such-folder', 'x'))).toEqual({ folders: [], bytes: 0 });
   });
 });
