@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   mkdtempSync,
@@ -11,16 +10,19 @@ import {
 } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 
 /**
- * This process's mark on the spool folders it makes, `cf-etl-spool-<pid>-<mark>-…`: a folder of
- * the same pid with another mark was left by an earlier process that had that pid (on Lambda, a
- * timed-out invocation's runtime, restarted in the same environment, whose /tmp is kept).
+ * This process's mark on the spool folders it makes, `cf-etl-spool-<pid>-<mark>-…`: when it
+ * started (ms, base 36). A folder of the same pid with another mark was left by an earlier process
+ * that had that pid (on Lambda, a timed-out invocation's runtime, restarted in the same environment,
+ * whose /tmp is kept). Not a random value: every copy of this module in one process (the local
+ * stack loads each function's modules apart) must make the same mark.
  */
-const PROCESS_MARK = randomBytes(4).toString('hex');
+const PROCESS_MARK = Math.floor(performance.timeOrigin).toString(36);
 const SPOOL_PREFIX = 'cf-etl-spool-';
-const OWNED_SPOOL = /^cf-etl-spool-(\d+)-([0-9a-f]{8})-/;
+const OWNED_SPOOL = /^cf-etl-spool-(\d+)-([0-9a-z]+)-/;
 
 /** A new spool folder for one raw file's transform in `directory`, marked as this process's. */
 export function makeSpoolFolder(directory: string): string {

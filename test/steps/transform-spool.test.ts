@@ -152,7 +152,7 @@ describe('spool folders of transforms killed halfway', () => {
       };
       const own = makeSpoolFolder(directory);
       writeFileSync(join(own, 'rows.spill'), Buffer.alloc(100));
-      const mark = /^cf-etl-spool-\d+-([0-9a-f]{8})-/.exec(basename(own))![1]!;
+      const mark = /^cf-etl-spool-\d+-([0-9a-z]+)-/.exec(basename(own))![1]!;
       const otherMark = mark === '00000000' ? '11111111' : '00000000';
       const killed = folder(`cf-etl-spool-${deadPid()}-${otherMark}-a1b2c3`, 3_000);
       // This pid, another mark: a runtime restarted after a timeout (Lambda keeps /tmp).
@@ -170,6 +170,24 @@ describe('spool folders of transforms killed halfway', () => {
       expect(removeStaleSpools(directory)).toEqual({ folders: [], bytes: 0 });
     } finally {
       running.kill();
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps the folders of another copy of the module in this process (the local stack loads each function apart)', () => {
+    const directory = mkdtempSync(join(tmpdir(), 'etl-stale-'));
+    try {
+      let copy: typeof import('#shared/steps/transform-spool') | undefined;
+      jest.isolateModules(() => {
+        copy = require('#shared/steps/transform-spool');
+      });
+      expect(copy!.makeSpoolFolder).not.toBe(makeSpoolFolder);
+      const theirs = copy!.makeSpoolFolder(directory);
+      const ours = makeSpoolFolder(directory);
+      expect(removeStaleSpools(directory).folders).toEqual([]);
+      expect(copy!.removeStaleSpools(directory).folders).toEqual([]);
+      for (const path of [theirs, ours]) expect(existsSync(path)).toBe(true);
+    } finally {
       rmSync(directory, { recursive: true, force: true });
     }
   });
