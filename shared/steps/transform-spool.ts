@@ -41,6 +41,9 @@ export interface StaleSpools {
  * /tmp outlives it, so its spool (up to `spoolBytes`) would take the temp disk the next transform
  * in that environment counts on. A folder is left alone while the process that made it may be
  * running (other processes on a shared machine); unmarked folders, of older versions, too.
+ * Processes sharing the temp folder are taken to share one pid namespace (one machine or
+ * container, as on Lambda). A folder that cannot be removed is skipped: this never fails a
+ * transform.
  */
 export function removeStaleSpools(directory: string): StaleSpools {
   const stale: StaleSpools = { folders: [], bytes: 0 };
@@ -57,8 +60,14 @@ export function removeStaleSpools(directory: string): StaleSpools {
     const gone = pid === process.pid ? owner[2] !== PROCESS_MARK : !processRuns(pid);
     if (!gone) continue;
     const folder = join(directory, name);
-    stale.bytes += folderBytes(folder);
-    rmSync(folder, { recursive: true, force: true });
+    const bytes = folderBytes(folder);
+    try {
+      rmSync(folder, { recursive: true, force: true });
+    } catch {
+      // Not ours to remove (another user's): the transform goes on; its own spool is checked.
+      continue;
+    }
+    stale.bytes += bytes;
     stale.folders.push(folder);
   }
   return stale;

@@ -192,6 +192,31 @@ describe('spool folders of transforms killed halfway', () => {
     }
   });
 
+  it("skips a folder it may not remove (another user's) and goes on with the rest", () => {
+    const directory = mkdtempSync(join(tmpdir(), 'etl-stale-'));
+    const locked = join(directory, `cf-etl-spool-${deadPid()}-00000000-lockd1`);
+    const free = join(directory, `cf-etl-spool-${deadPid()}-00000000-free01`);
+    mkdirSync(locked);
+    mkdirSync(free);
+    // Root may remove anything here: the refusal is simulated, for this one folder (on the module
+    // object itself, which the code under test calls through).
+    const fs: typeof import('node:fs') = require('node:fs');
+    const rm = fs.rmSync;
+    const spy = jest.spyOn(fs, 'rmSync').mockImplementation((path, options) => {
+      if (path === locked)
+        throw Object.assign(new Error(`EACCES: permission denied, rmdir '${path}'`), { code: 'EACCES' });
+      rm(path, options);
+    });
+    try {
+      expect(removeStaleSpools(directory).folders).toEqual([free]);
+      expect(existsSync(locked)).toBe(true);
+      expect(existsSync(free)).toBe(false);
+    } finally {
+      spy.mockRestore();
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
   it('finds nothing in a folder that does not exist', () => {
     expect(removeStaleSpools(join(tmpdir(), 'etl-no-such-folder', 'x'))).toEqual({ folders: [], bytes: 0 });
   });
