@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Connection, createConnection } from 'mysql2/promise';
+import { processRuns } from '#shared/core/process';
 import { freePort } from './ports';
 import { LOOPBACK, type RunningService } from './service';
 
@@ -221,15 +222,6 @@ function commandLine(pid: number): string | undefined {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Stops a mariadbd still serving this folder (`<directory>/mariadbd.pid`, written by the server
  * itself) after the process that started it died (kill -9, a crash): SIGTERM, then SIGKILL after
@@ -244,7 +236,7 @@ export async function stopOrphanedServer(directory: string): Promise<number | un
   if (
     !Number.isInteger(pid) ||
     pid <= 0 ||
-    !isAlive(pid) ||
+    !processRuns(pid) ||
     !commandLine(pid)?.includes(`--datadir=${dataDir}`)
   ) {
     rmSync(pidFile, { force: true });
@@ -252,9 +244,9 @@ export async function stopOrphanedServer(directory: string): Promise<number | un
   }
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + 30_000;
-  while (isAlive(pid) && Date.now() < deadline) await sleep(100);
-  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-  while (isAlive(pid)) await sleep(50);
+  while (processRuns(pid) && Date.now() < deadline) await sleep(100);
+  if (processRuns(pid)) process.kill(pid, 'SIGKILL');
+  while (processRuns(pid)) await sleep(50);
   rmSync(pidFile, { force: true });
   return pid;
 }

@@ -12,6 +12,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
+import { processRuns } from '#shared/core/process';
 
 /**
  * This process's mark on the spool folders it makes, `cf-etl-spool-<pid>-<mark>-…`: when it
@@ -71,16 +72,6 @@ export function removeStaleSpools(directory: string): StaleSpools {
     stale.folders.push(folder);
   }
   return stale;
-}
-
-function processRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it runs, as another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function folderBytes(folder: string): number {
