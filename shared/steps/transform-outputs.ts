@@ -158,7 +158,7 @@ export class HourOutputs {
   private readonly rowSpool: SpillFile;
   private readonly parquetSpool: SpoolFile;
   /** What the bounds made the outputs do (logged, and read by tests and the benchmark). */
-  readonly stats = { spills: 0, spilledBytes: 0, rowGroups: 0, builders: 0 };
+  readonly stats = { spills: 0, spilledBytes: 0, builders: 0 };
 
   constructor(
     private readonly table: TableDefinition,
@@ -367,10 +367,7 @@ export class HourOutputs {
       encoder.append(rows.builder);
       rows.builder.clear();
     }
-    if (endGroup) {
-      if (encoder.openRows > 0) this.stats.rowGroups++;
-      encoder.pause();
-    }
+    if (endGroup) encoder.pause();
     const open = encoder.openRows;
     this.openGroups += Number(open > 0) - Number(rows.openRows > 0);
     rows.openRows = open;

@@ -308,6 +308,7 @@ export async function transformFile(
     hours: result.hours.length,
     ...(hoursRemoved.length > 0 && { hoursRemoved }),
     spills: outputs.stats.spills,
+    spilledBytes: outputs.stats.spilledBytes,
     builders: outputs.stats.builders,
     spoolPeakBytes: outputs.spoolPeakBytes,
     ...phases,

@@ -76,7 +76,13 @@ describe('transform: one curated file per (raw file, hour), whatever the row ord
     // Where the time went, for operators: reading, the row groups left at the end, the uploads.
     if (result.status === 'transformed')
       for (const phase of ['readMs', 'sealMs', 'publishMs']) expect(done[phase]).toBeGreaterThanOrEqual(0);
-    return { result, fileId, spills: Number(done.spills ?? 0), builders: Number(done.builders ?? 0) };
+    return {
+      result,
+      fileId,
+      spills: Number(done.spills ?? 0),
+      spilledBytes: Number(done.spilledBytes ?? 0),
+      builders: Number(done.builders ?? 0),
+    };
   }
 
   /** Every curated object of the file, downloaded: key → local path. */
@@ -129,15 +135,18 @@ describe('transform: one curated file per (raw file, hour), whatever the row ord
   ])(
     '%s: one object per hour, its rows exactly and in order, every row group full but the last',
     async (name, lines, path) => {
-      const { result, fileId, spills } = await transform(
+      const { result, fileId, spills, spilledBytes } = await transform(
         `${name.replaceAll(/[ ,]+/g, '-')}.gz`,
         lines,
         TIGHT,
         path === 'batched' ? DEFAULT_LINE_BATCH_LIMITS : SMALL_BATCHES,
       );
       // Interleaved rows wait in builders and spill; an hour alone is encoded as its rows come.
+      // The log says how much went through the temp disk: a spill is a builder's rows, as they are.
+      if (path === 'spills') expect(spilledBytes).toBeGreaterThan(spills * 64);
       if (path === 'spills') expect(spills).toBeGreaterThan(0);
       else if (path !== 'batched') expect(spills).toBe(0);
+      if (spills === 0) expect(spilledBytes).toBe(0);
       const expected = expectedByHour(lines);
       expect(result.status).toBe('transformed');
       expect(result.rows).toEqual({ read: lines.length, accepted: lines.length, quarantined: 0 });
