@@ -1,5 +1,6 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { processRuns } from '#shared/core/process';
 
 /** The lock file of a local data folder: one stack (or `npm run local`) per folder at a time. */
 export const LOCK_FILE = 'stack.lock';
@@ -30,16 +31,6 @@ export interface DirectoryLock {
 /** Locks this process holds, by lock file, with how many holders (the CLI, then the stack it starts). */
 const held = new Map<string, number>();
 let exitHookInstalled = false;
-
-/** True when a process with this pid exists (signal 0 probes without killing). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The owner recorded in a lock file, or undefined when there is none or it is unreadable. */
 export function readLockOwner(path: string): LockOwner | undefined {
@@ -90,7 +81,7 @@ export function lockDirectory(directory: string, purpose: string): DirectoryLock
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const owner = readLockOwner(path);
-      if (owner !== undefined && owner.pid !== process.pid && isAlive(owner.pid)) {
+      if (owner !== undefined && owner.pid !== process.pid && processRuns(owner.pid)) {
         throw new DirectoryLockedError(resolve(directory), owner);
       }
       rmSync(path, { force: true }); // left by a process that is gone

@@ -6,7 +6,8 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isAlive, LOCK_FILE, readLockOwner } from '../lock';
+import { processRuns } from '#shared/core/process';
+import { LOCK_FILE, readLockOwner } from '../lock';
 import { stopOrphanedServer } from '../services/mariadb';
 import { parseStackArgs, stackFiles } from './options';
 
@@ -19,11 +20,11 @@ left behind.`;
 const MAX_DEPTH = 3;
 
 async function stop(pid: number, label: string): Promise<boolean> {
-  if (!isAlive(pid)) return false;
+  if (!processRuns(pid)) return false;
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + 40_000;
-  while (isAlive(pid) && Date.now() < deadline) await sleep(100);
-  if (isAlive(pid)) {
+  while (processRuns(pid) && Date.now() < deadline) await sleep(100);
+  if (processRuns(pid)) {
     console.warn(`${label} (pid ${pid}) ignored SIGTERM for 40 s; killing it`);
     process.kill(pid, 'SIGKILL');
   }
@@ -78,7 +79,7 @@ async function main(): Promise<void> {
     }
     for (const file of [files.pid, files.endpoints, files.awsEnv, files.status, join(folder, LOCK_FILE)]) {
       // The lock of a process still alive (it ignored us) stays; anything else is stale now.
-      if (file.endsWith(LOCK_FILE) && lockOwner !== undefined && isAlive(lockOwner.pid)) continue;
+      if (file.endsWith(LOCK_FILE) && lockOwner !== undefined && processRuns(lockOwner.pid)) continue;
       rmSync(file, { force: true });
     }
   }

@@ -61,13 +61,3 @@ export function parseStackArgs(argv: string[], usage = UP_USAGE): StackCliOption
     },
   };
 }
-
-/** True when a process with this pid exists (signal 0 probes without killing). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

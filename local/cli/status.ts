@@ -4,7 +4,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { isAlive, parseStackArgs, stackFiles } from './options';
+import { processRuns } from '#shared/core/process';
+import { parseStackArgs, stackFiles } from './options';
 
 const USAGE = `Usage: npm run local:status -- [--dir .local]
 Shows each service of the stack npm run local:up started: endpoint, pid, health, restarts.`;
@@ -48,7 +49,7 @@ async function main(): Promise<number> {
     return 1;
   }
   const status = JSON.parse(readFileSync(files.status, 'utf8')) as StatusFile;
-  const running = isAlive(status.pid);
+  const running = processRuns(status.pid);
   console.log(`local stack pid ${status.pid} ${running ? 'running' : 'NOT RUNNING'}`);
   let healthy = running;
   console.log(

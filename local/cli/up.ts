@@ -4,7 +4,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readEndpointsFile } from '#shared/aws/endpoints';
-import { isAlive, parseStackArgs, stackFiles } from './options';
+import { processRuns } from '#shared/core/process';
+import { parseStackArgs, stackFiles } from './options';
 
 const READY_TIMEOUT_MS = 180_000;
 
@@ -14,7 +15,7 @@ async function main(): Promise<void> {
   const files = stackFiles(options.directory);
 
   const runningPid = existsSync(files.pid) ? Number(readFileSync(files.pid, 'utf8')) : undefined;
-  if (runningPid !== undefined && isAlive(runningPid) && existsSync(files.endpoints)) {
+  if (runningPid !== undefined && processRuns(runningPid) && existsSync(files.endpoints)) {
     console.log(`local stack already running (pid ${runningPid}); endpoints in ${files.endpoints}`);
     return;
   }

@@ -11,19 +11,11 @@ import { createConnection } from 'mysql2/promise';
 import { writeSampleDirectory } from '#local/sample/index';
 import { AwsClients, endpointVariableSettings, localAwsSettings } from '#shared/aws/clients';
 import { readEndpointsFile } from '#shared/aws/endpoints';
+import { processRuns } from '#shared/core/process';
 
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '..', '..');
 const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('npm run local:up / local:down (background stack)', () => {
   const directory = mkdtempSync(join(tmpdir(), 'etl-stack-'));
@@ -54,8 +46,8 @@ describe('npm run local:up / local:down (background stack)', () => {
     const endpoints = readEndpointsFile(join(directory, 'endpoints.json'));
     const stackPid = Number(readFileSync(join(directory, 'stack.pid'), 'utf8'));
     const mariadbPid = Number(readFileSync(join(directory, 'mysql', 'mariadbd.pid'), 'utf8'));
-    expect(isAlive(stackPid)).toBe(true);
-    expect(isAlive(mariadbPid)).toBe(true);
+    expect(processRuns(stackPid)).toBe(true);
+    expect(processRuns(mariadbPid)).toBe(true);
 
     const clients = new AwsClients(localAwsSettings(endpoints));
     try {
@@ -166,11 +158,11 @@ describe('npm run local:up / local:down (background stack)', () => {
     expect((first as unknown[]).length).toBeGreaterThan(0);
     expect((await runAgainstStack()).stdout).toContain('SUCCEEDED');
     expect(await tableContents()).toEqual(first);
-    expect(isAlive(stackPid)).toBe(true);
+    expect(processRuns(stackPid)).toBe(true);
 
     await cli('down.ts', []);
-    expect(isAlive(stackPid)).toBe(false);
-    expect(isAlive(mariadbPid)).toBe(false);
+    expect(processRuns(stackPid)).toBe(false);
+    expect(processRuns(mariadbPid)).toBe(false);
     expect(existsSync(join(directory, 'endpoints.json'))).toBe(false);
     expect(existsSync(join(directory, 'stack.pid'))).toBe(false);
     expect(existsSync(join(directory, 'aws.env'))).toBe(false);

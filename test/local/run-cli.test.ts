@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import { processRuns } from '#shared/core/process';
 import { RUN_USAGE } from '../../local/cli/run-args';
 import { LEGACY_HEADER, legacyRow } from '../support/cloudfront-logs';
 
@@ -12,15 +13,6 @@ const RUN = join(ROOT, 'local', 'cli', 'run.ts');
 const DOWN = join(ROOT, 'local', 'cli', 'down.ts');
 const WINDOW = ['--from', '2024-07-13T10', '--to', '2024-07-13T11'];
 const execute = promisify(execFile);
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
 
 async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -214,7 +206,7 @@ describe('npm run local: inputs checked before work, one run per folder, Ctrl-C 
         // the run may have ended on its own already: it must have stopped everything too
       }
       await finished;
-      await until(() => !isAlive(server), 10_000);
+      await until(() => !processRuns(server), 10_000);
       await until(() => !existsSync(join(folder, 'stack.lock')), 10_000);
     },
     120_000,
@@ -226,24 +218,24 @@ describe('npm run local: inputs checked before work, one run per folder, Ctrl-C 
       const { child, finished } = runCli(['--dir', folder, '--source', source, ...WINDOW]);
       await until(() => existsSync(join(folder, 'mysql', 'mariadbd.pid')), 90_000);
       const server = mariadbPid(folder);
-      await until(() => isAlive(server), 10_000);
+      await until(() => processRuns(server), 10_000);
       child.kill('SIGKILL');
       await finished;
       return server;
     };
 
     const first = await killAfterStart();
-    expect(isAlive(first)).toBe(true); // left behind
+    expect(processRuns(first)).toBe(true); // left behind
     const down = await execute(process.execPath, ['--import', 'tsx', DOWN, '--dir', work], { cwd: ROOT });
     expect(down.stdout).toContain(`stopped an orphaned mariadbd (pid ${first})`);
-    expect(isAlive(first)).toBe(false);
+    expect(processRuns(first)).toBe(false);
 
     const second = await killAfterStart();
-    expect(isAlive(second)).toBe(true);
+    expect(processRuns(second)).toBe(true);
     const rerun = await runCli(['--dir', folder, '--source', source, ...WINDOW]).finished;
     expect(rerun.output).toContain(`stopped an orphaned mariadbd (pid ${second})`);
     expect(rerun.output).toContain('status           SUCCEEDED');
     expect(rerun.code).toBe(0);
-    expect(isAlive(second)).toBe(false);
+    expect(processRuns(second)).toBe(false);
   }, 300_000);
 });
