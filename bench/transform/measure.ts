@@ -1,16 +1,3 @@
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-
-/** Bytes of every file under a folder (the Parquet output of one run). */
-export function folderBytes(folder: string): number {
-  let total = 0;
-  for (const entry of readdirSync(folder, { withFileTypes: true })) {
-    const path = join(folder, entry.name);
-    total += entry.isDirectory() ? folderBytes(path) : statSync(path).size;
-  }
-  return total;
-}
-
 /** CPU milliseconds (user + system, every thread of the process) since `start`. */
 export function cpuMsSince(start: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(start);

@@ -6,12 +6,13 @@
  */
 import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { folderBytes } from '#shared/core/files';
 import { sourceFileId } from '#shared/core/ingest';
 import type { Logger } from '#shared/core/log';
 import { cloudfront } from '#shared/datasets/cloudfront/index';
 import { transformFile } from '#shared/steps/transform';
 import { FileObjectStore } from './file-store';
-import { cpuMsSince, folderBytes } from './measure';
+import { cpuMsSince } from './measure';
 
 /** The transform's own account of its spool (its 'file done' log line), kept for the report. */
 let spool = { spills: 0, builders: 0, spoolPeakBytes: 0, readMs: 0, sealMs: 0, publishMs: 0 };

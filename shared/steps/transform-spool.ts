@@ -1,17 +1,9 @@
-import {
-  closeSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readSync,
-  rmSync,
-  statSync,
-  writevSync,
-} from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, writevSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
+import { folderBytes } from '#shared/core/files';
 import { processRuns } from '#shared/core/process';
 
 /**
@@ -61,7 +53,12 @@ export function removeStaleSpools(directory: string): StaleSpools {
     const gone = pid === process.pid ? owner[2] !== PROCESS_MARK : !processRuns(pid);
     if (!gone) continue;
     const folder = join(directory, name);
-    const bytes = folderBytes(folder);
+    let bytes = 0;
+    try {
+      bytes = folderBytes(folder);
+    } catch {
+      // Gone meanwhile: nothing to count.
+    }
     try {
       rmSync(folder, { recursive: true, force: true });
     } catch {
@@ -72,16 +69,6 @@ export function removeStaleSpools(directory: string): StaleSpools {
     stale.folders.push(folder);
   }
   return stale;
-}
-
-function folderBytes(folder: string): number {
-  let bytes = 0;
-  try {
-    for (const name of readdirSync(folder)) bytes += statSync(join(folder, name)).size;
-  } catch {
-    // Gone meanwhile, or not a folder: nothing to count.
-  }
-  return bytes;
 }
 
 /** A run of bytes in a spool file. */
