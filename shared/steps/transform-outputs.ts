@@ -1,5 +1,4 @@
 import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import * as z from 'zod';
@@ -166,7 +165,8 @@ export class HourOutputs {
     private readonly bucket: string,
     private readonly fileId: string,
     private readonly limits: OutputLimits,
-    spoolDirectory = tmpdir(),
+    /** Where the spool folder is made (the transform's `spoolDirectory`, the OS temp folder by default). */
+    spoolDirectory: string,
   ) {
     this.spareWriters = new SpareColumnWriters(table);
     this.spillReader = new SpilledBatchReader(table);
