@@ -14,15 +14,20 @@
  *
  * The last line is always `transform/duckdb rows/s ratio: R; peak RSS MB: ours A, duckdb B`.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
-import { functionEnvironment, loadServerlessConfig } from '#local/serverless-config';
 import { sourceFileId } from '#shared/core/ingest';
-import { type BenchInput, benchInput } from './transform/input';
+import {
+  bundleDuckdb,
+  bundleOurs,
+  median,
+  runChild as runBundle,
+  transformRuntimeOptions,
+} from './transform/children';
+import { type BenchInput, benchInput, rowsInput } from './transform/input';
 import { outputLayout } from './transform/layout';
 import type { ChildReport } from './transform/measure';
 import { ORDERS, orderedInput, type RowOrder } from './transform/orders';
@@ -72,7 +77,7 @@ async function main(): Promise<void> {
   const spoolMb = String(positive('spool-mb', values['spool-mb']));
   mkdirSync(WORK, { recursive: true });
   const bundles = await bundleChildren();
-  oursEnvironment = await transformRuntimeOptions();
+  oursEnvironment = await transformRuntimeOptions(ROOT);
   pinnedCpu = values['one-core'] ? '0' : undefined;
   console.log(
     `bench:transform  ${cpus().length} CPUs (${cpus()[0]?.model.trim()}), Node ${process.version}, DuckDB ${duckdbVersion()}`,
@@ -84,13 +89,7 @@ async function main(): Promise<void> {
   let ratioLine: string | undefined;
   let orderLine: string | undefined;
   if (!values['only-big']) {
-    const input = await benchInput({
-      folder: WORK,
-      seed,
-      rows,
-      rowsPerSecond: 300,
-      start: new Date('2024-07-13T10:30:00Z'),
-    });
+    const input = await rowsInput(WORK, seed, rows);
     describeInput('input', input);
     const ours: ChildReport[] = [];
     const duck: ChildReport[] = [];
@@ -224,27 +223,10 @@ function describeLayout(layout: Awaited<ReturnType<typeof outputLayout>>, report
 /** Bundles both children as Lambda's are bundled (the parquet .wasm copied next to the bundle). */
 async function bundleChildren(): Promise<{ ours: string; duckdb: string }> {
   const out = join(WORK, 'bundle');
-  const plugins = require(join(ROOT, 'scripts', 'esbuild-plugins.js'));
-  const common = {
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
-    logLevel: 'warning',
-  } as const;
-  await build({
-    ...common,
-    entryPoints: { ours: join(__dirname, 'transform', 'ours-child.ts') },
-    outdir: out,
-    plugins,
-  });
-  await build({
-    ...common,
-    entryPoints: { duckdb: join(__dirname, 'transform', 'duckdb-child.ts') },
-    outdir: out,
-    external: ['@duckdb/*'],
-  });
-  return { ours: join(out, 'ours.js'), duckdb: join(out, 'duckdb.js') };
+  return {
+    ours: await bundleOurs(ROOT, join(out, 'ours.js')),
+    duckdb: await bundleDuckdb(ROOT, join(out, 'duckdb.js')),
+  };
 }
 
 /** With `--one-core`, the CPU every child is pinned to. */
@@ -253,43 +235,8 @@ let pinnedCpu: string | undefined;
 /** What the transform function's runtime is given in serverless.yml (its Node options), for ours. */
 let oursEnvironment: Record<string, string> = {};
 
-/**
- * The process-level settings of the transform function (NODE_OPTIONS: its V8 young generation),
- * so ours runs as the Lambda runs, not with this machine's Node defaults.
- */
-async function transformRuntimeOptions(): Promise<Record<string, string>> {
-  const environment = functionEnvironment(await loadServerlessConfig('dev', { root: ROOT }), 'transform');
-  return environment.NODE_OPTIONS === undefined ? {} : { NODE_OPTIONS: environment.NODE_OPTIONS };
-}
-
-function runChild(
-  bundle: string,
-  args: string[],
-  environment: Record<string, string> = {},
-): Promise<ChildReport> {
-  return new Promise((resolvePromise, reject) => {
-    const command = [process.execPath, bundle, ...args];
-    if (pinnedCpu !== undefined) command.unshift('taskset', '-c', pinnedCpu);
-    // NODE_PATH lets the DuckDB bundle find its native package from the project's node_modules.
-    const child = spawn(command[0]!, command.slice(1), {
-      cwd: ROOT,
-      env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules'), ...environment },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let stdout = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`${bundle} exited with ${code}`));
-      try {
-        resolvePromise(JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as ChildReport);
-      } catch (error) {
-        reject(new Error(`${bundle} printed no report: ${stdout}`, { cause: error }));
-      }
-    });
-  });
+function runChild(bundle: string, args: string[], environment: Record<string, string> = {}) {
+  return runBundle(bundle, args, { root: ROOT, environment, ...(pinnedCpu !== undefined && { pinnedCpu }) });
 }
 
 function duckdbVersion(): string {
@@ -313,12 +260,6 @@ const rate = (report: ChildReport) =>
   `${fmt(rowsPerSecond(report))} rows/s (${(report.ms / 1000).toFixed(2)} s, ${(report.cpuMs / 1000).toFixed(2)} s CPU, ${(report.maxRssBytes / MB).toFixed(0)} MB RSS)`;
 const fmt = (value: number) => Math.round(value).toLocaleString('en-US');
 const bytes = (value: number) => `${(value / MB).toFixed(1)} MiB`;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
 
 function positive(name: string, text: string): number {
   const value = Number(text);

@@ -37,6 +37,14 @@ export interface InputOptions {
 }
 
 /**
+ * The benches' input of `rows` rows (300 requests/s from 2024-07-13 10:30: a million rows span
+ * two hours), generated once per seed and size and reused by every transform bench.
+ */
+export function rowsInput(folder: string, seed: number, rows: number): Promise<BenchInput> {
+  return benchInput({ folder, seed, rows, rowsPerSecond: 300, start: new Date('2024-07-13T10:30:00Z') });
+}
+
+/**
  * A seeded gzip CloudFront log made by the sample generator's `generateLogLines` (the same pools:
  * Zipf paths and clients, real agents, status mix, TLS, ranges, 33 fields), written once and reused
  * while the generator's source and the options are unchanged (the name carries a digest of both).
