@@ -23,6 +23,7 @@ import { sourceFileId } from '#shared/core/ingest';
 import {
   bundleDuckdb,
   bundleOurs,
+  DEFAULT_SPOOL_MB,
   median,
   runChild as runBundle,
   transformRuntimeOptions,
@@ -31,9 +32,6 @@ import { type BenchInput, benchInput, rowsInput } from './transform/input';
 import { outputLayout } from './transform/layout';
 import type { ChildReport } from './transform/measure';
 import { ORDERS, orderedInput, type RowOrder } from './transform/orders';
-
-/** serverless.yml's default `ephemeralStorageTransform` (MB) less the 64 MB the transform leaves free. */
-const DEFAULT_SPOOL_MB = 4096 - 64;
 
 const USAGE = `Usage: npm run bench:transform -- [--rows 1000000] [--seed N] [--repeats 5]
                                  [--big-bytes 1073741824] [--skip-big] [--only-big] [--one-core]

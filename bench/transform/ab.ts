@@ -14,7 +14,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { bundleOurs, median, runChild, transformRuntimeOptions } from './children';
+import { bundleOurs, DEFAULT_SPOOL_MB, median, runChild, transformRuntimeOptions } from './children';
 import { rowsInput } from './input';
 import type { ChildReport } from './measure';
 import { ORDERS, orderedInput, type RowOrder } from './orders';
@@ -26,8 +26,6 @@ Orders: ${Object.keys(ORDERS).join(', ')}. ROOT: a checkout of this project (for
 
 const ROOT = resolve(__dirname, '..', '..');
 const WORK = join(ROOT, '.local', 'bench', 'transform');
-/** The spool the transform may use: serverless.yml's default ephemeral storage less 64 MB. */
-const SPOOL_MB = String(4096 - 64);
 
 interface Build {
   name: string;
@@ -81,7 +79,7 @@ async function main(): Promise<void> {
       for (const build of turn) {
         const report = await runChild(
           build.bundle,
-          [paths.get(order)!, join(WORK, `out-ab-${build.name}`), SPOOL_MB],
+          [paths.get(order)!, join(WORK, `out-ab-${build.name}`), String(DEFAULT_SPOOL_MB)],
           { root: ROOT, environment },
         );
         if (report.rows !== input.rows)

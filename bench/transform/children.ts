@@ -9,6 +9,9 @@ import { build } from 'esbuild';
 import { functionEnvironment, loadServerlessConfig } from '#local/serverless-config';
 import type { ChildReport } from './measure';
 
+/** serverless.yml's default `ephemeralStorageTransform` (MB) less the 64 MB the transform leaves free. */
+export const DEFAULT_SPOOL_MB = 4096 - 64;
+
 const COMMON = {
   bundle: true,
   platform: 'node',
