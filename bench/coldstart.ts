@@ -16,6 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { build } from 'esbuild';
 import JSZip from 'jszip';
+import { median } from './stats';
 
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '..');
@@ -173,12 +174,6 @@ async function requireMs(file: string): Promise<{ wallMs: number; cpuMs: number 
   if (!Number.isFinite(wallMs) || !Number.isFinite(cpuMs))
     throw new Error(`requiring ${file} printed ${stdout}`);
   return { wallMs, cpuMs };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 main().catch((error: unknown) => {

@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import * as z from 'zod';
 import { addHours } from '#shared/core/window';
 import { writeSampleDirectory } from '../local/sample/index';
+import { median } from './stats';
 
 const USAGE = `Usage: npm run bench:e2e -- [--files-per-hour 4] [--rows-per-file 25000] [--seed N]
                             [--day YYYY-MM-DD] [--workers N] [--repeats 1] [--skip-in-process]
@@ -171,14 +172,6 @@ const label = (workers: number) => (workers === 0 ? 'in-process' : `${workers} w
 const rate = (measurement: Measurement) => measurement.rows / (measurement.runMs / 1000);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const fmt = (value: number) => Math.round(value).toLocaleString('en-US');
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] ?? 0)
-    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-}
 
 function positive(name: string, text: string): number {
   const value = Number(text);

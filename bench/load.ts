@@ -29,6 +29,7 @@ import { WAREHOUSE_BULK_MODES, type WarehouseBulkMode } from '#shared/core/bulk-
 import { DEFAULT_AGGREGATE_ROWS_OPTIONS, generateAggregateRows } from './aggregate-rows';
 import { type BenchStack, startBenchStack } from './bench-stack';
 import { loadData, loadDataConnection, writeTsv } from './load-data';
+import { median } from './stats';
 import { expectedContents, type TableContents, tableContents } from './table-contents';
 
 const USAGE = `Usage: npm run bench:load -- [--repeats 5] [--warmup-rows 20000] [--seed N] [--hours 168]
@@ -46,11 +47,6 @@ interface Timing {
 }
 type Round = Map<string, Timing>;
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
 const perSecond = (count: number, ms: number) => (count * 1000) / ms;
 const count = (value: number) => Math.round(value).toLocaleString('en-US');
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;

@@ -20,11 +20,11 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sourceFileId } from '#shared/core/ingest';
+import { median } from './stats';
 import {
   bundleDuckdb,
   bundleOurs,
   DEFAULT_SPOOL_MB,
-  median,
   runChild as runBundle,
   transformRuntimeOptions,
 } from './transform/children';

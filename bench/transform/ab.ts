@@ -14,7 +14,8 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { bundleOurs, DEFAULT_SPOOL_MB, median, runChild, transformRuntimeOptions } from './children';
+import { median } from '../stats';
+import { bundleOurs, DEFAULT_SPOOL_MB, runChild, transformRuntimeOptions } from './children';
 import { rowsInput } from './input';
 import type { ChildReport } from './measure';
 import { ORDERS, orderedInput, type RowOrder } from './orders';

@@ -3,15 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { type LocalMariaDb, startMariaDb } from '#local/services/mariadb';
-
-const isRunning = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { processRuns } from '#shared/core/process';
 
 describe('private MariaDB server', () => {
   let directory: string;
@@ -61,7 +53,7 @@ describe('private MariaDB server', () => {
     const { password, port } = mariadb.credentials;
     const pid = mariadb.pid;
     await mariadb.stop();
-    expect(isRunning(pid)).toBe(false);
+    expect(processRuns(pid)).toBe(false);
 
     mariadb = await startMariaDb({ directory, port });
     expect(mariadb.credentials.password).toBe(password);
