@@ -147,7 +147,13 @@ abstract class ChunkWriter {
 
   /** Compresses `body` as one page and appends it (header, then body) to the chunk. */
   protected emitPage(type: PageType, encoding: Encoding, valueCount: number, body: Buffer): void {
-    const compressed = zstdCompressSync(body, this.zstd);
+    // A small page gets an output buffer its size (zstd's bound), not a 64 KiB one: a file of a few
+    // rows per hour writes hundreds of thousands of tiny pages, and each buffer is garbage at once.
+    const bound = body.length + (body.length >> 7) + 128;
+    const compressed = zstdCompressSync(
+      body,
+      bound < ZSTD_OUTPUT_CHUNK ? { ...this.zstd, chunkSize: bound } : this.zstd,
+    );
     const dictionary = type === PageType.DICTIONARY_PAGE;
     const out = dictionary ? this.dictionaryPage : this.pages;
     const before = out.length;

@@ -74,6 +74,13 @@ function capacityLimit(limits: OutputLimits): number {
   return limits.bufferBytes * 5;
 }
 
+/**
+ * What a builder costs in memory besides its buffers: the JavaScript objects of its 33 columns
+ * (typed arrays and their array buffers, validity), 22 KB measured on the CloudFront table. Counted
+ * with its buffers, so a file of thousands of hours holds a bounded number of builders.
+ */
+const BUILDER_OBJECT_BYTES = 24 * 1024;
+
 /** Rows between checks of an hour's bytes (a line may be up to 1 MiB: this bounds the overshoot). */
 const BYTE_CHECK_ROWS = 64;
 
@@ -135,6 +142,8 @@ type ActiveHour = HourRows & { builder: ColumnBatchBuilder };
 export class HourOutputs {
   private readonly byHour = new Map<string, HourRows>();
   private readonly byIndex = new Map<number, HourRows>();
+  /** The hours holding a builder, the one rows went to least recently first. */
+  private readonly live = new Map<number, HourRows>();
   /** The hour the last row went to. */
   private last: HourRows | undefined;
   /** Rows routed so far, and the row number at which the hour last changed. */
@@ -157,7 +166,7 @@ export class HourOutputs {
   private readonly rowSpool: SpillFile;
   private readonly parquetSpool: SpoolFile;
   /** What the bounds made the outputs do (logged, and read by tests and the benchmark). */
-  readonly stats = { spills: 0, spilledBytes: 0, builders: 0 };
+  readonly stats = { spills: 0, spilledBytes: 0, builders: 0, buildersHeld: 0 };
 
   constructor(
     private readonly table: TableDefinition,
@@ -214,10 +223,14 @@ export class HourOutputs {
     if (rows !== this.last) {
       this.last = rows;
       this.switchedAt = this.rowNumber;
+      // Most recently used last: the map keeps insertion order.
+      if (this.live.delete(index)) this.live.set(index, rows);
     }
     if (rows.builder === undefined) {
       rows.builder = new ColumnBatchBuilder(this.table);
+      this.live.set(index, rows);
       this.stats.builders++;
+      if (this.live.size > this.stats.buildersHeld) this.stats.buildersHeld = this.live.size;
     }
     return rows as ActiveHour;
   }
@@ -270,18 +283,24 @@ export class HourOutputs {
    */
   private letGoStaleBuilders(): void {
     this.nextSweep = this.rowNumber + this.limits.aloneRows;
-    for (const rows of this.byIndex.values()) {
+    for (const rows of this.live.values()) {
       if (rows.builder?.length === 0 && this.rowNumber - rows.lastRow > this.limits.rowGroupRows) {
-        rows.builder = undefined;
-        this.count(rows);
+        this.letGo(rows);
       }
     }
+  }
+
+  /** Lets the hour's builder go (it holds no rows): its room counts no more. */
+  private letGo(rows: HourRows): void {
+    rows.builder = undefined;
+    this.live.delete(rows.index);
+    this.count(rows);
   }
 
   /** Brings the budget's count of the hour's builder up to date. */
   private count(rows: HourRows): void {
     const content = rows.builder?.byteSize ?? 0;
-    const capacity = rows.builder?.capacityBytes ?? 0;
+    const capacity = rows.builder === undefined ? 0 : rows.builder.capacityBytes + BUILDER_OBJECT_BYTES;
     this.contentBytes += content - rows.contentBytes;
     this.capacityBytes += capacity - rows.capacityBytes;
     rows.contentBytes = content;
@@ -290,29 +309,41 @@ export class HourOutputs {
 
   /**
    * One step back under the budget: room that doubling and bursts left in empty builders is let
-   * go first; then the hour holding the most rows (preferring any but the one rows arrive for) is
-   * spilled. False when nothing is left to relieve.
+   * go first; when every builder holds rows (a file of many hours, a few rows each), the hour rows
+   * went to least recently is spilled and its builder let go; past the rows' budget, the hour
+   * holding the most rows (preferring any but the one rows arrive for) is spilled. False when
+   * nothing is left to relieve.
    */
   private relieve(): boolean {
     let largestEmpty: HourRows | undefined;
     let fullest: HourRows | undefined;
-    for (const rows of this.byIndex.values()) {
+    let leastRecent: HourRows | undefined;
+    for (const rows of this.live.values()) {
       if (rows.builder === undefined) continue;
       if (rows.builder.length === 0) {
         if (largestEmpty === undefined || rows.capacityBytes > largestEmpty.capacityBytes)
           largestEmpty = rows;
-      } else if (
-        fullest === undefined ||
-        (fullest === this.last && rows !== this.last) ||
-        (rows !== this.last && rows.contentBytes > fullest.contentBytes)
-      ) {
-        fullest = rows;
+      } else {
+        if (leastRecent === undefined && rows !== this.last) leastRecent = rows;
+        if (
+          fullest === undefined ||
+          (fullest === this.last && rows !== this.last) ||
+          (rows !== this.last && rows.contentBytes > fullest.contentBytes)
+        ) {
+          fullest = rows;
+        }
       }
     }
-    if (this.capacityBytes > capacityLimit(this.limits) && largestEmpty !== undefined) {
-      largestEmpty.builder = undefined;
-      this.count(largestEmpty);
-      return true;
+    if (this.capacityBytes > capacityLimit(this.limits)) {
+      if (largestEmpty !== undefined) {
+        this.letGo(largestEmpty);
+        return true;
+      }
+      if (leastRecent?.builder !== undefined) {
+        this.spill(leastRecent, leastRecent.builder);
+        this.letGo(leastRecent);
+        return true;
+      }
     }
     if (this.contentBytes <= this.limits.bufferBytes || fullest?.builder === undefined) return false;
     this.spill(fullest, fullest.builder);
@@ -389,6 +420,7 @@ export class HourOutputs {
       const rows = this.byHour.get(hour)!;
       this.encode(rows, true);
       rows.builder = undefined;
+      this.live.delete(rows.index);
       rows.encoder!.finish();
     }
     this.rowSpool.close();
@@ -417,6 +449,7 @@ export class HourOutputs {
       rows.builder = undefined;
       rows.encoder?.release();
     }
+    this.live.clear();
     this.removeSpool();
   }
 

@@ -310,6 +310,7 @@ export async function transformFile(
     spills: outputs.stats.spills,
     spilledBytes: outputs.stats.spilledBytes,
     builders: outputs.stats.builders,
+    buildersHeld: outputs.stats.buildersHeld,
     spoolPeakBytes: outputs.spoolPeakBytes,
     ...phases,
   });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { generateLogLines, withHour } from '#local/sample/index';
+import { mulberry32 } from '#local/sample/random';
 import { sourceFileId } from '#shared/core/ingest';
 import { keys } from '#shared/core/run-files';
 import { cloudfront } from '#shared/datasets/cloudfront/index';
@@ -82,6 +83,7 @@ describe('transform: one curated file per (raw file, hour), whatever the row ord
       spills: Number(done.spills ?? 0),
       spilledBytes: Number(done.spilledBytes ?? 0),
       builders: Number(done.builders ?? 0),
+      buildersHeld: Number(done.buildersHeld ?? 0),
     };
   }
 
@@ -204,6 +206,47 @@ describe('transform: one curated file per (raw file, hour), whatever the row ord
     // 4 hours each coming back once: without letting go, 4 builders; letting go, up to 8 (whether a
     // builder is empty when its hour ends depends on where its last row group ended).
     expect(sortedRun.builders).toBeGreaterThan(5);
+  });
+
+  it('holds a bounded number of builders for a file of hundreds of hours in random order, one object per hour', async () => {
+    // 2,400 rows over 300 hours (12.5 days), a few rows each, in random order: more hours than the
+    // builders' room holds (each builder costs its objects and first buffers even with one row), so
+    // the hour rows went to least recently is spilled and its builder let go.
+    const random = mulberry32(300);
+    const lines = sample.rows.map((line) => {
+      const slot = Math.floor(random() * 300);
+      const day = new Date(Date.UTC(2024, 6, 1) + Math.floor(slot / 24) * 86_400_000)
+        .toISOString()
+        .slice(0, 10);
+      return withHour(line, day, slot % 24);
+    });
+    const { result, fileId, buildersHeld } = await transform('many-hours.gz', lines, TIGHT);
+    const expected = expectedByHour(lines);
+    expect(result.status).toBe('transformed');
+    expect(result.hours).toEqual([...expected.keys()].sort());
+    expect(result.hours.length).toBeGreaterThan(250);
+    expect(buildersHeld).toBeGreaterThan(1);
+    expect(buildersHeld).toBeLessThan(40);
+
+    const files = await curatedFiles(fileId);
+    expect([...files.keys()].sort()).toEqual(result.hours.map((hour) => keys.curated(hour, fileId)).sort());
+    const rows = await duckQuery(
+      `SELECT filename, edge_request_id, strftime(request_time, '%Y-%m-%dT%H') AS hour
+       FROM read_parquet([${[...files.values()].map((path) => `'${path}'`).join(', ')}], filename = true)`,
+    );
+    const byFile = new Map<string, { ids: string[]; hours: Set<string> }>();
+    for (const row of rows) {
+      const file = byFile.get(String(row.filename)) ?? { ids: [], hours: new Set<string>() };
+      file.ids.push(String(row.edge_request_id));
+      file.hours.add(String(row.hour));
+      byFile.set(String(row.filename), file);
+    }
+    for (const [key, path] of files) {
+      const hour = result.hours.find((candidate) => keys.curated(candidate, fileId) === key)!;
+      const file = byFile.get(path)!;
+      expect([...file.hours]).toEqual([hour]);
+      expect(file.ids).toEqual(expected.get(hour));
+    }
   });
 
   it('deletes the curated file of an hour a changed raw file no longer has, and reports the hour', async () => {
