@@ -81,6 +81,10 @@ function capacityLimit(limits: OutputLimits): number {
  */
 const BUILDER_OBJECT_BYTES = 24 * 1024;
 
+/** Small builders kept for reuse once let go (`HourOutputs.spareBuilders`): at most 2 MB. */
+const SPARE_BUILDERS = 32;
+const SPARE_BUILDER_BYTES = 64 * 1024;
+
 /** Rows between checks of an hour's bytes (a line may be up to 1 MiB: this bounds the overshoot). */
 const BYTE_CHECK_ROWS = 64;
 
@@ -144,6 +148,11 @@ export class HourOutputs {
   private readonly byIndex = new Map<number, HourRows>();
   /** The hours holding a builder, the one rows went to least recently first. */
   private readonly live = new Map<number, HourRows>();
+  /**
+   * Builders of hours let go while they were still small (many hours of a few rows each), cleared,
+   * for the next hours that need one: made again, each would cost 100-odd objects and buffers.
+   */
+  private readonly spareBuilders: ColumnBatchBuilder[] = [];
   /** The hour the last row went to. */
   private last: HourRows | undefined;
   /** Rows routed so far, and the row number at which the hour last changed. */
@@ -227,7 +236,7 @@ export class HourOutputs {
       if (this.live.delete(index)) this.live.set(index, rows);
     }
     if (rows.builder === undefined) {
-      rows.builder = new ColumnBatchBuilder(this.table);
+      rows.builder = this.spareBuilders.pop() ?? new ColumnBatchBuilder(this.table);
       this.live.set(index, rows);
       this.stats.builders++;
       if (this.live.size > this.stats.buildersHeld) this.stats.buildersHeld = this.live.size;
@@ -292,6 +301,13 @@ export class HourOutputs {
 
   /** Lets the hour's builder go (it holds no rows): its room counts no more. */
   private letGo(rows: HourRows): void {
+    if (
+      rows.builder !== undefined &&
+      rows.builder.capacityBytes <= SPARE_BUILDER_BYTES &&
+      this.spareBuilders.length < SPARE_BUILDERS
+    ) {
+      this.spareBuilders.push(rows.builder);
+    }
     rows.builder = undefined;
     this.live.delete(rows.index);
     this.count(rows);
@@ -371,9 +387,10 @@ export class HourOutputs {
   /**
    * Encodes the hour's rows not yet encoded, spilled ones first, into its open row group; with
    * `endGroup` the row group is then written out (the encoder itself ends one at `rowGroupRows`)
-   * and the column writers' buffers let go until the hour's next rows.
+   * and the column writers' buffers let go until the hour's next rows. The room of the pieces read
+   * is given back for later ones, unless no more will be spilled (`seal`: the file goes).
    */
-  private encode(rows: HourRows, endGroup: boolean): void {
+  private encode(rows: HourRows, endGroup: boolean, reuseRoom = true): void {
     rows.encoder ??= new ParquetEncoder(
       this.table,
       (bytes) => this.emitParquet(rows, bytes),
@@ -389,7 +406,7 @@ export class HourOutputs {
       if (this.readBuffer.length < piece.range.length)
         this.readBuffer = Buffer.allocUnsafeSlow(piece.range.length);
       encoder.append(this.spillReader.read(piece.rows, this.rowSpool.read(piece.range, this.readBuffer)));
-      this.rowSpool.release(piece.range);
+      if (reuseRoom) this.rowSpool.release(piece.range);
     }
     rows.spilled = [];
     rows.spilledRows = 0;
@@ -418,7 +435,7 @@ export class HourOutputs {
   seal(): void {
     for (const hour of this.hours) {
       const rows = this.byHour.get(hour)!;
-      this.encode(rows, true);
+      this.encode(rows, true, false);
       rows.builder = undefined;
       this.live.delete(rows.index);
       rows.encoder!.finish();

@@ -260,8 +260,13 @@ export class SpillFile {
 
   private freeRun(offset: number, length: number): void {
     const free = this.free;
+    // The first run past `offset` (binary search: a file of thousands of hours frees many runs).
     let at = 0;
-    while (at < free.length && free[at]!.offset < offset) at++;
+    for (let high = free.length; at < high; ) {
+      const middle = (at + high) >>> 1;
+      if (free[middle]!.offset < offset) at = middle + 1;
+      else high = middle;
+    }
     const before = free[at - 1];
     const after = free[at];
     if (before !== undefined && before.offset + before.length === offset) {
