@@ -31,7 +31,7 @@ import {
 import { type BenchInput, benchInput, rowsInput } from './transform/input';
 import { outputLayout } from './transform/layout';
 import type { ChildReport } from './transform/measure';
-import { ORDERS, orderedInput, type RowOrder } from './transform/orders';
+import { ALL_ORDERS, ORDERS, orderedInput, type RowOrder } from './transform/orders';
 
 const USAGE = `Usage: npm run bench:transform -- [--rows 1000000] [--seed N] [--repeats 5]
                                  [--big-bytes 1073741824] [--skip-big] [--only-big] [--one-core]
@@ -187,7 +187,7 @@ async function benchOrders(
     const phase = (key: 'readMs' | 'sealMs') =>
       (median(reports.map((report) => report[key] ?? 0)) / 1000).toFixed(2);
     console.log(
-      `order ${order.padEnd(15)} ${fmt(input.rows / (ms / 1000))} rows/s (median of ${repeats}, ${(ms / 1000).toFixed(2)} s: read ${phase('readMs')} s, row groups left at the end ${phase('sealMs')} s; ${(medianCpuMs(order) / 1000).toFixed(2)} s CPU), peak RSS ${rss.toFixed(0)} MB, ${describeLayout(layouts.get(order)!, reports.at(-1)!)}: ${ORDERS[order]}`,
+      `order ${order.padEnd(15)} ${fmt(input.rows / (ms / 1000))} rows/s (median of ${repeats}, ${(ms / 1000).toFixed(2)} s: read ${phase('readMs')} s, row groups left at the end ${phase('sealMs')} s; ${(medianCpuMs(order) / 1000).toFixed(2)} s CPU), peak RSS ${rss.toFixed(0)} MB, ${describeLayout(layouts.get(order)!, reports.at(-1)!)}: ${ALL_ORDERS[order]}`,
     );
   }
   const interleaved = orders.filter((order) => order !== 'sorted');

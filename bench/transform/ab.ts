@@ -18,12 +18,12 @@ import { median } from '../stats';
 import { bundleOurs, DEFAULT_SPOOL_MB, runChild, transformRuntimeOptions } from './children';
 import { rowsInput } from './input';
 import type { ChildReport } from './measure';
-import { ORDERS, orderedInput, type RowOrder } from './orders';
+import { ALL_ORDERS, orderedInput, type RowOrder } from './orders';
 
 const USAGE = `Usage: npm run bench:transform:ab -- [--orders sorted,round-robin-48] [--runs 7]
                                     [--rows 1000000] [--seed 20240713] NAME=ROOT NAME=ROOT ...
 
-Orders: ${Object.keys(ORDERS).join(', ')}. ROOT: a checkout of this project (for this one: .).`;
+Orders: ${Object.keys(ALL_ORDERS).join(', ')}. ROOT: a checkout of this project (for this one: .).`;
 
 const ROOT = resolve(__dirname, '..', '..');
 const WORK = join(ROOT, '.local', 'bench', 'transform');
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     return;
   }
   const orders = values.orders.split(',').map((order) => {
-    if (!(order in ORDERS)) throw new Error(`unknown order ${order}\n${USAGE}`);
+    if (!(order in ALL_ORDERS)) throw new Error(`unknown order ${order}\n${USAGE}`);
     return order as RowOrder;
   });
   const runs = Number(values.runs);

@@ -26,7 +26,20 @@ export const ORDERS = {
   'round-robin-48': '48 hours round-robin over two days',
   'random-24': '24 hours in random order, 1 % of rows from the previous day',
 } as const;
-export type RowOrder = keyof typeof ORDERS;
+/**
+ * Files spanning a year of hours (8,760), for `bench:transform:ab -- --orders year-sorted,year-random`
+ * (not in `bench:transform`'s rounds: minutes per run). A year's export in one file, and the same
+ * rows in random hours: thousands of hours of a few rows each (docs/transform.md, "Many hours").
+ */
+export const YEAR_ORDERS = {
+  'year-sorted': 'the 8,760 hours of 2024 in time order, the same number of rows in each',
+  'year-random': 'each row in a random hour of 2024',
+} as const;
+
+export const ALL_ORDERS = { ...ORDERS, ...YEAR_ORDERS };
+export type RowOrder = keyof typeof ALL_ORDERS;
+
+const YEAR_HOURS = 8_760;
 
 const DAY = '2024-07-13';
 const PREVIOUS_DAY = '2024-07-12';
@@ -36,6 +49,7 @@ const NEXT_DAY = '2024-07-14';
 function hourFor(
   order: RowOrder,
   index: number,
+  rows: number,
   random: () => number,
 ): { day: string; hour: number } | undefined {
   switch (order) {
@@ -51,7 +65,17 @@ function hourFor(
       return random() < 0.01
         ? { day: PREVIOUS_DAY, hour: Math.floor(random() * 24) }
         : { day: DAY, hour: Math.floor(random() * 24) };
+    case 'year-sorted':
+      return yearHour(Math.floor((index * YEAR_HOURS) / rows));
+    case 'year-random':
+      return yearHour(Math.floor(random() * YEAR_HOURS));
   }
+}
+
+/** Hour `slot` of 2024 (0 is 2024-01-01T00). */
+function yearHour(slot: number): { day: string; hour: number } {
+  const day = new Date(Date.UTC(2024, 0, 1) + Math.floor(slot / 24) * 86_400_000).toISOString().slice(0, 10);
+  return { day, hour: slot % 24 };
 }
 
 /** The input rewritten to `order` (made once, reused while the input is the same file). */
@@ -77,7 +101,7 @@ export async function orderedInput(input: BenchInput, order: RowOrder, seed: num
   for await (const line of lines) {
     let text = line;
     if (!line.startsWith('#')) {
-      const target = hourFor(order, index++, random);
+      const target = hourFor(order, index++, input.rows, random);
       if (target !== undefined) text = withHour(line, target.day, target.hour);
     }
     pending += `${text}\n`;
