@@ -215,7 +215,7 @@ function describeLayout(layout: Awaited<ReturnType<typeof outputLayout>>, report
     (report.spills ?? 0) > 0
       ? `${report.spills} spills, spool peak ${bytes(report.spoolPeakBytes ?? 0)}`
       : `no spill, spool peak ${bytes(report.spoolPeakBytes ?? 0)}`;
-  return `${layout.objects} objects, ${layout.rowGroups} row groups (${layout.shortRowGroups} short), ${spill}, ${report.builders ?? 0} builders`;
+  return `${layout.objects} objects, ${layout.rowGroups} row groups (${layout.shortRowGroups} short), ${spill}, ${report.builders ?? 0} builders (${report.buildersHeld ?? 0} at once)`;
 }
 
 /** Bundles both children as Lambda's are bundled (the parquet .wasm copied next to the bundle). */

@@ -18,6 +18,8 @@ export interface ChildReport {
   spills?: number;
   /** Ours: column builders made (one per hour unless an hour's room was let go and needed again). */
   builders?: number;
+  /** Ours: the most builders held at once. */
+  buildersHeld?: number;
   spoolPeakBytes?: number;
   /** Ours: the transform's phases (its 'file done' log): reading and parsing, the row groups left, uploads. */
   readMs?: number;

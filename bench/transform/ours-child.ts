@@ -15,7 +15,15 @@ import { FileObjectStore } from './file-store';
 import { cpuMsSince } from './measure';
 
 /** The transform's own account of its spool (its 'file done' log line), kept for the report. */
-let spool = { spills: 0, builders: 0, spoolPeakBytes: 0, readMs: 0, sealMs: 0, publishMs: 0 };
+let spool = {
+  spills: 0,
+  builders: 0,
+  buildersHeld: 0,
+  spoolPeakBytes: 0,
+  readMs: 0,
+  sealMs: 0,
+  publishMs: 0,
+};
 const quiet: Logger = {
   debug() {},
   info(message, fields) {
@@ -23,6 +31,7 @@ const quiet: Logger = {
       spool = {
         spills: Number(fields.spills ?? 0),
         builders: Number(fields.builders ?? 0),
+        buildersHeld: Number(fields.buildersHeld ?? 0),
         spoolPeakBytes: Number(fields.spoolPeakBytes ?? 0),
         readMs: Number(fields.readMs ?? 0),
         sealMs: Number(fields.sealMs ?? 0),
