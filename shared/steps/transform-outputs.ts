@@ -81,7 +81,7 @@ function capacityLimit(limits: OutputLimits): number {
  */
 const BUILDER_OBJECT_BYTES = 24 * 1024;
 
-/** Small builders kept for reuse once let go (`HourOutputs.spareBuilders`): at most 2 MB. */
+/** Small builders kept for reuse once let go (`HourOutputs.spareBuilders`): under 3 MB in all. */
 const SPARE_BUILDERS = 32;
 const SPARE_BUILDER_BYTES = 64 * 1024;
 
