@@ -29,7 +29,7 @@ export const ORDERS = {
 /**
  * Files spanning a year of hours (8,760), for `bench:transform:ab -- --orders year-sorted,year-random`
  * (not in `bench:transform`'s rounds: minutes per run). A year's export in one file, and the same
- * rows in random hours: thousands of hours of a few rows each (docs/transform.md, "Many hours").
+ * rows in random hours: thousands of hours of a few rows each (docs/transform.md, "Many hours in one file").
  */
 export const YEAR_ORDERS = {
   'year-sorted': 'the 8,760 hours of 2024 in time order, the same number of rows in each',
