@@ -7,6 +7,8 @@ import type { CellValue, ColumnType, RowSink, TableDefinition } from '#shared/da
  */
 const INITIAL_ROWS = 16;
 const INITIAL_STRING_BYTES = 256;
+/** The JavaScript objects of one column (measured: 22 KB for the CloudFront table's 33 columns). */
+const COLUMN_OBJECT_BYTES = 720;
 const TWO_32 = 4_294_967_296;
 
 /** A validity bitmap that grows with its column; bits start cleared (null). */
@@ -279,11 +281,19 @@ export class ColumnBatchBuilder implements RowSink, ColumnBatch {
     return size;
   }
 
-  /** Bytes the builder's buffers take, used or not: what it costs in memory. */
+  /** Bytes the builder's buffers take, used or not. */
   get capacityBytes(): number {
     let size = 0;
     for (const column of this.columns) size += column.capacityBytes;
     return size;
+  }
+
+  /**
+   * What the builder costs in memory: its buffers and the JavaScript objects of its columns
+   * (typed arrays, their array buffers, validity), which an empty builder of many columns pays too.
+   */
+  get footprintBytes(): number {
+    return this.capacityBytes + this.columns.length * COLUMN_OBJECT_BYTES;
   }
 
   append(values: readonly CellValue[]): void {

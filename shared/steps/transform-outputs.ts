@@ -74,13 +74,6 @@ function capacityLimit(limits: OutputLimits): number {
   return limits.bufferBytes * 5;
 }
 
-/**
- * What a builder costs in memory besides its buffers: the JavaScript objects of its 33 columns
- * (typed arrays and their array buffers, validity), 22 KB measured on the CloudFront table. Counted
- * with its buffers, so a file of thousands of hours holds a bounded number of builders.
- */
-const BUILDER_OBJECT_BYTES = 24 * 1024;
-
 /** Small builders kept for reuse once let go (`HourOutputs.spareBuilders`): under 3 MB in all. */
 const SPARE_BUILDERS = 32;
 const SPARE_BUILDER_BYTES = 64 * 1024;
@@ -316,7 +309,8 @@ export class HourOutputs {
   /** Brings the budget's count of the hour's builder up to date. */
   private count(rows: HourRows): void {
     const content = rows.builder?.byteSize ?? 0;
-    const capacity = rows.builder === undefined ? 0 : rows.builder.capacityBytes + BUILDER_OBJECT_BYTES;
+    // Objects counted with buffers: a file of thousands of hours holds a bounded number of builders.
+    const capacity = rows.builder?.footprintBytes ?? 0;
     this.contentBytes += content - rows.contentBytes;
     this.capacityBytes += capacity - rows.capacityBytes;
     rows.contentBytes = content;
