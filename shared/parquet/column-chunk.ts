@@ -1,4 +1,3 @@
-import { constants, type ZstdOptions, zstdCompressSync } from 'node:zlib';
 import { ByteWriter } from './byte-writer';
 import type { NumberColumn, StringListColumn, Utf8Column } from './column-batch';
 import { ByteDictionary } from './dictionary';
@@ -12,6 +11,7 @@ import {
 } from './format';
 import { bitWidthOf, writeHybrid } from './rle-hybrid';
 import { CompactWriter } from './thrift-compact';
+import type { PageCompressor } from './zstd';
 
 /** How a column chunk is cut into pages and how its strings are encoded. */
 export interface ChunkOptions {
@@ -37,13 +37,6 @@ const CARDINALITY_SAMPLE = 2_048;
 const MAX_DISTINCT_SHARE = 0.9;
 /** Longest min/max of a string column kept whole; longer ones are truncated (and marked inexact). */
 const MAX_STRING_STATISTIC = 64;
-
-/**
- * zstd's output arrives in buffers of this size (concatenated when a page needs more): most pages
- * compress to less, and a buffer the size of the page would be allocated for every page.
- */
-const ZSTD_OUTPUT_CHUNK = 64 * 1024;
-const TINY_PAGE = 4 * 1024;
 
 /**
  * One column chunk, encoded: its pages in file order and what the footer records of it. The
@@ -79,21 +72,18 @@ abstract class ChunkWriter {
   protected chunkValues = 0;
   private readonly encodings = new Set<Encoding>([Encoding.RLE]);
   private readonly pageEncodings = new Map<number, [PageType, Encoding, number]>();
-  private readonly zstd: ZstdOptions;
 
   /**
    * @param body scratch for one page's uncompressed body at a time (shared by a file's columns:
    * pages are encoded and compressed one at a time)
+   * @param compressor zstd at `options.zstdLevel`, shared like `body`
    */
   constructor(
     readonly column: LeafColumn,
     protected readonly options: ChunkOptions,
     protected readonly body: ByteWriter,
+    private readonly compressor: PageCompressor,
   ) {
-    this.zstd = {
-      chunkSize: ZSTD_OUTPUT_CHUNK,
-      params: { [constants.ZSTD_c_compressionLevel]: options.zstdLevel },
-    };
     if (column.maxRepetitionLevel > 0) this.repetitions = new Uint8Array(1024);
   }
 
@@ -148,13 +138,7 @@ abstract class ChunkWriter {
 
   /** Compresses `body` as one page and appends it (header, then body) to the chunk. */
   protected emitPage(type: PageType, encoding: Encoding, valueCount: number, body: Buffer): void {
-    // A tiny page gets an output buffer its size (past zstd's bound), not a 64 KiB one: a file of a
-    // few rows per hour writes hundreds of thousands of them, each buffer garbage at once. (Pages
-    // from 4 KiB keep the 64 KiB buffer: sized buffers made the bench's row groups 6 % slower.)
-    const compressed = zstdCompressSync(
-      body,
-      body.length < TINY_PAGE ? { ...this.zstd, chunkSize: body.length + 256 } : this.zstd,
-    );
+    const compressed = this.compressor.compress(body);
     const dictionary = type === PageType.DICTIONARY_PAGE;
     const out = dictionary ? this.dictionaryPage : this.pages;
     const before = out.length;

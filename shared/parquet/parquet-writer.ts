@@ -11,6 +11,7 @@ import {
   PhysicalType,
   type RowGroupMetadata,
 } from './format';
+import { PageCompressor } from './zstd';
 
 /** Rows per Parquet row group: bounds the writer's memory and keeps row groups a useful size for scans. */
 export const DEFAULT_ROW_GROUP_ROWS = 64_000;
@@ -96,10 +97,11 @@ export class ParquetEncoder {
     this.writers ??= this.spares?.take();
     if (this.writers === undefined) {
       const body = new ByteWriter(64 * 1024);
+      const compressor = new PageCompressor(this.options.zstdLevel);
       this.writers = leafColumns(this.table).map((leaf) =>
         leaf.physicalType === PhysicalType.BYTE_ARRAY
-          ? new StringChunkWriter(leaf, this.options, body)
-          : new NumberChunkWriter(leaf, this.options, body),
+          ? new StringChunkWriter(leaf, this.options, body, compressor)
+          : new NumberChunkWriter(leaf, this.options, body, compressor),
       );
     }
     return this.writers;

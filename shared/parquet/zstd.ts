@@ -1,0 +1,76 @@
+import { types } from 'node:util';
+import { constants, ZstdCompress, zstdCompressSync } from 'node:zlib';
+
+/**
+ * The state of a Node zlib stream's native handle that `PageCompressor` drives: `writeSync` runs
+ * one step of the codec over the given input and output ranges, and leaves the room left in the
+ * output and the input not consumed in `_writeState` (the same calls `zstdCompressSync` makes).
+ */
+interface NativeCodec {
+  _handle: {
+    writeSync(
+      flush: number,
+      input: Uint8Array,
+      inOff: number,
+      inLen: number,
+      out: Uint8Array,
+      outOff: number,
+      outLen: number,
+    ): void;
+  } | null;
+  _writeState: Uint32Array;
+  destroyed: boolean;
+}
+
+/**
+ * Compresses Parquet pages with zstd, one frame per page, through one compression context kept for
+ * every page.
+ *
+ * `zstdCompressSync` makes a context per call, with its stream object, its tables and a 64 KiB
+ * output buffer: 25 µs for a 100-byte page and 0.6 ms more than a reused context for a 200 KB one
+ * (measured on Node 22: 1.3 ms against 0.7 ms). A file of a few rows per hour writes hundreds of
+ * thousands of tiny pages. The frames are byte for byte those of `zstdCompressSync` with the same
+ * level: each call hands zstd the whole page with `ZSTD_e_end`, so it knows the page's size
+ * (written in the frame header) and ends the frame, and the context starts the next frame afresh.
+ *
+ * The reused context drives the native handle of a `ZstdCompress` stream, which is not Node's
+ * public API: where it is missing (another runtime), every page goes through `zstdCompressSync`.
+ */
+export class PageCompressor {
+  private readonly codec: NativeCodec | undefined;
+  /** Output of the last page; grows to zstd's bound of the largest page. */
+  private out = Buffer.allocUnsafeSlow(4096);
+
+  constructor(private readonly level: number) {
+    const stream = new ZstdCompress({
+      params: { [constants.ZSTD_c_compressionLevel]: level },
+    }) as unknown as NativeCodec;
+    const usable = typeof stream._handle?.writeSync === 'function' && types.isUint32Array(stream._writeState);
+    this.codec = usable ? stream : undefined;
+  }
+
+  /** The compressed frame of `page`: a view of this compressor's buffer, valid until its next call. */
+  compress(page: Uint8Array): Buffer {
+    const codec = this.codec;
+    if (codec === undefined)
+      return zstdCompressSync(page, { params: { [constants.ZSTD_c_compressionLevel]: this.level } });
+    // With more room than zstd's bound, one step compresses the whole page and ends the frame, and
+    // room left over tells that it did.
+    const room = compressBound(page.length) + 1;
+    if (this.out.length < room) this.out = Buffer.allocUnsafeSlow(Math.max(room, this.out.length * 2));
+    const out = this.out;
+    codec._handle?.writeSync(constants.ZSTD_e_end, page, 0, page.length, out, 0, out.length);
+    const outLeft = codec._writeState[0] ?? 0;
+    const inLeft = codec._writeState[1] ?? page.length;
+    if (codec.destroyed || codec._handle === null || inLeft !== 0 || outLeft === 0) {
+      throw new Error(`zstd did not compress a page of ${page.length} bytes in one step`);
+    }
+    return out.subarray(0, out.length - outLeft);
+  }
+}
+
+/** ZSTD_COMPRESSBOUND: the largest frame zstd makes of `size` bytes. */
+export function compressBound(size: number): number {
+  const small = 128 * 1024;
+  return size + (size >>> 8) + (size < small ? (small - size) >>> 11 : 0);
+}
