@@ -97,7 +97,7 @@ export class ParquetEncoder {
     this.writers ??= this.spares?.take();
     if (this.writers === undefined) {
       const body = new ByteWriter(64 * 1024);
-      const compressor = new PageCompressor(this.options.zstdLevel);
+      const compressor = PageCompressor.shared(this.options.zstdLevel);
       this.writers = leafColumns(this.table).map((leaf) =>
         leaf.physicalType === PhysicalType.BYTE_ARRAY
           ? new StringChunkWriter(leaf, this.options, body, compressor)

@@ -37,6 +37,22 @@ interface NativeCodec {
  * public API: where it is missing (another runtime), every page goes through `zstdCompressSync`.
  */
 export class PageCompressor {
+  private static readonly byLevel = new Map<number, PageCompressor>();
+
+  /**
+   * The compressor of this level that the process's writers share. Pages are compressed one at a
+   * time, synchronously, and each frame is copied out before the next: one context serves every
+   * writer, and its native memory (not counted by V8, so collected late) is made once.
+   */
+  static shared(level: number): PageCompressor {
+    let compressor = PageCompressor.byLevel.get(level);
+    if (compressor === undefined) {
+      compressor = new PageCompressor(level);
+      PageCompressor.byLevel.set(level, compressor);
+    }
+    return compressor;
+  }
+
   private readonly codec: NativeCodec | undefined;
   /** Output of the last page; grows to zstd's bound of the largest page. */
   private out = Buffer.allocUnsafeSlow(4096);

@@ -57,6 +57,13 @@ describe('PageCompressor', () => {
     expect(first.equals(copy)).toBe(false);
   });
 
+  it('shares one compressor per level across the writers of a process', () => {
+    expect(PageCompressor.shared(1)).toBe(PageCompressor.shared(1));
+    expect(PageCompressor.shared(9)).not.toBe(PageCompressor.shared(1));
+    const page = textLike(5_000, 11);
+    expect(Buffer.from(PageCompressor.shared(9).compress(page)).equals(fresh(page, 9))).toBe(true);
+  });
+
   it('bounds a frame as zstd does (ZSTD_COMPRESSBOUND)', () => {
     expect(compressBound(0)).toBe(64);
     expect(compressBound(128 * 1024)).toBe(128 * 1024 + 512);
