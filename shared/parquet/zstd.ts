@@ -53,16 +53,12 @@ export class PageCompressor {
     return compressor;
   }
 
-  private readonly codec: NativeCodec | undefined;
+  private codec: NativeCodec | undefined;
   /** Output of the last page; grows to zstd's bound of the largest page. */
   private out = Buffer.allocUnsafeSlow(4096);
 
   constructor(private readonly level: number) {
-    const stream = new ZstdCompress({
-      params: { [constants.ZSTD_c_compressionLevel]: level },
-    }) as unknown as NativeCodec;
-    const usable = typeof stream._handle?.writeSync === 'function' && types.isUint32Array(stream._writeState);
-    this.codec = usable ? stream : undefined;
+    this.codec = openCodec(level);
   }
 
   /** The compressed frame of `page`: a view of this compressor's buffer, valid until its next call. */
@@ -75,14 +71,30 @@ export class PageCompressor {
     const room = compressBound(page.length) + 1;
     if (this.out.length < room) this.out = Buffer.allocUnsafeSlow(Math.max(room, this.out.length * 2));
     const out = this.out;
-    codec._handle?.writeSync(constants.ZSTD_e_end, page, 0, page.length, out, 0, out.length);
-    const outLeft = codec._writeState[0] ?? 0;
-    const inLeft = codec._writeState[1] ?? page.length;
-    if (codec.destroyed || codec._handle === null || inLeft !== 0 || outLeft === 0) {
-      throw new Error(`zstd did not compress a page of ${page.length} bytes in one step`);
+    try {
+      codec._handle?.writeSync(constants.ZSTD_e_end, page, 0, page.length, out, 0, out.length);
+      const outLeft = codec._writeState[0] ?? 0;
+      const inLeft = codec._writeState[1] ?? page.length;
+      if (codec.destroyed || codec._handle === null || inLeft !== 0 || outLeft === 0) {
+        throw new Error(`zstd did not compress a page of ${page.length} bytes in one step`);
+      }
+      return out.subarray(0, out.length - outLeft);
+    } catch (error) {
+      // The context may hold half a frame, which the next page would continue: the next page gets
+      // a new one (a warm Lambda keeps this compressor for its next invocations).
+      this.codec = openCodec(this.level);
+      throw error;
     }
-    return out.subarray(0, out.length - outLeft);
   }
+}
+
+/** A `ZstdCompress` stream whose native handle `PageCompressor` can drive, if this runtime has one. */
+function openCodec(level: number): NativeCodec | undefined {
+  const stream = new ZstdCompress({
+    params: { [constants.ZSTD_c_compressionLevel]: level },
+  }) as unknown as NativeCodec;
+  const usable = typeof stream._handle?.writeSync === 'function' && types.isUint32Array(stream._writeState);
+  return usable ? stream : undefined;
 }
 
 /** ZSTD_COMPRESSBOUND: the largest frame zstd makes of `size` bytes. */

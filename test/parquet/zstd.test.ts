@@ -57,6 +57,18 @@ describe('PageCompressor', () => {
     expect(first.equals(copy)).toBe(false);
   });
 
+  it('starts a new context after a page fails, so the next page is a whole frame of its own', () => {
+    const compressor = new PageCompressor(1);
+    compressor.compress(textLike(1_000, 12));
+    // Close the stream under it, as a failed native call would leave it.
+    (compressor as unknown as { codec: { close(): void } }).codec.close();
+    expect(() => compressor.compress(textLike(1_000, 13))).toThrow(
+      'zstd did not compress a page of 1000 bytes',
+    );
+    const page = textLike(3_000, 14);
+    expect(Buffer.from(compressor.compress(page)).equals(fresh(page, 1))).toBe(true);
+  });
+
   it('shares one compressor per level across the writers of a process', () => {
     expect(PageCompressor.shared(1)).toBe(PageCompressor.shared(1));
     expect(PageCompressor.shared(9)).not.toBe(PageCompressor.shared(1));
