@@ -34,6 +34,7 @@ describe('PageCompressor', () => {
       textLike(2_000_000, 6),
       textLike(37, 7),
       Buffer.alloc(500_000, 7),
+      textLike(90_000, 15).subarray(1_234, 80_001), // a view inside a larger buffer
     ];
     for (const page of pages) {
       const frame = Buffer.from(compressor.compress(page));
