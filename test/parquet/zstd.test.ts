@@ -13,15 +13,29 @@ function textLike(size: number, seed: number): Buffer {
   return bytes;
 }
 
+/** `size` bytes of a short text repeated: long matches, far apart (a log's repetitive column). */
+function periodic(size: number, period: number): Buffer {
+  const unit = textLike(period, 16);
+  return Buffer.concat(Array.from({ length: Math.ceil(size / period) }, () => unit)).subarray(0, size);
+}
+
+/** zstdCompressSync with an output buffer that holds the whole frame: one step, as PageCompressor. */
 function fresh(page: Uint8Array, level: number): Buffer {
-  return zstdCompressSync(page, { params: { [constants.ZSTD_c_compressionLevel]: level } });
+  return zstdCompressSync(page, {
+    chunkSize: compressBound(page.length) + 1,
+    params: { [constants.ZSTD_c_compressionLevel]: level },
+  });
+}
+
+interface Internals {
+  codec: { close(): void; _handle: { onerror(message: string, errno: number, code: string): void } };
 }
 
 describe('PageCompressor', () => {
-  it('makes the frames zstdCompressSync makes, page after page through one context', () => {
+  it('makes the frames zstdCompressSync makes with room for them, page after page through one context', () => {
     const compressor = new PageCompressor(1);
-    // Sizes around zstd's 128 KiB block and the 64 KiB output chunks zstdCompressSync writes in,
-    // compressible and not, small pages after large ones (the context's tables then oversized).
+    // Sizes around zstd's 128 KiB block and its 640 KiB window at level 1, compressible and not,
+    // long repetitive pages, small pages after large ones (the context's tables then oversized).
     const pages = [
       Buffer.alloc(0),
       textLike(1, 1),
@@ -35,6 +49,9 @@ describe('PageCompressor', () => {
       textLike(37, 7),
       Buffer.alloc(500_000, 7),
       textLike(90_000, 15).subarray(1_234, 80_001), // a view inside a larger buffer
+      periodic(300_000, 10_400),
+      periodic(1_048_576, 10_400),
+      periodic(3_000_000, 50_000),
     ];
     for (const page of pages) {
       const frame = Buffer.from(compressor.compress(page));
@@ -58,16 +75,36 @@ describe('PageCompressor', () => {
     expect(first.equals(copy)).toBe(false);
   });
 
-  it('starts a new context after a page fails, so the next page is a whole frame of its own', () => {
+  it('throws the error zstd reports, and the next page gets a new context', async () => {
     const compressor = new PageCompressor(1);
     compressor.compress(textLike(1_000, 12));
-    // Close the stream under it, as a failed native call would leave it.
-    (compressor as unknown as { codec: { close(): void } }).codec.close();
+    // What Node's native side does on a zstd error: it calls the handle's onerror, which destroys
+    // the stream with the error (and emits 'error' a tick later, which must not end the process).
+    const { codec } = compressor as unknown as Internals;
+    codec._handle.onerror('Allocation error : not enough memory', -1, 'ZSTD_error_memory_allocation');
     expect(() => compressor.compress(textLike(1_000, 13))).toThrow(
-      'zstd did not compress a page of 1000 bytes',
+      'zstd failed on a page of 1000 bytes: Allocation error : not enough memory',
     );
+    await new Promise((resolve) => setImmediate(resolve)); // past the 'error' event
     const page = textLike(3_000, 14);
     expect(Buffer.from(compressor.compress(page)).equals(fresh(page, 1))).toBe(true);
+  });
+
+  it('throws when its stream was closed under it, and recovers the same way', () => {
+    const compressor = new PageCompressor(1);
+    (compressor as unknown as Internals).codec.close();
+    expect(() => compressor.compress(textLike(1_000, 17))).toThrow('zstd failed on a page of 1000 bytes');
+    const page = textLike(2_000, 18);
+    expect(Buffer.from(compressor.compress(page)).equals(fresh(page, 1))).toBe(true);
+  });
+
+  it('refuses a level Node would not pass as asked (-1 is its "unset": level 3)', () => {
+    expect(() => new PageCompressor(-1)).toThrow(RangeError);
+    expect(() => new PageCompressor(1.5)).toThrow(RangeError);
+    expect(() => new PageCompressor(23)).toThrow(RangeError);
+    const page = textLike(20_000, 19);
+    expect(Buffer.from(new PageCompressor(-2).compress(page)).equals(fresh(page, -2))).toBe(true);
+    expect(fresh(page, -2).equals(fresh(page, 3))).toBe(false);
   });
 
   it('shares one compressor per level across the writers of a process', () => {
